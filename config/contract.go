@@ -1,0 +1,219 @@
+package config
+
+import "time"
+
+// Contract is a gate contract: the ordered checks that decide promotion, plus
+// the services that produce their reports and how to restart them. It is
+// decoded strictly from YAML (unknown fields are errors) and validated before
+// use; every path in it is relative to the stack root.
+type Contract struct {
+	Name        string    `yaml:"name" json:"name"`
+	Description string    `yaml:"description,omitempty" json:"description,omitempty"`
+	Freshness   Freshness `yaml:"freshness" json:"freshness"`
+	// Replay is the replay regression command run first in a strict cycle;
+	// its artifact feeds the check named in Replay.Check.
+	Replay   *Replay            `yaml:"replay,omitempty" json:"replay,omitempty"`
+	Checks   []Check            `yaml:"checks" json:"checks"`
+	Services map[string]Service `yaml:"services,omitempty" json:"services,omitempty"`
+	Recovery Recovery           `yaml:"recovery,omitempty" json:"recovery,omitempty"`
+}
+
+// Freshness holds the report windows. The CI window is its own value (the
+// Python runner lowered 20 to 15 only when the value was exactly 20).
+type Freshness struct {
+	Window     time.Duration `yaml:"window" json:"window"`
+	CIWindow   time.Duration `yaml:"ci_window" json:"ci_window"`
+	FutureSkew time.Duration `yaml:"future_skew" json:"future_skew"`
+}
+
+// Severity values.
+const (
+	SeverityCritical = "critical"
+	SeverityWarning  = "warning"
+	SeverityInfo     = "info"
+)
+
+// Check kinds.
+const (
+	KindFilesPresent     = "files_present"
+	KindFilesGlob        = "files_glob"
+	KindReport           = "report"
+	KindCommand          = "command"
+	KindRedisPing        = "redis_ping"
+	KindRedisStreamFresh = "redis_stream_fresh"
+	KindRedisGroupLag    = "redis_group_lag"
+	KindStrategyCatalog  = "strategy_catalog"
+	KindCoordination     = "coordination_policy"
+	KindDay2Gate         = "day2_gate"
+)
+
+// Check is one gate check. Kind selects which of the kind blocks applies;
+// validation rejects a block that does not belong to the kind.
+type Check struct {
+	Name     string `yaml:"name" json:"name"`
+	Severity string `yaml:"severity" json:"severity"`
+	Kind     string `yaml:"kind" json:"kind"`
+	// Producer names the service (a key of Contract.Services) whose report
+	// this check reads; a stale or missing verdict on it is recoverable by a
+	// restart of that service.
+	Producer string `yaml:"producer,omitempty" json:"producer,omitempty"`
+	// Evidence lists extra files recorded (and hashed) with the result.
+	Evidence []string `yaml:"evidence,omitempty" json:"evidence,omitempty"`
+	// PassReason and FailReason are the reason strings of the original runner.
+	PassReason string `yaml:"pass_reason,omitempty" json:"pass_reason,omitempty"`
+	FailReason string `yaml:"fail_reason,omitempty" json:"fail_reason,omitempty"`
+
+	Files           []string             `yaml:"files,omitempty" json:"files,omitempty"`
+	Glob            *GlobSpec            `yaml:"glob,omitempty" json:"glob,omitempty"`
+	Report          *ReportSpec          `yaml:"report,omitempty" json:"report,omitempty"`
+	Command         *CommandSpec         `yaml:"command,omitempty" json:"command,omitempty"`
+	Redis           *RedisSpec           `yaml:"redis,omitempty" json:"redis,omitempty"`
+	StrategyCatalog *StrategyCatalogSpec `yaml:"strategy_catalog,omitempty" json:"strategy_catalog,omitempty"`
+	Coordination    *CoordinationSpec    `yaml:"coordination,omitempty" json:"coordination,omitempty"`
+	Day2            *Day2Spec            `yaml:"day2,omitempty" json:"day2,omitempty"`
+}
+
+// GlobSpec is files_glob: at least MinMatches files match Pattern.
+type GlobSpec struct {
+	Pattern    string `yaml:"pattern" json:"pattern"`
+	MinMatches int    `yaml:"min_matches,omitempty" json:"min_matches,omitempty"`
+}
+
+// ReportSpec reads one JSON report: Path, or the freshest of Paths and Globs.
+type ReportSpec struct {
+	Path  string   `yaml:"path,omitempty" json:"path,omitempty"`
+	Paths []string `yaml:"paths,omitempty" json:"paths,omitempty"`
+	Globs []string `yaml:"globs,omitempty" json:"globs,omitempty"`
+	// TimestampKeys are tried in order (e.g. ts_utc, then last_update_utc).
+	TimestampKeys []string `yaml:"timestamp_keys,omitempty" json:"timestamp_keys,omitempty"`
+	// AllowMtime permits the file mtime when no timestamp key is present;
+	// the result records that mtime was used.
+	AllowMtime bool `yaml:"allow_mtime,omitempty" json:"allow_mtime,omitempty"`
+	// MaxAge overrides the contract window; zero means the contract window.
+	// NoFreshness turns the age test off (the original had none for some
+	// checks); it is recorded in the reason.
+	MaxAge      time.Duration `yaml:"max_age,omitempty" json:"max_age,omitempty"`
+	NoFreshness bool          `yaml:"no_freshness,omitempty" json:"no_freshness,omitempty"`
+	// Condition is an expression over the parsed JSON object, compiled at
+	// load time; it must yield a boolean.
+	Condition string `yaml:"condition,omitempty" json:"condition,omitempty"`
+}
+
+// CommandSpec runs an argv (no shell) with cwd = root, then optionally judges
+// the report it writes.
+type CommandSpec struct {
+	Argv    []string          `yaml:"argv" json:"argv"`
+	Env     map[string]string `yaml:"env,omitempty" json:"env,omitempty"`
+	Timeout time.Duration     `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// Report, when set, is read after the command exits 0 (and, with
+	// --no-commands, instead of running it).
+	Report *ReportSpec `yaml:"report,omitempty" json:"report,omitempty"`
+}
+
+// RedisSpec parameterises the redis_* kinds.
+type RedisSpec struct {
+	Stream string        `yaml:"stream,omitempty" json:"stream,omitempty"`
+	Group  string        `yaml:"group,omitempty" json:"group,omitempty"`
+	MaxAge time.Duration `yaml:"max_age,omitempty" json:"max_age,omitempty"`
+	MaxLag int64         `yaml:"max_lag,omitempty" json:"max_lag,omitempty"`
+}
+
+// StrategyCatalogSpec is the built-in strategy catalog consistency check.
+type StrategyCatalogSpec struct {
+	Catalog            string `yaml:"catalog" json:"catalog"`
+	ControllerTemplate string `yaml:"controller_template" json:"controller_template"`
+	ScriptTemplate     string `yaml:"script_template" json:"script_template"`
+	ControllersDir     string `yaml:"controllers_dir" json:"controllers_dir"`
+}
+
+// CoordinationSpec is the built-in coordination policy scope check.
+type CoordinationSpec struct {
+	Policy         string   `yaml:"policy" json:"policy"`
+	MultiBotPolicy string   `yaml:"multi_bot_policy" json:"multi_bot_policy"`
+	Compose        string   `yaml:"compose" json:"compose"`
+	Service        string   `yaml:"service,omitempty" json:"service,omitempty"`
+	RequiredEnv    []string `yaml:"required_env,omitempty" json:"required_env,omitempty"`
+}
+
+// Day2Spec is the built-in day2 event store gate.
+type Day2Spec struct {
+	Eval              string   `yaml:"eval" json:"eval"`
+	SourceCompareGlob string   `yaml:"source_compare_glob" json:"source_compare_glob"`
+	RequireGo         bool     `yaml:"require_go" json:"require_go"`
+	RequireFresh      bool     `yaml:"require_fresh" json:"require_fresh"`
+	RequireLag        bool     `yaml:"require_lag" json:"require_lag"`
+	MaxDelta          int64    `yaml:"max_delta" json:"max_delta"`
+	TimestampKeys     []string `yaml:"timestamp_keys,omitempty" json:"timestamp_keys,omitempty"`
+}
+
+// Replay is the replay regression step of a strict cycle.
+type Replay struct {
+	Check   string            `yaml:"check" json:"check"`
+	Argv    []string          `yaml:"argv" json:"argv"`
+	Env     map[string]string `yaml:"env,omitempty" json:"env,omitempty"`
+	Timeout time.Duration     `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// Artifact is the report the command writes (relative to root).
+	Artifact string `yaml:"artifact" json:"artifact"`
+}
+
+// Restart drivers.
+const (
+	DriverDocker  = "docker"
+	DriverCompose = "compose"
+	DriverExec    = "exec"
+)
+
+// Service is a restart target: a service that produces reports.
+type Service struct {
+	// Driver overrides Recovery.Driver for this service.
+	Driver string `yaml:"driver,omitempty" json:"driver,omitempty"`
+	// Container is the container name for the docker driver when it differs
+	// from the service name (e.g. desk-snapshot).
+	Container string `yaml:"container,omitempty" json:"container,omitempty"`
+	// Protected services are never restarted without an operator approval.
+	Protected bool `yaml:"protected,omitempty" json:"protected,omitempty"`
+	// Profiles are compose profiles needed to address the service.
+	Profiles []string `yaml:"profiles,omitempty" json:"profiles,omitempty"`
+}
+
+// Recovery configures the recovery drill of a strict cycle.
+type Recovery struct {
+	Driver  string        `yaml:"driver,omitempty" json:"driver,omitempty"`
+	Docker  DockerDriver  `yaml:"docker,omitempty" json:"docker,omitempty"`
+	Compose ComposeDriver `yaml:"compose,omitempty" json:"compose,omitempty"`
+	Exec    ExecDriver    `yaml:"exec,omitempty" json:"exec,omitempty"`
+	// Budget: at most MaxRestarts per service within BudgetWindow.
+	MaxRestarts  int           `yaml:"max_restarts,omitempty" json:"max_restarts,omitempty"`
+	BudgetWindow time.Duration `yaml:"budget_window,omitempty" json:"budget_window,omitempty"`
+	// WaitFirst is how long to wait for a natural refresh before restarting.
+	WaitFirst time.Duration `yaml:"wait_first,omitempty" json:"wait_first,omitempty"`
+	// WatchTimeout bounds the wait for a fresh report after a restart.
+	WatchTimeout time.Duration `yaml:"watch_timeout,omitempty" json:"watch_timeout,omitempty"`
+	MaxRounds    int           `yaml:"max_rounds,omitempty" json:"max_rounds,omitempty"`
+	LockTTL      time.Duration `yaml:"lock_ttl,omitempty" json:"lock_ttl,omitempty"`
+}
+
+// DockerDriver talks to the Docker Engine API over a unix socket and finds
+// the container by compose project and service labels.
+type DockerDriver struct {
+	Socket  string        `yaml:"socket,omitempty" json:"socket,omitempty"`
+	Project string        `yaml:"project,omitempty" json:"project,omitempty"`
+	Timeout time.Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+}
+
+// ComposeDriver runs `docker compose` as an argv (no shell).
+type ComposeDriver struct {
+	Command  []string `yaml:"command,omitempty" json:"command,omitempty"`
+	EnvFile  string   `yaml:"env_file,omitempty" json:"env_file,omitempty"`
+	Files    []string `yaml:"files,omitempty" json:"files,omitempty"`
+	Profiles []string `yaml:"profiles,omitempty" json:"profiles,omitempty"`
+}
+
+// ExecDriver runs argv templates; the placeholders {service} and {root} are
+// substituted as whole arguments or parts of one, never through a shell.
+type ExecDriver struct {
+	Restart []string      `yaml:"restart,omitempty" json:"restart,omitempty"`
+	Stop    []string      `yaml:"stop,omitempty" json:"stop,omitempty"`
+	Start   []string      `yaml:"start,omitempty" json:"start,omitempty"`
+	Timeout time.Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+}

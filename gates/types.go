@@ -1,0 +1,143 @@
+// Package gates is the gate engine: it evaluates a gate contract over an hbot
+// stack root and writes promotion-gate artifacts compatible with the Python
+// runner. It has no Temporal imports.
+package gates
+
+import (
+	"time"
+
+	"github.com/strictcycle/strictcycle/config"
+)
+
+// Verdict is the outcome class of one check. Only VerdictPass passes.
+type Verdict string
+
+const (
+	VerdictPass    Verdict = "pass"
+	VerdictFail    Verdict = "fail"
+	VerdictStale   Verdict = "stale"
+	VerdictMissing Verdict = "missing"
+	VerdictError   Verdict = "error"
+	VerdictSkipped Verdict = "skipped"
+	// VerdictWaived is a critical check an operator waived with a reason and
+	// an expiry; it does not fail the status and says so.
+	VerdictWaived Verdict = "waived"
+)
+
+// Timestamp sources.
+const (
+	TSSourceTsUTC         = "ts_utc"
+	TSSourceLastUpdateUTC = "last_update_utc"
+	TSSourceMtime         = "mtime"
+	TSSourceNone          = "none"
+)
+
+// Status values, as the Python runner writes them.
+const (
+	StatusPass = "PASS"
+	StatusFail = "FAIL"
+)
+
+// EvidenceFile is one evidence file, hashed when the check read it.
+type EvidenceFile struct {
+	Path      string `json:"path"`
+	Exists    bool   `json:"exists"`
+	SHA256    string `json:"sha256"`
+	SizeBytes int64  `json:"size_bytes"`
+}
+
+// Result is the outcome of one check. The first five JSON fields are the
+// original runner's; the rest are strictcycle's additions.
+type Result struct {
+	Name          string   `json:"name"`
+	Severity      string   `json:"severity"`
+	Pass          bool     `json:"pass"`
+	Reason        string   `json:"reason"`
+	EvidencePaths []string `json:"evidence_paths"`
+
+	Kind     string  `json:"kind"`
+	Verdict  Verdict `json:"verdict"`
+	Producer string  `json:"producer,omitempty"`
+	// TSSource is where the report's time came from (ts_utc, last_update_utc,
+	// mtime, none) and ReportTime that time; AgeMinutes is now - ReportTime.
+	TSSource   string     `json:"ts_source,omitempty"`
+	ReportTime *time.Time `json:"report_time,omitempty"`
+	AgeMinutes *float64   `json:"age_min,omitempty"`
+	// Evidence holds the files with their sha256 taken at read time.
+	Evidence []EvidenceFile `json:"evidence,omitempty"`
+	// Waiver is set when the verdict is waived.
+	Waiver     *Waiver `json:"waiver,omitempty"`
+	DurationMS float64 `json:"duration_ms"`
+}
+
+// Waiver lets a named critical check not block the status until Expires.
+type Waiver struct {
+	Check   string    `json:"check"`
+	Reason  string    `json:"reason"`
+	By      string    `json:"by,omitempty"`
+	Expires time.Time `json:"expires"`
+}
+
+// Report is one gate run.
+type Report struct {
+	TsUTC            string   `json:"ts_utc"`
+	Status           string   `json:"status"`
+	CriticalFailures []string `json:"critical_failures"`
+	Checks           []Result `json:"checks"`
+	// ReleaseManifestRef and EvidenceBundle are the original's fields.
+	ReleaseManifestRef EvidenceFile   `json:"release_manifest_ref"`
+	EvidenceBundle     EvidenceBundle `json:"evidence_bundle"`
+
+	RunID    string `json:"run_id"`
+	Contract string `json:"contract"`
+	Root     string `json:"root"`
+	CI       bool   `json:"ci_mode"`
+	// WindowMinutes is the freshness window in force.
+	WindowMinutes float64 `json:"max_report_age_min"`
+	// ContentDigest is sha256 over (relative path, sha256) of every evidence
+	// file plus the run id: unlike evidence_bundle_id it binds content.
+	ContentDigest string `json:"content_digest"`
+}
+
+// EvidenceBundle is the original's evidence bundle.
+type EvidenceBundle struct {
+	EvidenceBundleID string         `json:"evidence_bundle_id"`
+	ArtifactCount    int            `json:"artifact_count"`
+	Artifacts        []EvidenceFile `json:"artifacts"`
+}
+
+// Options configure an Engine.
+type Options struct {
+	Root string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// CI selects the contract's CI window.
+	CI bool
+	// NoCommands judges command checks on their last artifact instead of
+	// running them; the reason says so.
+	NoCommands bool
+	// Redis is used by the redis_* kinds; nil makes them errors.
+	Redis RedisClient
+}
+
+// RunOptions select what one Run evaluates.
+type RunOptions struct {
+	// Only restricts the run to these check names (a recheck); the other
+	// checks are omitted from the report.
+	Only []string
+	// Waivers apply to critical checks by name while unexpired.
+	Waivers []Waiver
+	// RunID is bound into the content digest; empty means a generated one.
+	RunID string
+}
+
+// Artifacts are the paths Write produced.
+type Artifacts struct {
+	JSON       string `json:"json"`
+	Markdown   string `json:"markdown"`
+	LatestJSON string `json:"latest_json"`
+	LatestMD   string `json:"latest_md"`
+}
+
+// Contract is re-exported for callers that only import gates.
+type Contract = config.Contract
