@@ -2,18 +2,641 @@ package workflows
 
 import (
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/strictcycle/strictcycle/activities"
+	"github.com/strictcycle/strictcycle/gates"
 )
 
-// StrictCycle runs replay, gate run, watch until fresh, recovery rounds and
-// the decision.
-func StrictCycle(ctx workflow.Context, in *StrictCycleInput) (*StrictCycleResult, error) {
-	return nil, errors.New("not implemented")
+// Phases reported by the status query and the StrictCyclePhase attribute.
+const (
+	PhasePlan        = "plan"
+	PhaseReplay      = "replay"
+	PhaseGates       = "gates"
+	PhaseWaitFirst   = "wait_first"
+	PhaseApproval    = "awaiting_approval"
+	PhaseRestart     = "restarting"
+	PhaseWatch       = "watching"
+	PhaseRecheck     = "rechecking"
+	PhaseFinalGates  = "final_gates"
+	PhasePublish     = "publishing"
+	PhaseDone        = "done"
+	QueryStatus      = "status"
+	UpdateApprove    = "approve"
+	UpdateAbort      = "abort"
+	UpdateWaive      = "waive"
+	versionWaitFirst = "wait-first-natural-refresh"
+)
+
+// ApprovalTimeout bounds how long a cycle waits for an operator to approve
+// the restart of a protected service before it fails closed.
+const ApprovalTimeout = 30 * time.Minute
+
+// MaxWaiver is the longest a waiver may last.
+const MaxWaiver = 24 * time.Hour
+
+// CycleStatus is what the status query returns.
+type CycleStatus struct {
+	Phase     string         `json:"phase"`
+	Round     int            `json:"round"`
+	MaxRounds int            `json:"max_rounds"`
+	Status    string         `json:"status,omitempty"`
+	Failures  []string       `json:"failures"`
+	WaitingOn []string       `json:"waiting_on,omitempty"`
+	Restarts  []Restart      `json:"restarts"`
+	Pending   []string       `json:"pending_approvals,omitempty"`
+	Approved  []string       `json:"approved,omitempty"`
+	Waivers   []gates.Waiver `json:"waivers,omitempty"`
+	Aborted   string         `json:"aborted,omitempty"`
+	Since     time.Time      `json:"since"`
 }
 
-// RecoveryDrill proves the gate fails closed when a producer is down and
-// passes again once it is back.
-func RecoveryDrill(ctx workflow.Context, in *RecoveryDrillInput) (*RecoveryDrillResult, error) {
-	return nil, errors.New("not implemented")
+// ApproveRequest approves restarting a protected service.
+type ApproveRequest struct {
+	Service string `json:"service"`
+	By      string `json:"by"`
+}
+
+// AbortRequest stops the cycle; it decides FAIL (fail closed).
+type AbortRequest struct {
+	Reason string `json:"reason"`
+	By     string `json:"by"`
+}
+
+// WaiveRequest waives a critical check until Expires.
+type WaiveRequest struct {
+	Check   string        `json:"check"`
+	Reason  string        `json:"reason"`
+	By      string        `json:"by"`
+	For     time.Duration `json:"for"`
+	Expires time.Time     `json:"expires,omitempty"`
+}
+
+// strictCycle is the state of one StrictCycle run.
+type strictCycle struct {
+	in     *StrictCycleInput
+	plan   *activities.Plan
+	status CycleStatus
+	runID  string
+	wfID   string
+
+	approved map[string]bool
+	waivers  []gates.Waiver
+	abortReq *AbortRequest
+	cancel   workflow.CancelFunc
+}
+
+// StrictCycle runs replay, gate run, watch until fresh, recovery rounds and
+// the decision. A failure no restart can cure fails closed at once; an
+// activity that cannot complete fails closed with its error as the reason.
+func StrictCycle(ctx workflow.Context, in *StrictCycleInput) (*StrictCycleResult, error) {
+	if in == nil || in.Environment == "" || in.Root == "" || in.Contract == "" {
+		return nil, temporal.NewNonRetryableApplicationError("strict cycle input needs environment, root and contract", activities.ErrTypeBadInput, nil)
+	}
+	info := workflow.GetInfo(ctx)
+	s := &strictCycle{
+		in:       in,
+		runID:    info.WorkflowExecution.RunID,
+		wfID:     info.WorkflowExecution.ID,
+		approved: map[string]bool{},
+	}
+	s.status.Since = workflow.Now(ctx)
+	if err := s.setup(ctx); err != nil {
+		return nil, err
+	}
+	return s.run(ctx)
+}
+
+func (s *strictCycle) setup(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (CycleStatus, error) {
+		st := s.status
+		st.Waivers = slices.Clone(s.waivers)
+		return st, nil
+	}); err != nil {
+		return fmt.Errorf("set status query: %w", err)
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateApprove,
+		func(ctx workflow.Context, req ApproveRequest) (string, error) {
+			s.approved[req.Service] = true
+			s.status.Approved = append(s.status.Approved, req.Service)
+			workflow.GetLogger(ctx).Info("restart approved", "service", req.Service, "by", req.By)
+			return "approved " + req.Service, nil
+		},
+		workflow.UpdateHandlerOptions{Validator: func(req ApproveRequest) error {
+			if req.By == "" {
+				return errors.New("approve: by is required")
+			}
+			if s.plan == nil {
+				return errors.New("approve: cycle has not loaded its contract yet")
+			}
+			if _, ok := s.plan.Services[req.Service]; !ok {
+				return fmt.Errorf("approve: service %q is not in contract %s", req.Service, s.plan.Contract)
+			}
+			return nil
+		}}); err != nil {
+		return fmt.Errorf("set approve update: %w", err)
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAbort,
+		func(ctx workflow.Context, req AbortRequest) (string, error) {
+			if s.abortReq == nil {
+				s.abortReq = &req
+				s.status.Aborted = fmt.Sprintf("%s: %s", req.By, req.Reason)
+				if s.cancel != nil {
+					s.cancel()
+				}
+			}
+			return "aborting", nil
+		},
+		workflow.UpdateHandlerOptions{Validator: func(req AbortRequest) error {
+			if req.Reason == "" || req.By == "" {
+				return errors.New("abort: reason and by are required")
+			}
+			if s.status.Phase == PhasePublish || s.status.Phase == PhaseDone {
+				return fmt.Errorf("abort: cycle is already %s", s.status.Phase)
+			}
+			return nil
+		}}); err != nil {
+		return fmt.Errorf("set abort update: %w", err)
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateWaive,
+		func(ctx workflow.Context, req WaiveRequest) (gates.Waiver, error) {
+			exp := req.Expires
+			if exp.IsZero() {
+				exp = workflow.Now(ctx).Add(req.For)
+			}
+			w := gates.Waiver{Check: req.Check, Reason: req.Reason, By: req.By, Expires: exp}
+			s.waivers = append(s.waivers, w)
+			workflow.GetLogger(ctx).Info("check waived", "check", req.Check, "by", req.By, "expires", exp)
+			return w, nil
+		},
+		workflow.UpdateHandlerOptions{Validator: func(req WaiveRequest) error {
+			return s.validateWaive(ctx, req)
+		}}); err != nil {
+		return fmt.Errorf("set waive update: %w", err)
+	}
+	return nil
+}
+
+func (s *strictCycle) validateWaive(ctx workflow.Context, req WaiveRequest) error {
+	if req.Check == "" || req.Reason == "" || req.By == "" {
+		return errors.New("waive: check, reason and by are required")
+	}
+	if s.plan == nil {
+		return errors.New("waive: cycle has not loaded its contract yet")
+	}
+	i := slices.IndexFunc(s.plan.Checks, func(c activities.PlanCheck) bool { return c.Name == req.Check })
+	if i < 0 {
+		return fmt.Errorf("waive: check %q is not in contract %s", req.Check, s.plan.Contract)
+	}
+	now := workflow.Now(ctx)
+	exp := req.Expires
+	if exp.IsZero() {
+		exp = now.Add(req.For)
+	}
+	if !exp.After(now) {
+		return errors.New("waive: expiry must be in the future")
+	}
+	if exp.Sub(now) > MaxWaiver {
+		return fmt.Errorf("waive: expiry %s is more than %s away", exp.Format(time.RFC3339), MaxWaiver)
+	}
+	return nil
+}
+
+func (s *strictCycle) setPhase(ctx workflow.Context, phase string, waiting ...string) {
+	s.status.Phase = phase
+	s.status.WaitingOn = waiting
+	// The phase attribute is best effort: a failure to upsert must not stop
+	// a cycle, and upserts are cheap commands in history.
+	_ = workflow.UpsertTypedSearchAttributes(ctx, SAPhase.ValueSet(phase))
+}
+
+func (s *strictCycle) target() activities.Target { return s.in.Target }
+
+func (s *strictCycle) run(root workflow.Context) (*StrictCycleResult, error) {
+	logger := workflow.GetLogger(root)
+	_ = workflow.UpsertTypedSearchAttributes(root, SAEnvironment.ValueSet(s.in.Environment), SAStatus.ValueSet("RUNNING"))
+
+	// Activities run under a cancellable context so an abort stops them at
+	// once; the decision is published under the root context.
+	ctx, cancel := workflow.WithCancel(root)
+	s.cancel = cancel
+	res := &StrictCycleResult{}
+
+	s.setPhase(root, PhasePlan)
+	var plan activities.Plan
+	if err := workflow.ExecuteActivity(withOptions(ctx, planOptions), activities.DescribeContractName, s.target()).Get(ctx, &plan); err != nil {
+		return s.decide(root, res, nil, fmt.Sprintf("load contract %s: %s", s.in.Contract, errMessage(err)))
+	}
+	s.plan = &plan
+	s.status.MaxRounds = s.maxRounds()
+
+	if plan.ReplayCheck != "" && !s.in.SkipReplay {
+		s.setPhase(root, PhaseReplay)
+		var rr activities.RunReplayResult
+		opts := replayOptions
+		opts.StartToCloseTimeout = plan.ReplayTimeout + time.Minute
+		err := workflow.ExecuteActivity(withOptions(ctx, opts), activities.RunReplayName,
+			&activities.RunReplayInput{Target: s.target(), RunID: s.runID}).Get(ctx, &rr)
+		if err != nil {
+			if s.aborted() {
+				return s.decide(root, res, nil, "")
+			}
+			// The replay check is judged on whatever artifact exists; a
+			// replay that could not run leaves it stale or failing.
+			logger.Warn("replay did not complete", "error", err)
+		}
+	}
+
+	s.setPhase(root, PhaseGates)
+	summary, err := s.evaluate(ctx, nil, true)
+	if err != nil {
+		return s.decide(root, res, nil, s.errReason("gate run", err))
+	}
+	s.status.Status = summary.Status
+	s.status.Failures = summary.CriticalFailures
+
+	recovered := false
+	for round := 1; summary.Status != gates.StatusPass && round <= s.maxRounds(); round++ {
+		groups, blocking := s.classify(summary)
+		if blocking != "" {
+			res.Reason = blocking
+			break
+		}
+		s.status.Round = round
+		res.Rounds = round
+		recovered = true
+		ok, reason, err := s.recoverRound(ctx, round, groups, res)
+		if err != nil {
+			return s.decide(root, res, summary, s.errReason(fmt.Sprintf("recovery round %d", round), err))
+		}
+		if !ok {
+			res.Reason = reason
+			break
+		}
+		s.setPhase(root, PhaseRecheck)
+		affected := affectedChecks(groups)
+		recheck, err := s.evaluate(ctx, affected, false)
+		if err != nil {
+			return s.decide(root, res, summary, s.errReason("recheck", err))
+		}
+		if recheck.Status == gates.StatusPass {
+			break
+		}
+		// Carry the rechecked verdicts into the next round's classification.
+		summary = mergeSummary(summary, recheck)
+		if round == s.maxRounds() {
+			res.Reason = fmt.Sprintf("still failing after %d recovery rounds: %s", round, strings.Join(recheck.CriticalFailures, ","))
+		}
+	}
+	if recovered {
+		s.setPhase(root, PhaseFinalGates)
+		final, err := s.evaluate(ctx, nil, true)
+		if err != nil {
+			return s.decide(root, res, summary, s.errReason("final gate run", err))
+		}
+		summary = final
+	}
+	return s.decide(root, res, summary, res.Reason)
+}
+
+func (s *strictCycle) maxRounds() int {
+	if s.in.MaxRounds > 0 {
+		return s.in.MaxRounds
+	}
+	if s.plan != nil {
+		return s.plan.MaxRounds
+	}
+	return activities.DefaultMaxRounds
+}
+
+func (s *strictCycle) aborted() bool { return s.abortReq != nil }
+
+func (s *strictCycle) errReason(what string, err error) string {
+	if s.aborted() {
+		return ""
+	}
+	return fmt.Sprintf("%s could not complete: %s", what, errMessage(err))
+}
+
+func (s *strictCycle) evaluate(ctx workflow.Context, only []string, write bool) (*activities.GateSummary, error) {
+	var out activities.GateSummary
+	err := workflow.ExecuteActivity(withOptions(ctx, evaluateOptions), activities.EvaluateGatesName,
+		&activities.EvaluateGatesInput{
+			Target:         s.target(),
+			NoCommands:     s.in.NoCommands,
+			Only:           only,
+			Waivers:        slices.Clone(s.waivers),
+			RunID:          s.runID,
+			WriteArtifacts: write && !s.in.DryRun,
+		}).Get(ctx, &out)
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// serviceGroup is the stale or missing checks one service produces.
+type serviceGroup struct {
+	Service string
+	Checks  []string
+}
+
+// classify splits the critical failures into recoverable groups (stale or
+// missing checks whose producer is a contract service) and returns a reason
+// when any failure is not recoverable, so the cycle fails closed at once.
+func (s *strictCycle) classify(sum *activities.GateSummary) ([]serviceGroup, string) {
+	var groups []serviceGroup
+	var blocking []string
+	for _, c := range sum.Checks {
+		if c.Severity != "critical" || c.Pass || c.Verdict == string(gates.VerdictWaived) {
+			continue
+		}
+		_, known := s.plan.Services[c.Producer]
+		recoverable := (c.Verdict == string(gates.VerdictStale) || c.Verdict == string(gates.VerdictMissing)) && known
+		if !recoverable {
+			blocking = append(blocking, fmt.Sprintf("%s (%s)", c.Name, c.Verdict))
+			continue
+		}
+		i := slices.IndexFunc(groups, func(g serviceGroup) bool { return g.Service == c.Producer })
+		if i < 0 {
+			groups = append(groups, serviceGroup{Service: c.Producer})
+			i = len(groups) - 1
+		}
+		groups[i].Checks = append(groups[i].Checks, c.Name)
+	}
+	if len(blocking) > 0 {
+		return nil, "non-recoverable critical failure: " + strings.Join(blocking, ", ")
+	}
+	return groups, ""
+}
+
+func affectedChecks(groups []serviceGroup) []string {
+	var out []string
+	for _, g := range groups {
+		out = append(out, g.Checks...)
+	}
+	return out
+}
+
+// recoverRound waits for a natural refresh (round 1), then restarts each
+// still-stale producer once and watches its reports until fresh. It returns
+// false with a reason when a service cannot be recovered in this cycle.
+func (s *strictCycle) recoverRound(ctx workflow.Context, round int, groups []serviceGroup, res *StrictCycleResult) (bool, string, error) {
+	pending := groups
+	v := workflow.GetVersion(ctx, versionWaitFirst, workflow.DefaultVersion, 1)
+	if round == 1 && v >= 1 && s.plan.WaitFirst > 0 {
+		s.setPhase(ctx, PhaseWaitFirst, servicesOf(groups)...)
+		results, err := s.watchAll(ctx, groups, nil, s.plan.WaitFirst)
+		if err != nil {
+			return false, "", err
+		}
+		pending = nil
+		for i, g := range groups {
+			if !results[i].Fresh {
+				pending = append(pending, g)
+			}
+		}
+		if len(pending) == 0 {
+			return true, "", nil
+		}
+	}
+
+	notBefore := make([]time.Time, len(pending))
+	var restarted []serviceGroup
+	var restartIdx []int
+	for _, g := range pending {
+		svc := s.plan.Services[g.Service]
+		if svc.Protected && !s.approved[g.Service] && !s.in.DryRun {
+			s.status.Pending = appendUnique(s.status.Pending, g.Service)
+			s.setPhase(ctx, PhaseApproval, g.Service)
+			ok, err := workflow.AwaitWithTimeout(ctx, ApprovalTimeout, func() bool {
+				return s.approved[g.Service] || s.aborted() || s.waivedAll(ctx, g.Checks)
+			})
+			if err != nil {
+				return false, "", err
+			}
+			s.status.Pending = slices.DeleteFunc(s.status.Pending, func(p string) bool { return p == g.Service })
+			if s.aborted() {
+				return false, "", temporal.NewCanceledError()
+			}
+			if s.waivedAll(ctx, g.Checks) && !s.approved[g.Service] {
+				// Every check this restart was for is waived: nothing to do.
+				continue
+			}
+			if !ok {
+				s.record(res, round, g.Service, activities.RestartProtected, time.Time{})
+				return false, fmt.Sprintf("protected service %s was not approved within %s", g.Service, ApprovalTimeout), nil
+			}
+		}
+		s.setPhase(ctx, PhaseRestart, g.Service)
+		var rr activities.RestartServiceResult
+		err := workflow.ExecuteActivity(withOptions(ctx, restartOptions), activities.RestartServiceName,
+			&activities.RestartServiceInput{
+				Target: s.target(), Service: g.Service, RunID: s.runID, Round: round,
+				Approved: s.approved[g.Service], DryRun: s.in.DryRun,
+			}).Get(ctx, &rr)
+		if err != nil {
+			return false, "", err
+		}
+		s.record(res, round, g.Service, rr.Outcome, rr.At)
+		switch rr.Outcome {
+		case activities.RestartDone, activities.RestartAlreadyDone:
+			notBefore[len(restarted)] = rr.At
+			restarted = append(restarted, g)
+			restartIdx = append(restartIdx, len(res.Restarts)-1)
+		case activities.RestartLockHeld:
+			// Another cycle holds the service's lock and is restarting it:
+			// do not restart again, wait for its report like ours.
+			notBefore[len(restarted)] = time.Time{}
+			restarted = append(restarted, g)
+			restartIdx = append(restartIdx, len(res.Restarts)-1)
+		case activities.RestartBudgetExhausted:
+			return false, fmt.Sprintf("restart budget exhausted for %s (%d/%d in window): %s", g.Service, rr.BudgetUsed, rr.BudgetMax, strings.Join(g.Checks, ",")), nil
+		case activities.RestartDryRun:
+			return false, fmt.Sprintf("dry run: would restart %s for %s", g.Service, strings.Join(g.Checks, ",")), nil
+		case activities.RestartProtected:
+			return false, fmt.Sprintf("protected service %s needs an approval", g.Service), nil
+		default:
+			return false, fmt.Sprintf("restart %s: unexpected outcome %q", g.Service, rr.Outcome), nil
+		}
+	}
+
+	s.setPhase(ctx, PhaseWatch, servicesOf(restarted)...)
+	results, err := s.watchAll(ctx, restarted, notBefore[:len(restarted)], s.plan.WatchTimeout)
+	if err != nil {
+		return false, "", err
+	}
+	var stillStale []string
+	for i, r := range results {
+		if r.Fresh {
+			res.Restarts[restartIdx[i]].FreshAfterMS = r.WaitedMS
+		} else {
+			stillStale = append(stillStale, fmt.Sprintf("%s (%s)", restarted[i].Service, r.Reason))
+		}
+	}
+	if len(stillStale) > 0 {
+		workflow.GetLogger(ctx).Warn("reports not fresh after restart", "round", round, "services", stillStale)
+	}
+	return true, "", nil
+}
+
+// waivedAll reports whether every named check has an unexpired waiver.
+func (s *strictCycle) waivedAll(ctx workflow.Context, checks []string) bool {
+	now := workflow.Now(ctx)
+	for _, c := range checks {
+		if !slices.ContainsFunc(s.waivers, func(w gates.Waiver) bool { return w.Check == c && w.Expires.After(now) }) {
+			return false
+		}
+	}
+	return len(checks) > 0
+}
+
+func (s *strictCycle) record(res *StrictCycleResult, round int, service, outcome string, at time.Time) {
+	r := Restart{Round: round, Service: service, Outcome: outcome, At: at}
+	res.Restarts = append(res.Restarts, r)
+	s.status.Restarts = append(s.status.Restarts, r)
+}
+
+// watchAll waits for each group's checks in parallel.
+func (s *strictCycle) watchAll(ctx workflow.Context, groups []serviceGroup, notBefore []time.Time, timeout time.Duration) ([]activities.WatchUntilFreshResult, error) {
+	futures := make([]workflow.Future, len(groups))
+	for i, g := range groups {
+		var nb time.Time
+		if notBefore != nil {
+			nb = notBefore[i]
+		}
+		opts := watchOptions
+		opts.StartToCloseTimeout = timeout + time.Minute
+		futures[i] = workflow.ExecuteActivity(withOptions(ctx, opts), activities.WatchUntilFreshName,
+			&activities.WatchUntilFreshInput{Target: s.target(), Service: g.Service, Checks: g.Checks, NotBefore: nb, Timeout: timeout})
+	}
+	out := make([]activities.WatchUntilFreshResult, len(groups))
+	var errs []error
+	for i, f := range futures {
+		if err := f.Get(ctx, &out[i]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// decide finalises the result from the last gate summary and publishes it.
+// With no summary (nothing could be evaluated) the decision is FAIL.
+func (s *strictCycle) decide(ctx workflow.Context, res *StrictCycleResult, sum *activities.GateSummary, reason string) (*StrictCycleResult, error) {
+	res.Status = gates.StatusFail
+	if sum != nil {
+		res.Status = sum.Status
+		res.CriticalFailures = sum.CriticalFailures
+		res.EvidenceBundleID = sum.EvidenceBundleID
+		res.ContentDigest = sum.ContentDigest
+		res.ArtifactPath = sum.ArtifactPath
+	}
+	if s.aborted() {
+		res.Status = gates.StatusFail
+		reason = fmt.Sprintf("aborted by %s: %s", s.abortReq.By, s.abortReq.Reason)
+	}
+	if res.Status == gates.StatusPass {
+		reason = ""
+		if len(res.Restarts) > 0 {
+			reason = fmt.Sprintf("passed after %d restart(s) in %d round(s)", len(res.Restarts), res.Rounds)
+		}
+	} else if reason == "" {
+		reason = "critical failures: " + strings.Join(res.CriticalFailures, ",")
+	}
+	if res.CriticalFailures == nil {
+		res.CriticalFailures = []string{}
+	}
+	res.Reason = reason
+	res.DecidedAt = workflow.Now(ctx)
+	s.status.Status = res.Status
+	s.status.Failures = res.CriticalFailures
+
+	s.setPhase(ctx, PhasePublish)
+	var pub activities.PublishDecisionResult
+	restarts := make([]string, 0, len(res.Restarts))
+	for _, r := range res.Restarts {
+		restarts = append(restarts, fmt.Sprintf("%d:%s:%s", r.Round, r.Service, r.Outcome))
+	}
+	err := workflow.ExecuteActivity(withOptions(ctx, publishOptions), activities.PublishDecisionName,
+		&activities.PublishDecisionInput{
+			Environment: s.in.Environment, WorkflowID: s.wfID, RunID: s.runID,
+			Status: res.Status, CriticalFailures: res.CriticalFailures,
+			EvidenceBundleID: res.EvidenceBundleID, ArtifactPath: res.ArtifactPath,
+			Rounds: res.Rounds, Restarts: restarts, Reason: res.Reason, DecidedAt: res.DecidedAt,
+		}).Get(ctx, &pub)
+	if err != nil {
+		// The decision stands in history and in the result even when Redis
+		// could not take it; say so instead of failing the workflow.
+		res.PublishError = errMessage(err)
+	}
+	_ = workflow.UpsertTypedSearchAttributes(ctx,
+		SAStatus.ValueSet(res.Status),
+		SAFailures.ValueSet(res.CriticalFailures),
+		SARestarts.ValueSet(int64(countRestarts(res.Restarts))),
+		SAPhase.ValueSet(PhaseDone))
+	s.status.Phase = PhaseDone
+	s.status.WaitingOn = nil
+	return res, nil
+}
+
+func countRestarts(rs []Restart) int {
+	n := 0
+	for _, r := range rs {
+		if r.Outcome == activities.RestartDone || r.Outcome == activities.RestartAlreadyDone {
+			n++
+		}
+	}
+	return n
+}
+
+// mergeSummary overlays rechecked checks on the previous full summary.
+func mergeSummary(full, recheck *activities.GateSummary) *activities.GateSummary {
+	out := *full
+	out.Checks = slices.Clone(full.Checks)
+	for _, rc := range recheck.Checks {
+		for i := range out.Checks {
+			if out.Checks[i].Name == rc.Name {
+				out.Checks[i] = rc
+			}
+		}
+	}
+	return &out
+}
+
+func servicesOf(groups []serviceGroup) []string {
+	out := make([]string, 0, len(groups))
+	for _, g := range groups {
+		out = append(out, g.Service)
+	}
+	return out
+}
+
+func appendUnique(list []string, v string) []string {
+	if slices.Contains(list, v) {
+		return list
+	}
+	return append(list, v)
+}
+
+// errMessage unwraps Temporal's activity error to its cause's message.
+func errMessage(err error) string {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return app.Error()
+	}
+	var canceled *temporal.CanceledError
+	if errors.As(err, &canceled) {
+		return "canceled"
+	}
+	var timeout *temporal.TimeoutError
+	if errors.As(err, &timeout) {
+		return "timeout (" + timeout.TimeoutType().String() + ")"
+	}
+	return err.Error()
 }

@@ -33,6 +33,9 @@ type StrictCycleResult struct {
 	// critical failure: unit_service_integration_tests (fail)").
 	Reason    string    `json:"reason"`
 	DecidedAt time.Time `json:"decided_at"`
+	// PublishError is set when the decision could not be published to Redis
+	// (it still stands here and in history).
+	PublishError string `json:"publish_error,omitempty"`
 }
 
 // Restart records one restart performed (or refused) in a round.

@@ -1,0 +1,62 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/strictcycle/strictcycle/activities"
+)
+
+// Activity options per kind of step. Every call has a start-to-close
+// timeout and a bounded retry policy; long waits heartbeat so a dead worker
+// is noticed in seconds, not at the end of the wait.
+var (
+	nonRetryable = []string{activities.ErrTypeBadContract, activities.ErrTypeBadInput, activities.ErrTypeDriver}
+
+	planOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         retry(time.Second, 3),
+	}
+	replayOptions = workflow.ActivityOptions{
+		HeartbeatTimeout: 30 * time.Second,
+		RetryPolicy:      retry(5*time.Second, 2),
+	}
+	// Gate runs may include command checks (tests, replays) that take
+	// minutes; the engine bounds each command with its own timeout.
+	evaluateOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Minute,
+		RetryPolicy:         retry(2*time.Second, 3),
+	}
+	restartOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Minute,
+		RetryPolicy:         retry(2*time.Second, 5),
+	}
+	watchOptions = workflow.ActivityOptions{
+		HeartbeatTimeout: 10 * time.Second,
+		RetryPolicy:      retry(time.Second, 5),
+	}
+	publishOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         retry(time.Second, 8),
+	}
+	drillOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Minute,
+		RetryPolicy:         retry(2*time.Second, 5),
+	}
+)
+
+func retry(initial time.Duration, attempts int32) *temporal.RetryPolicy {
+	return &temporal.RetryPolicy{
+		InitialInterval:        initial,
+		BackoffCoefficient:     2,
+		MaximumInterval:        time.Minute,
+		MaximumAttempts:        attempts,
+		NonRetryableErrorTypes: nonRetryable,
+	}
+}
+
+func withOptions(ctx workflow.Context, o workflow.ActivityOptions) workflow.Context {
+	return workflow.WithActivityOptions(ctx, o)
+}
