@@ -1,15 +1,139 @@
+// Package activities holds every side effect of the strictcycle workflows:
+// the replay command, gate evaluation, service restarts (docker Engine API,
+// docker compose, configured argv), the watch until a report is fresh, the
+// Redis decision publication and the drill report.
 package activities
 
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
+	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
+
+	"github.com/strictcycle/strictcycle/config"
+	"github.com/strictcycle/strictcycle/gates"
 )
 
-// Activities holds the dependencies of every activity.
-type Activities struct{}
+// Defaults of Options and of unset contract values.
+const (
+	DefaultStream           = "hb.promotion_gate.v1"
+	DefaultTransitionStream = "hb.promotion_gate.transitions.v1"
+	DefaultStreamMaxLen     = 10000
+	DefaultKeyPrefix        = "strictcycle"
+
+	defaultHeartbeatEvery = 5 * time.Second
+	defaultDebounce       = 5 * time.Millisecond
+	defaultPoll           = 2 * time.Second
+	defaultWatchTimeout   = DefaultWatchTimeout
+	defaultMaxRestarts    = 3
+	defaultBudgetWindow   = time.Hour
+	defaultLockTTL        = 5 * time.Minute
+	// markTTL keeps a restart mark far longer than any retry of the
+	// activity can run, so a retry always finds it.
+	markTTL = 7 * 24 * time.Hour
+)
+
+// ContractLoader loads a contract by shipped name or path.
+type ContractLoader func(nameOrPath string) (*config.Contract, error)
+
+// Options are the dependencies of Activities. Zero values take defaults.
+type Options struct {
+	// Store is the Redis store for restart marks, locks, budgets and the
+	// decision; nil makes RestartService and PublishDecision fail.
+	Store Store
+	// Drivers builds the restart driver of a service; nil means NewDriver.
+	Drivers DriverFactory
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// LoadContract defaults to config.LoadContract.
+	LoadContract ContractLoader
+	// GatesRedis serves the redis_* check kinds; nil makes them errors.
+	GatesRedis gates.RedisClient
+
+	// Stream receives decisions (DefaultStream), TransitionStream the
+	// status transitions (DefaultTransitionStream); both are trimmed with
+	// MAXLEN ~ StreamMaxLen (DefaultStreamMaxLen).
+	Stream           string
+	TransitionStream string
+	StreamMaxLen     int64
+
+	// HeartbeatEvery is the heartbeat period of long commands (5s).
+	HeartbeatEvery time.Duration
+	// Debounce groups the file events of one write before a re-evaluation
+	// in WatchUntilFresh (5ms).
+	Debounce time.Duration
+	// DisableFileEvents makes WatchUntilFresh poll only (for file systems
+	// without inotify, and for tests of the fallback).
+	DisableFileEvents bool
+}
+
+// Activities holds the dependencies of every activity. Build it with New.
+type Activities struct {
+	store        Store
+	drivers      DriverFactory
+	now          func() time.Time
+	loadContract ContractLoader
+	gatesRedis   gates.RedisClient
+
+	stream           string
+	transitionStream string
+	streamMaxLen     int64
+
+	heartbeatEvery    time.Duration
+	debounce          time.Duration
+	disableFileEvents bool
+
+	// onEvaluate is a test hook called after each WatchUntilFresh
+	// evaluation with the evaluation count.
+	onEvaluate func(n int)
+}
+
+// New returns Activities with the options' dependencies and defaults.
+func New(opts Options) *Activities {
+	a := &Activities{
+		store:             opts.Store,
+		drivers:           opts.Drivers,
+		now:               opts.Now,
+		loadContract:      opts.LoadContract,
+		gatesRedis:        opts.GatesRedis,
+		stream:            opts.Stream,
+		transitionStream:  opts.TransitionStream,
+		streamMaxLen:      opts.StreamMaxLen,
+		heartbeatEvery:    opts.HeartbeatEvery,
+		debounce:          opts.Debounce,
+		disableFileEvents: opts.DisableFileEvents,
+	}
+	if a.drivers == nil {
+		a.drivers = NewDriver
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.loadContract == nil {
+		a.loadContract = config.LoadContract
+	}
+	if a.stream == "" {
+		a.stream = DefaultStream
+	}
+	if a.transitionStream == "" {
+		a.transitionStream = DefaultTransitionStream
+	}
+	if a.streamMaxLen <= 0 {
+		a.streamMaxLen = DefaultStreamMaxLen
+	}
+	if a.heartbeatEvery <= 0 {
+		a.heartbeatEvery = defaultHeartbeatEvery
+	}
+	if a.debounce <= 0 {
+		a.debounce = defaultDebounce
+	}
+	return a
+}
 
 // Register registers the activities on a worker under their method names.
 func Register(w worker.Registry, a *Activities) {
@@ -21,31 +145,71 @@ func Register(w worker.Registry, a *Activities) {
 	w.RegisterActivityWithOptions(a.WatchUntilFresh, activity.RegisterOptions{Name: WatchUntilFreshName})
 	w.RegisterActivityWithOptions(a.PublishDecision, activity.RegisterOptions{Name: PublishDecisionName})
 	w.RegisterActivityWithOptions(a.WriteDrillReport, activity.RegisterOptions{Name: WriteDrillReportName})
+	w.RegisterActivityWithOptions(a.DescribeContract, activity.RegisterOptions{Name: DescribeContractName})
 }
 
-var errTODO = errors.New("not implemented")
+// contract loads the target's contract; a failure is non-retryable.
+func (a *Activities) contract(t Target) (*config.Contract, error) {
+	if t.Contract == "" {
+		return nil, nonRetryable(ErrTypeBadContract, errors.New("load contract: no contract named in the target"))
+	}
+	c, err := a.loadContract(t.Contract)
+	if err != nil {
+		// config.LoadContract names the contract and the field already.
+		return nil, nonRetryable(ErrTypeBadContract, err)
+	}
+	return c, nil
+}
 
-func (a *Activities) RunReplay(ctx context.Context, in *RunReplayInput) (*RunReplayResult, error) {
-	return nil, errTODO
+// engine loads the contract and builds its gate engine.
+func (a *Activities) engine(t Target, noCommands bool) (*config.Contract, *gates.Engine, error) {
+	c, err := a.contract(t)
+	if err != nil {
+		return nil, nil, err
+	}
+	if t.Root == "" {
+		return nil, nil, nonRetryable(ErrTypeBadInput, fmt.Errorf("build gate engine for %q: no root in the target", t.Contract))
+	}
+	e, err := gates.New(c, gates.Options{
+		Root:       t.Root,
+		Now:        a.now,
+		CI:         t.CI,
+		NoCommands: noCommands,
+		Redis:      a.gatesRedis,
+	})
+	if err != nil {
+		return nil, nil, nonRetryable(ErrTypeBadContract, fmt.Errorf("build gate engine for %q: %w", t.Contract, err))
+	}
+	return c, e, nil
 }
-func (a *Activities) EvaluateGates(ctx context.Context, in *EvaluateGatesInput) (*GateSummary, error) {
-	return nil, errTODO
+
+// checkNames refuses check names the contract does not declare.
+func checkNames(c *config.Contract, names []string) error {
+	for _, n := range names {
+		if !slices.ContainsFunc(c.Checks, func(ch config.Check) bool { return ch.Name == n }) {
+			return nonRetryable(ErrTypeBadInput, fmt.Errorf("select check %q: not in contract %q", n, c.Name))
+		}
+	}
+	return nil
 }
-func (a *Activities) RestartService(ctx context.Context, in *RestartServiceInput) (*RestartServiceResult, error) {
-	return nil, errTODO
+
+// requireStore fails (non-retryable: a worker wiring error) without a store.
+func (a *Activities) requireStore(op string) error {
+	if a.store == nil {
+		return nonRetryable(ErrTypeNoStore, fmt.Errorf("%s: no redis store configured", op))
+	}
+	return nil
 }
-func (a *Activities) StopService(ctx context.Context, in *ServiceActionInput) (*ServiceActionResult, error) {
-	return nil, errTODO
+
+// nonRetryable wraps err as a non-retryable application error of type typ.
+// The message is err's text; no cause is attached so the history does not
+// repeat the text twice.
+func nonRetryable(typ string, err error) error {
+	return temporal.NewNonRetryableApplicationError(err.Error(), typ, nil)
 }
-func (a *Activities) StartService(ctx context.Context, in *ServiceActionInput) (*ServiceActionResult, error) {
-	return nil, errTODO
-}
-func (a *Activities) WatchUntilFresh(ctx context.Context, in *WatchUntilFreshInput) (*WatchUntilFreshResult, error) {
-	return nil, errTODO
-}
-func (a *Activities) PublishDecision(ctx context.Context, in *PublishDecisionInput) (*PublishDecisionResult, error) {
-	return nil, errTODO
-}
-func (a *Activities) WriteDrillReport(ctx context.Context, in *DrillReport) (*WriteDrillReportResult, error) {
-	return nil, errTODO
+
+// background returns a short context that survives the activity's
+// cancellation, for releasing a lock or undoing a mark on the way out.
+func background(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 }

@@ -24,6 +24,8 @@ const (
 	ErrTypeBadContract = "BadContract" // contract cannot be loaded or validated
 	ErrTypeBadInput    = "BadInput"    // input names an unknown service or check
 	ErrTypeDriver      = "DriverMisconfigured"
+	// ErrTypeNoStore: the worker was built without a Redis store.
+	ErrTypeNoStore = "StoreNotConfigured"
 )
 
 // Target identifies the stack a cycle works on. It is in every input.

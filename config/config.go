@@ -30,6 +30,8 @@ type Config struct {
 	MetricsAddr string
 	// LogLevel is a zap level name.
 	LogLevel string
+	// ScheduleEvery is the interval of `schedule create`.
+	ScheduleEvery time.Duration
 }
 
 // Temporal holds the standard TEMPORAL_* client settings.
@@ -82,9 +84,10 @@ func Default() Config {
 			StreamMaxLen: 10000,
 			KeyPrefix:    "strictcycle",
 		},
-		TaskQueue:   "strictcycle",
-		MetricsAddr: "127.0.0.1:9464",
-		LogLevel:    "info",
+		TaskQueue:     "strictcycle",
+		MetricsAddr:   "127.0.0.1:9464",
+		LogLevel:      "info",
+		ScheduleEvery: 15 * time.Minute,
 	}
 }
 
@@ -114,6 +117,8 @@ func Vars() []Var {
 			set: func(c *Config, v string) error { c.MetricsAddr = v; return nil }},
 		{Name: "STRICTCYCLE_LOG_LEVEL", Default: d.LogLevel, Doc: "zap log level (debug, info, warn, error)",
 			set: func(c *Config, v string) error { c.LogLevel = v; return nil }},
+		{Name: "STRICTCYCLE_SCHEDULE_EVERY", Default: d.ScheduleEvery.String(), Doc: "interval of the per-environment schedule (`schedule create`)",
+			set: func(c *Config, v string) error { return setDuration(&c.ScheduleEvery, v) }},
 		{Name: "TEMPORAL_ADDRESS", Default: d.Temporal.Address, Doc: "Temporal frontend host:port",
 			set: func(c *Config, v string) error { c.Temporal.Address = v; return nil }},
 		{Name: "TEMPORAL_NAMESPACE", Default: d.Temporal.Namespace, Doc: "Temporal namespace",
@@ -207,6 +212,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Temporal.DevUIPort < 0 || c.Temporal.DevUIPort > 65535 {
 		add("STRICTCYCLE_DEV_UI_PORT: %d is not a port", c.Temporal.DevUIPort)
+	}
+	if c.ScheduleEvery < time.Minute {
+		add("STRICTCYCLE_SCHEDULE_EVERY: %s is shorter than 1m", c.ScheduleEvery)
 	}
 	if _, err := zapLevel(c.LogLevel); err != nil {
 		add("STRICTCYCLE_LOG_LEVEL: %v", err)

@@ -144,6 +144,9 @@ type Day2Spec struct {
 	RequireLag        bool     `yaml:"require_lag" json:"require_lag"`
 	MaxDelta          int64    `yaml:"max_delta" json:"max_delta"`
 	TimestampKeys     []string `yaml:"timestamp_keys,omitempty" json:"timestamp_keys,omitempty"`
+	// AllowMtime permits the eval file's mtime when it has no timestamp key
+	// (the original fell back silently; here it must be asked for).
+	AllowMtime bool `yaml:"allow_mtime,omitempty" json:"allow_mtime,omitempty"`
 }
 
 // Replay is the replay regression step of a strict cycle.

@@ -1,9 +1,90 @@
 package config
 
-import "errors"
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+//go:embed contracts/*.yaml
+var shipped embed.FS
+
+// ContractNames lists the shipped contracts, sorted.
+func ContractNames() []string {
+	entries, err := shipped.ReadDir("contracts")
+	if err != nil {
+		return nil
+	}
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		if n, ok := strings.CutSuffix(e.Name(), ".yaml"); ok {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
 
 // LoadContract loads a shipped contract by name (e.g. "hbot-day28") or a
 // YAML file by path, strictly decoded and validated.
 func LoadContract(nameOrPath string) (*Contract, error) {
-	return nil, errors.New("config: not implemented")
+	data, src, err := readContract(nameOrPath)
+	if err != nil {
+		return nil, err
+	}
+	c, err := ParseContract(data)
+	if err != nil {
+		return nil, fmt.Errorf("load contract %q: %w", src, err)
+	}
+	return c, nil
+}
+
+func readContract(nameOrPath string) ([]byte, string, error) {
+	if nameOrPath == "" {
+		return nil, "", errors.New("load contract: empty name")
+	}
+	// A bare name without a path separator or extension is a shipped contract.
+	if !strings.ContainsAny(nameOrPath, `/\`) && path.Ext(nameOrPath) == "" {
+		data, err := shipped.ReadFile("contracts/" + nameOrPath + ".yaml")
+		if err != nil {
+			return nil, nameOrPath, fmt.Errorf("load contract %q: not a shipped contract (have %s)",
+				nameOrPath, strings.Join(ContractNames(), ", "))
+		}
+		return data, nameOrPath, nil
+	}
+	data, err := os.ReadFile(nameOrPath)
+	if err != nil {
+		return nil, nameOrPath, fmt.Errorf("load contract %q: %w", nameOrPath, err)
+	}
+	return data, nameOrPath, nil
+}
+
+// ParseContract strictly decodes YAML (unknown fields are errors) and
+// validates the result.
+func ParseContract(data []byte) (*Contract, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var c Contract
+	if err := dec.Decode(&c); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("decode contract: empty document")
+		}
+		return nil, fmt.Errorf("decode contract: %w", err)
+	}
+	var extra any
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, errors.New("decode contract: more than one YAML document")
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
 }

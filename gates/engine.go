@@ -2,8 +2,20 @@ package gates
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
 	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/vm"
 
 	"github.com/strictcycle/strictcycle/config"
 )
@@ -18,31 +30,364 @@ type RedisClient interface {
 	GroupLag(ctx context.Context, stream, group string) (int64, error)
 }
 
+// Defaults used when the contract leaves a value at zero.
+const (
+	defaultWindow         = 20 * time.Minute
+	defaultFutureSkew     = 2 * time.Minute
+	defaultCommandTimeout = 10 * time.Minute
+)
+
 // Engine evaluates one contract. It is safe for concurrent Runs.
 type Engine struct {
 	contract *config.Contract
 	opts     Options
+	root     string
+	realRoot string
+	programs map[string]*vm.Program
 }
 
 // New validates the options and prepares (compiles) the contract's checks.
 func New(c *config.Contract, opts Options) (*Engine, error) {
-	return nil, errors.New("gates: not implemented")
+	if c == nil {
+		return nil, errors.New("new engine: nil contract")
+	}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("new engine for contract %q: %w", c.Name, err)
+	}
+	if opts.Root == "" {
+		return nil, errors.New("new engine: empty root")
+	}
+	root, err := filepath.Abs(opts.Root)
+	if err != nil {
+		return nil, fmt.Errorf("new engine: root %q: %w", opts.Root, err)
+	}
+	st, err := os.Stat(root)
+	if err != nil {
+		return nil, fmt.Errorf("new engine: root %q: %w", opts.Root, err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("new engine: root %q is not a directory", opts.Root)
+	}
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return nil, fmt.Errorf("new engine: root %q: %w", opts.Root, err)
+	}
+	e := &Engine{contract: c, opts: opts, root: root, realRoot: realRoot, programs: map[string]*vm.Program{}}
+	for i := range c.Checks {
+		ck := &c.Checks[i]
+		if _, ok := registry[ck.Kind]; !ok {
+			return nil, fmt.Errorf("new engine: check %q: kind %q has no implementation", ck.Name, ck.Kind)
+		}
+		for _, rs := range []*config.ReportSpec{ck.Report, commandReport(ck)} {
+			if rs == nil || rs.Condition == "" {
+				continue
+			}
+			if _, done := e.programs[rs.Condition]; done {
+				continue
+			}
+			p, err := expr.Compile(rs.Condition, config.ConditionOptions()...)
+			if err != nil {
+				msg, _, _ := strings.Cut(err.Error(), "\n")
+				return nil, fmt.Errorf("new engine: check %q: compile condition %q: %s", ck.Name, rs.Condition, msg)
+			}
+			e.programs[rs.Condition] = p
+		}
+	}
+	return e, nil
 }
 
-// Run evaluates the contract (or the checks in ro.Only).
-func (e *Engine) Run(ctx context.Context, ro RunOptions) (*Report, error) {
-	return nil, errors.New("gates: not implemented")
+func commandReport(ck *config.Check) *config.ReportSpec {
+	if ck.Command == nil {
+		return nil
+	}
+	return ck.Command.Report
+}
+
+// Contract is the contract the engine evaluates.
+func (e *Engine) Contract() *config.Contract { return e.contract }
+
+// Root is the absolute stack root.
+func (e *Engine) Root() string { return e.root }
+
+// Window is the freshness window in force (contract window or CI window).
+func (e *Engine) Window() time.Duration {
+	w := e.contract.Freshness.Window
+	if w <= 0 {
+		w = defaultWindow
+	}
+	if e.opts.CI && e.contract.Freshness.CIWindow > 0 {
+		return e.contract.Freshness.CIWindow
+	}
+	return w
+}
+
+func (e *Engine) skew() time.Duration {
+	if s := e.contract.Freshness.FutureSkew; s > 0 {
+		return s
+	}
+	return defaultFutureSkew
+}
+
+func (e *Engine) now() time.Time {
+	if e.opts.Now != nil {
+		return e.opts.Now().UTC()
+	}
+	return time.Now().UTC()
 }
 
 // WatchPaths returns the root-relative files and glob patterns the named
 // check reads, for a watcher to subscribe to their directories.
-func (e *Engine) WatchPaths(check string) []string { return nil }
+func (e *Engine) WatchPaths(check string) []string {
+	for i := range e.contract.Checks {
+		ck := &e.contract.Checks[i]
+		if ck.Name == check {
+			return watchPaths(ck)
+		}
+	}
+	return nil
+}
 
-// Window is the freshness window in force (contract window or CI window).
-func (e *Engine) Window() time.Duration { return 0 }
+func watchPaths(ck *config.Check) []string {
+	var out []string
+	addReport := func(r *config.ReportSpec) {
+		if r == nil {
+			return
+		}
+		if r.Path != "" {
+			out = append(out, r.Path)
+		}
+		out = append(out, r.Paths...)
+		out = append(out, r.Globs...)
+	}
+	out = append(out, ck.Files...)
+	if ck.Glob != nil {
+		out = append(out, ck.Glob.Pattern)
+	}
+	addReport(ck.Report)
+	addReport(commandReport(ck))
+	if s := ck.StrategyCatalog; s != nil {
+		out = append(out, s.Catalog, s.ControllerTemplate, s.ScriptTemplate, s.ControllersDir)
+	}
+	if s := ck.Coordination; s != nil {
+		out = append(out, s.Policy, s.MultiBotPolicy, s.Compose)
+	}
+	if d := ck.Day2; d != nil {
+		out = append(out, d.Eval)
+		if d.SourceCompareGlob != "" {
+			out = append(out, d.SourceCompareGlob)
+		}
+	}
+	out = append(out, ck.Evidence...)
+	return out
+}
 
-// Write writes promotion_gates_<stamp>.json|.md and latest.json|.md under
-// outDir atomically (temp file + rename); stamps never collide.
-func Write(outDir string, r *Report) (*Artifacts, error) {
-	return nil, errors.New("gates: not implemented")
+func (e *Engine) env(now time.Time) *evalEnv {
+	return &evalEnv{
+		root: e.root, realRoot: e.realRoot, now: now, window: e.Window(), skew: e.skew(),
+		noCommands: e.opts.NoCommands, redis: e.opts.Redis, programs: e.programs,
+	}
+}
+
+// Run evaluates the contract (or the checks in ro.Only).
+func (e *Engine) Run(ctx context.Context, ro RunOptions) (*Report, error) {
+	checks, err := e.selectChecks(ro.Only)
+	if err != nil {
+		return nil, err
+	}
+	now := e.now()
+	env := e.env(now)
+	results := make([]Result, 0, len(checks))
+	for _, ck := range checks {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("run contract %q: %w", e.contract.Name, err)
+		}
+		results = append(results, e.runCheck(ctx, env, ck, ro.Waivers))
+	}
+	runID := ro.RunID
+	if runID == "" {
+		runID = newRunID(now)
+	}
+	r := &Report{
+		TsUTC:         pyISOFormat(now),
+		Checks:        results,
+		RunID:         runID,
+		Contract:      e.contract.Name,
+		Root:          e.root,
+		CI:            e.opts.CI,
+		WindowMinutes: e.Window().Minutes(),
+	}
+	r.Status, r.CriticalFailures = StatusOf(results)
+	r.ValidationLevel = e.validationLevel(results)
+	r.ReleaseManifestRef = e.manifestRef(env)
+	r.EvidenceBundle, r.ContentDigest = bundle(e.root, r)
+	return r, nil
+}
+
+func (e *Engine) selectChecks(only []string) ([]*config.Check, error) {
+	all := e.contract.Checks
+	if len(only) == 0 {
+		out := make([]*config.Check, len(all))
+		for i := range all {
+			out[i] = &all[i]
+		}
+		return out, nil
+	}
+	want := map[string]bool{}
+	for _, n := range only {
+		want[n] = true
+	}
+	var out []*config.Check
+	for i := range all {
+		if want[all[i].Name] {
+			out = append(out, &all[i])
+			delete(want, all[i].Name)
+		}
+	}
+	if len(want) > 0 {
+		var unknown []string
+		for n := range want {
+			unknown = append(unknown, n)
+		}
+		sort.Strings(unknown)
+		return nil, fmt.Errorf("run contract %q: unknown checks %s", e.contract.Name, strings.Join(unknown, ", "))
+	}
+	return out, nil
+}
+
+func (e *Engine) runCheck(ctx context.Context, env *evalEnv, ck *config.Check, waivers []Waiver) Result {
+	start := time.Now()
+	r := registry[ck.Kind](ctx, env, ck)
+	r.Name, r.Severity, r.Kind, r.Producer = ck.Name, ck.Severity, ck.Kind, ck.Producer
+	// Extra evidence files named by the contract, hashed now.
+	for _, rel := range ck.Evidence {
+		ef, err := env.hashFile(rel)
+		if err != nil {
+			ef = EvidenceFile{Path: env.abs(rel)}
+		}
+		r.Evidence = append(r.Evidence, ef)
+	}
+	r.EvidencePaths = make([]string, 0, len(r.Evidence))
+	for _, ef := range r.Evidence {
+		r.EvidencePaths = append(r.EvidencePaths, ef.Path)
+	}
+	if r.AgeMinutes != nil {
+		a := math.Round(*r.AgeMinutes*100) / 100
+		r.AgeMinutes = &a
+	}
+	r.Pass = r.Verdict == VerdictPass
+	if !r.Pass && ck.Severity == config.SeverityCritical {
+		for i := range waivers {
+			w := waivers[i]
+			if w.Check == ck.Name && env.now.Before(w.Expires) {
+				r.Reason = fmt.Sprintf("waived until %s (%s): %s [%s]", w.Expires.UTC().Format(time.RFC3339), w.Reason, r.Reason, r.Verdict)
+				r.Verdict = VerdictWaived
+				r.Waiver = &w
+				break
+			}
+		}
+	}
+	r.DurationMS = float64(time.Since(start).Microseconds()) / 1000
+	return r
+}
+
+// StatusOf is FAIL when any critical check is not pass (a waived check does
+// not count); the failures are in check order.
+func StatusOf(results []Result) (string, []string) {
+	failures := []string{}
+	for _, r := range results {
+		if r.Severity == config.SeverityCritical && r.Verdict != VerdictPass && r.Verdict != VerdictWaived {
+			failures = append(failures, r.Name)
+		}
+	}
+	if len(failures) > 0 {
+		return StatusFail, failures
+	}
+	return StatusPass, failures
+}
+
+func (e *Engine) validationLevel(results []Result) int {
+	replay := "replay_regression_cycle"
+	if e.contract.Replay != nil {
+		replay = e.contract.Replay.Check
+	}
+	level := 0
+	for _, r := range results {
+		if !r.Pass {
+			continue
+		}
+		switch r.Name {
+		case "unit_service_integration_tests":
+			level = max(level, 1)
+		case replay, "replay_regression_cycle":
+			level = max(level, 2)
+		}
+	}
+	return level
+}
+
+// manifestRef is the newest docs/ops/release_manifest_*.md by name, else
+// docs/ops/release_manifest.md.
+func (e *Engine) manifestRef(env *evalEnv) EvidenceFile {
+	rel := "docs/ops/release_manifest.md"
+	if m, err := env.glob("docs/ops/release_manifest_*.md"); err == nil && len(m) > 0 {
+		rel = m[len(m)-1]
+	}
+	ef, err := env.hashFile(rel)
+	if err != nil {
+		return EvidenceFile{Path: env.abs(rel)}
+	}
+	return ef
+}
+
+// bundle builds the original evidence bundle (one artifact per unique
+// evidence path, sorted by path, hashed when read) and the content digest,
+// which binds root-relative paths and their sha256 plus the run id (W14).
+func bundle(root string, r *Report) (EvidenceBundle, string) {
+	byPath := map[string]EvidenceFile{}
+	for _, c := range r.Checks {
+		for _, ef := range c.Evidence {
+			if _, ok := byPath[ef.Path]; !ok {
+				byPath[ef.Path] = ef
+			}
+		}
+		for _, p := range c.EvidencePaths {
+			if _, ok := byPath[p]; !ok {
+				byPath[p] = EvidenceFile{Path: p}
+			}
+		}
+	}
+	paths := make([]string, 0, len(byPath))
+	for p := range byPath {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	b := EvidenceBundle{Artifacts: make([]EvidenceFile, 0, len(paths)), ArtifactCount: len(paths)}
+	h := sha256.New()
+	for _, p := range paths {
+		ef := byPath[p]
+		b.Artifacts = append(b.Artifacts, ef)
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			rel = p
+		}
+		fmt.Fprintf(h, "%s\t%s\n", filepath.ToSlash(rel), ef.SHA256)
+	}
+	fmt.Fprintf(h, "run_id\t%s\n", r.RunID)
+	b.EvidenceBundleID = EvidenceBundleID(r.Status, r.CriticalFailures, paths, r.ReleaseManifestRef.SHA256)
+	return b, hex.EncodeToString(h.Sum(nil))
+}
+
+// pyISOFormat renders t like Python's datetime.now(UTC).isoformat().
+func pyISOFormat(t time.Time) string {
+	t = t.UTC()
+	if us := t.Nanosecond() / 1000; us != 0 {
+		return t.Format("2006-01-02T15:04:05") + fmt.Sprintf(".%06d+00:00", us)
+	}
+	return t.Format("2006-01-02T15:04:05") + "+00:00"
+}
+
+func newRunID(now time.Time) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
 }

@@ -68,6 +68,11 @@ type Result struct {
 	// Waiver is set when the verdict is waived.
 	Waiver     *Waiver `json:"waiver,omitempty"`
 	DurationMS float64 `json:"duration_ms"`
+	// Chosen says which file a freshest-of check judged and why (W33).
+	Chosen string `json:"chosen,omitempty"`
+	// ExitCode and OutputTail are set when a command ran.
+	ExitCode   *int   `json:"exit_code,omitempty"`
+	OutputTail string `json:"output_tail,omitempty"`
 }
 
 // Waiver lets a named critical check not block the status until Expires.
@@ -80,8 +85,11 @@ type Waiver struct {
 
 // Report is one gate run.
 type Report struct {
-	TsUTC            string   `json:"ts_utc"`
-	Status           string   `json:"status"`
+	TsUTC  string `json:"ts_utc"`
+	Status string `json:"status"`
+	// ValidationLevel is the original's (HEAD) level: 1 when
+	// unit_service_integration_tests passed, 2 when the replay check passed.
+	ValidationLevel  int      `json:"validation_level"`
 	CriticalFailures []string `json:"critical_failures"`
 	Checks           []Result `json:"checks"`
 	// ReleaseManifestRef and EvidenceBundle are the original's fields.

@@ -37,3 +37,10 @@ func Register(w worker.Registry) {
 	w.RegisterWorkflowWithOptions(StrictCycle, workflow.RegisterOptions{Name: StrictCycleName})
 	w.RegisterWorkflowWithOptions(RecoveryDrill, workflow.RegisterOptions{Name: RecoveryDrillName})
 }
+
+// WorkflowID builds the business id of a workflow: environment plus purpose
+// (e.g. "cycle", "drill-event-store-service"). It is never random, so a
+// second start while one runs is refused and an operator finds a run by name.
+func WorkflowID(environment, purpose string) string {
+	return "strictcycle-" + environment + "-" + purpose
+}

@@ -1,0 +1,8 @@
+//go:build !unix
+
+package activities
+
+import "os/exec"
+
+// setProcessGroup: without process groups only the command itself is killed.
+func setProcessGroup(cmd *exec.Cmd) {}

@@ -1,0 +1,127 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+)
+
+// pyISO is the timestamp format of the hbot reports (Python isoformat).
+const pyISO = "2006-01-02T15:04:05.000000+00:00"
+
+func latestKey(env string) string { return env + ":promotion_gate:latest" }
+
+// decisionEvent is the payload of a decision stream entry.
+type decisionEvent struct {
+	EventType string `json:"event_type"`
+	Producer  string `json:"producer"`
+	TsUTC     string `json:"ts_utc"`
+	PublishDecisionInput
+}
+
+// transitionEvent is the payload of a transition entry; the store adds
+// from_status.
+type transitionEvent struct {
+	EventType        string   `json:"event_type"`
+	Producer         string   `json:"producer"`
+	TsUTC            string   `json:"ts_utc"`
+	Environment      string   `json:"environment"`
+	WorkflowID       string   `json:"workflow_id"`
+	RunID            string   `json:"run_id"`
+	ToStatus         string   `json:"to_status"`
+	CriticalFailures []string `json:"critical_failures"`
+	EvidenceBundleID string   `json:"evidence_bundle_id"`
+	ArtifactPath     string   `json:"artifact_path"`
+}
+
+// PublishDecision appends the decision to the decision stream (one field,
+// payload, MAXLEN ~), records a transition when the status changed (or
+// there was none), and sets <prefix>:<env>:promotion_gate:latest. All of it
+// happens in one Redis script keyed by the run id, so a retried activity
+// finds its own decision and returns the stored stream id.
+func (a *Activities) PublishDecision(ctx context.Context, in *PublishDecisionInput) (*PublishDecisionResult, error) {
+	op := fmt.Sprintf("publish decision to %q", a.stream)
+	if in.Environment == "" || in.RunID == "" || in.Status == "" {
+		return nil, nonRetryable(ErrTypeBadInput, fmt.Errorf("%s: environment, run_id and status are required", op))
+	}
+	if err := a.requireStore(op); err != nil {
+		return nil, err
+	}
+	d := *in
+	if d.CriticalFailures == nil {
+		d.CriticalFailures = []string{}
+	}
+	if d.Restarts == nil {
+		d.Restarts = []string{}
+	}
+	at := d.DecidedAt
+	if at.IsZero() {
+		at = a.now()
+	}
+	ts := at.UTC().Format(pyISO)
+	payload, err := json.Marshal(decisionEvent{EventType: "promotion_gate_decision", Producer: "strictcycle", TsUTC: ts, PublishDecisionInput: d})
+	if err != nil {
+		return nil, fmt.Errorf("%s: encode: %w", op, err)
+	}
+	transition, err := json.Marshal(transitionEvent{
+		EventType: "promotion_gate_transition", Producer: "strictcycle", TsUTC: ts,
+		Environment: d.Environment, WorkflowID: d.WorkflowID, RunID: d.RunID, ToStatus: d.Status,
+		CriticalFailures: d.CriticalFailures, EvidenceBundleID: d.EvidenceBundleID, ArtifactPath: d.ArtifactPath,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: encode transition: %w", op, err)
+	}
+	res, err := a.store.PublishOnce(ctx, Publication{
+		LatestKey:        latestKey(d.Environment),
+		Stream:           a.stream,
+		TransitionStream: a.transitionStream,
+		MaxLen:           a.streamMaxLen,
+		RunID:            d.RunID,
+		Status:           d.Status,
+		Payload:          string(payload),
+		Transition:       string(transition),
+		Latest:           string(payload),
+	})
+	if err != nil {
+		// The store names the stream; the error never carries a password
+		// (go-redis reports the address only).
+		return nil, err
+	}
+	return res, nil
+}
+
+// WriteDrillReport writes reports/recovery/recovery_drill_<stamp>.json and
+// reports/recovery/latest.json atomically under in.Root.
+func (a *Activities) WriteDrillReport(ctx context.Context, in *DrillReport) (*WriteDrillReportResult, error) {
+	if in.Root == "" {
+		return nil, nonRetryable(ErrTypeBadInput, errors.New("write drill report: no root"))
+	}
+	now := a.now().UTC()
+	r := *in
+	if r.TsUTC == "" {
+		r.TsUTC = now.Format(pyISO)
+	}
+	if r.Steps == nil {
+		r.Steps = []DrillStep{}
+	}
+	b, err := json.MarshalIndent(&r, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode drill report: %w", err)
+	}
+	b = append(b, '\n')
+	dir, err := insideRoot(in.Root, "reports/recovery")
+	if err != nil {
+		return nil, nonRetryable(ErrTypeBadInput, fmt.Errorf("write drill report: %w", err))
+	}
+	path, err := writeStamped(dir, "recovery_drill_", now, b)
+	if err != nil {
+		return nil, err
+	}
+	latest := filepath.Join(dir, "latest.json")
+	if err := writeAtomic(latest, b); err != nil {
+		return nil, err
+	}
+	return &WriteDrillReportResult{Path: path, Latest: latest}, nil
+}

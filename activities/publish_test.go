@@ -1,0 +1,163 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+)
+
+func TestPublishDecision(t *testing.T) {
+	stream := fmt.Sprintf("sctest.%d.promotion_gate.v1", time.Now().UnixNano())
+	transitions := stream + ".transitions"
+	store, rdb, prefix := testStore(t, stream, transitions)
+	now := time.Date(2026, 2, 24, 1, 28, 51, 174807000, time.UTC)
+	a := New(Options{Store: store, Stream: stream, TransitionStream: transitions, Now: func() time.Time { return now }})
+	env := activityEnv(a)
+	ctx := context.Background()
+
+	publish := func(in PublishDecisionInput) *PublishDecisionResult {
+		t.Helper()
+		v, err := env.ExecuteActivity(PublishDecisionName, &in)
+		require.NoError(t, err)
+		var res PublishDecisionResult
+		require.NoError(t, v.Get(&res))
+		return &res
+	}
+	fail := PublishDecisionInput{Environment: "prod", WorkflowID: "strict-cycle/prod", RunID: "run-1", Status: "FAIL",
+		CriticalFailures: []string{"day2_event_store_gate"}, EvidenceBundleID: "abc", Rounds: 1}
+
+	first := publish(fail)
+	require.NotEmpty(t, first.StreamID)
+	require.Equal(t, "", first.PreviousStatus)
+	require.True(t, first.Transitioned, "no previous status: a transition from UNKNOWN")
+
+	entries, err := rdb.XRange(ctx, stream, "-", "+").Result()
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+	require.Equal(t, first.StreamID, entries[0].ID)
+	require.Len(t, entries[0].Values, 1, "one field: payload")
+	var payload map[string]any
+	require.NoError(t, json.Unmarshal([]byte(entries[0].Values["payload"].(string)), &payload))
+	require.Equal(t, "promotion_gate_decision", payload["event_type"])
+	require.Equal(t, "strictcycle", payload["producer"])
+	require.Equal(t, "2026-02-24T01:28:51.174807+00:00", payload["ts_utc"])
+	require.Equal(t, "FAIL", payload["status"])
+	require.Equal(t, []any{"day2_event_store_gate"}, payload["critical_failures"])
+	require.Equal(t, []any{}, payload["restarts"])
+
+	latest, err := rdb.Get(ctx, prefix+":prod:promotion_gate:latest").Result()
+	require.NoError(t, err)
+	var l map[string]any
+	require.NoError(t, json.Unmarshal([]byte(latest), &l))
+	require.Equal(t, "run-1", l["run_id"])
+	require.Equal(t, first.StreamID, l["stream_id"])
+	require.Equal(t, "FAIL", l["status"])
+
+	tr, err := rdb.XRange(ctx, transitions, "-", "+").Result()
+	require.NoError(t, err)
+	require.Len(t, tr, 1)
+	var tp map[string]any
+	require.NoError(t, json.Unmarshal([]byte(tr[0].Values["payload"].(string)), &tp))
+	require.Equal(t, "UNKNOWN", tp["from_status"])
+	require.Equal(t, "FAIL", tp["to_status"])
+	require.Equal(t, []any{"day2_event_store_gate"}, tp["critical_failures"])
+
+	// A retry of the same run: nothing added, the stored id returned.
+	again := publish(fail)
+	require.Equal(t, first, again)
+	require.Equal(t, int64(1), rdb.XLen(ctx, stream).Val())
+	require.Equal(t, int64(1), rdb.XLen(ctx, transitions).Val())
+
+	// The same status from a new run: a decision, no transition.
+	fail.RunID = "run-2"
+	second := publish(fail)
+	require.Equal(t, "FAIL", second.PreviousStatus)
+	require.False(t, second.Transitioned)
+	require.Equal(t, int64(2), rdb.XLen(ctx, stream).Val())
+	require.Equal(t, int64(1), rdb.XLen(ctx, transitions).Val())
+
+	// FAIL -> PASS: a transition.
+	pass := PublishDecisionInput{Environment: "prod", WorkflowID: "strict-cycle/prod", RunID: "run-3", Status: "PASS"}
+	third := publish(pass)
+	require.Equal(t, "FAIL", third.PreviousStatus)
+	require.True(t, third.Transitioned)
+	tr, err = rdb.XRange(ctx, transitions, "-", "+").Result()
+	require.NoError(t, err)
+	require.Len(t, tr, 2)
+	require.NoError(t, json.Unmarshal([]byte(tr[1].Values["payload"].(string)), &tp))
+	require.Equal(t, "FAIL", tp["from_status"])
+	require.Equal(t, "PASS", tp["to_status"])
+	require.Equal(t, []any{}, tp["critical_failures"])
+
+	// Environments are independent.
+	other := publish(PublishDecisionInput{Environment: "staging", RunID: "run-3", Status: "PASS"})
+	require.True(t, other.Transitioned)
+	require.Equal(t, "", other.PreviousStatus)
+}
+
+func TestPublishDecisionRedisDown(t *testing.T) {
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", Password: "s3cret-pass", MaxRetries: -1, DialTimeout: time.Second})
+	t.Cleanup(func() { rdb.Close() })
+	a := New(Options{Store: NewRedisStore(rdb, "sctest")})
+	_, err := activityEnv(a).ExecuteActivity(PublishDecisionName, &PublishDecisionInput{Environment: "prod", RunID: "r", Status: "PASS"})
+	require.Error(t, err)
+	require.Contains(t, err.Error(), `publish decision to "hb.promotion_gate.v1": dial tcp 127.0.0.1:1`)
+	require.Contains(t, err.Error(), "connection refused")
+	require.NotContains(t, err.Error(), "s3cret-pass")
+	var ae *temporal.ApplicationError
+	require.ErrorAs(t, err, &ae)
+	require.False(t, ae.NonRetryable(), "redis down is retryable")
+}
+
+func TestPublishDecisionBadInput(t *testing.T) {
+	a := New(Options{})
+	_, err := activityEnv(a).ExecuteActivity(PublishDecisionName, &PublishDecisionInput{Environment: "prod"})
+	var ae *temporal.ApplicationError
+	require.ErrorAs(t, err, &ae)
+	require.Equal(t, ErrTypeBadInput, ae.Type())
+	require.Equal(t, `publish decision to "hb.promotion_gate.v1": environment, run_id and status are required`, ae.Message())
+}
+
+func TestWriteDrillReport(t *testing.T) {
+	root := t.TempDir()
+	now := time.Date(2026, 2, 22, 13, 21, 51, 0, time.UTC)
+	a := New(Options{Now: func() time.Time { return now }})
+	env := activityEnv(a)
+	in := &DrillReport{Environment: "prod", WorkflowID: "drill/prod/event-store-service", Service: "event-store-service",
+		Check: "event_store_integrity_freshness", Status: "pass", Root: root,
+		Steps: []DrillStep{{Name: "stop", OK: true, Detail: "stopped", At: now}}}
+	var paths []string
+	for range 2 {
+		v, err := env.ExecuteActivity(WriteDrillReportName, in)
+		require.NoError(t, err)
+		var res WriteDrillReportResult
+		require.NoError(t, v.Get(&res))
+		require.Equal(t, filepath.Join(root, "reports/recovery/latest.json"), res.Latest)
+		paths = append(paths, res.Path)
+	}
+	require.Equal(t, []string{
+		filepath.Join(root, "reports/recovery/recovery_drill_20260222T132151Z.json"),
+		filepath.Join(root, "reports/recovery/recovery_drill_20260222T132151Z-1.json"),
+	}, paths, "stamps never collide")
+	b, err := os.ReadFile(filepath.Join(root, "reports/recovery/latest.json"))
+	require.NoError(t, err)
+	var got DrillReport
+	require.NoError(t, json.Unmarshal(b, &got))
+	require.Equal(t, "2026-02-22T13:21:51.000000+00:00", got.TsUTC)
+	require.Equal(t, "pass", got.Status)
+	require.Len(t, got.Steps, 1)
+	entries, err := os.ReadDir(filepath.Join(root, "reports/recovery"))
+	require.NoError(t, err)
+	require.Len(t, entries, 3, "no temp files left behind")
+
+	_, err = env.ExecuteActivity(WriteDrillReportName, &DrillReport{})
+	require.ErrorContains(t, err, "write drill report: no root")
+}

@@ -1,0 +1,107 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+)
+
+// replayProgress is the heartbeat detail of RunReplay.
+type replayProgress struct {
+	ElapsedMS float64 `json:"elapsed_ms"`
+}
+
+// RunReplay runs the contract's replay regression argv (no shell, cwd =
+// root), heartbeating every HeartbeatEvery; a cancelled activity kills the
+// command's process group. A non-zero exit or a timeout is a result.
+func (a *Activities) RunReplay(ctx context.Context, in *RunReplayInput) (*RunReplayResult, error) {
+	c, err := a.contract(in.Target)
+	if err != nil {
+		return nil, err
+	}
+	if c.Replay == nil || len(c.Replay.Argv) == 0 {
+		return &RunReplayResult{Ran: false, Reason: "no replay configured"}, nil
+	}
+	if in.Root == "" {
+		return nil, nonRetryable(ErrTypeBadInput, errors.New("run replay: no root in the target"))
+	}
+	rp := c.Replay
+	artifact := ""
+	if rp.Artifact != "" {
+		if artifact, err = insideRoot(in.Root, rp.Artifact); err != nil {
+			return nil, nonRetryable(ErrTypeBadContract, fmt.Errorf("run replay: artifact: %w", err))
+		}
+	}
+	logger := activity.GetLogger(ctx)
+	logger.Info("running replay", "argv0", rp.Argv[0], "timeout", rp.Timeout)
+	pr, err := runProc(ctx, procSpec{
+		Argv:           rp.Argv,
+		Dir:            in.Root,
+		Env:            rp.Env,
+		Timeout:        rp.Timeout,
+		HeartbeatEvery: a.heartbeatEvery,
+		Heartbeat: func(elapsed time.Duration) {
+			activity.RecordHeartbeat(ctx, replayProgress{ElapsedMS: ms(elapsed)})
+		},
+	})
+	if errors.Is(err, errStart) {
+		return nil, nonRetryable(ErrTypeBadContract, fmt.Errorf("run replay %q: %w", rp.Argv[0], err))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("run replay %q: %w", rp.Argv[0], err)
+	}
+	res := &RunReplayResult{Ran: true, ExitCode: pr.ExitCode, DurationMS: ms(pr.Duration), OutputTail: pr.Tail, Artifact: rp.Artifact}
+	if pr.TimedOut {
+		res.Reason = fmt.Sprintf("timeout after %s", rp.Timeout)
+	}
+	if artifact != "" {
+		res.Status, err = artifactStatus(artifact)
+		if err != nil {
+			// The check judging the artifact reports it too; here it is
+			// context for the history.
+			res.Reason = strings.TrimPrefix(res.Reason+"; "+err.Error(), "; ")
+		}
+	}
+	return res, nil
+}
+
+// artifactStatus reads the "status" field of a JSON report.
+func artifactStatus(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read replay artifact %q: %w", path, err)
+	}
+	var doc struct {
+		Status any `json:"status"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return "", fmt.Errorf("decode replay artifact %q: %w", path, err)
+	}
+	s, ok := doc.Status.(string)
+	if !ok {
+		return "", fmt.Errorf("decode replay artifact %q: field status is %T, want a string", path, doc.Status)
+	}
+	return s, nil
+}
+
+// insideRoot joins a root-relative path and refuses one that escapes root.
+func insideRoot(root, rel string) (string, error) {
+	if filepath.IsAbs(rel) {
+		return "", fmt.Errorf("path %q: must be relative to the root", rel)
+	}
+	p := filepath.Join(root, rel)
+	r, err := filepath.Rel(root, p)
+	if err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+		return "", fmt.Errorf("path %q: escapes the root", rel)
+	}
+	return p, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

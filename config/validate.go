@@ -1,0 +1,373 @@
+package config
+
+import (
+	"fmt"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr"
+)
+
+// kindBlocks maps every check kind to the one kind block it needs ("" means
+// none). It is the single list of kinds: gates registers a check function
+// for each of them and a test keeps the two in sync.
+var kindBlocks = map[string]string{
+	KindFilesPresent:     "files",
+	KindFilesGlob:        "glob",
+	KindReport:           "report",
+	KindCommand:          "command",
+	KindRedisPing:        "",
+	KindRedisStreamFresh: "redis",
+	KindRedisGroupLag:    "redis",
+	KindStrategyCatalog:  "strategy_catalog",
+	KindCoordination:     "coordination",
+	KindDay2Gate:         "day2",
+}
+
+// Kinds lists the known check kinds, sorted.
+func Kinds() []string {
+	out := make([]string, 0, len(kindBlocks))
+	for k := range kindBlocks {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+var serviceNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
+
+// ValidationError lists every problem of a contract, each with its path.
+type ValidationError struct {
+	Problems []string
+}
+
+func (e *ValidationError) Error() string {
+	return "validate contract: " + strings.Join(e.Problems, "; ")
+}
+
+type problems []string
+
+func (p *problems) addf(format string, args ...any) { *p = append(*p, fmt.Sprintf(format, args...)) }
+
+// Validate reports every problem of the contract with its path, e.g.
+// `checks[3] (strategy_catalog_consistency): severity "crit" is not
+// critical|warning|info`. Expression conditions are compiled here so that a
+// bad expression is a load error naming the check.
+func (c *Contract) Validate() error {
+	var ps problems
+	if strings.TrimSpace(c.Name) == "" {
+		ps.addf("name: must not be empty")
+	}
+	ps.duration("freshness.window", c.Freshness.Window)
+	ps.duration("freshness.ci_window", c.Freshness.CIWindow)
+	ps.duration("freshness.future_skew", c.Freshness.FutureSkew)
+	if len(c.Checks) == 0 {
+		ps.addf("checks: must list at least one check")
+	}
+	seen := map[string]int{}
+	for i := range c.Checks {
+		ck := &c.Checks[i]
+		at := fmt.Sprintf("checks[%d]", i)
+		if ck.Name != "" {
+			at = fmt.Sprintf("checks[%d] (%s)", i, ck.Name)
+		}
+		if strings.TrimSpace(ck.Name) == "" {
+			ps.addf("%s: name must not be empty", at)
+		} else if j, dup := seen[ck.Name]; dup {
+			ps.addf("%s: duplicate name (also checks[%d])", at, j)
+		} else {
+			seen[ck.Name] = i
+		}
+		ps.check(at, ck, c)
+	}
+	names := make([]string, 0, len(c.Services))
+	for n := range c.Services {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if !serviceNameRE.MatchString(n) {
+			ps.addf("services.%s: name %q does not match %s", n, n, serviceNameRE)
+		}
+		if d := c.Services[n].Driver; d != "" && !knownDriver(d) {
+			ps.addf("services.%s: driver %q is not docker|compose|exec", n, d)
+		}
+	}
+	if c.Replay != nil {
+		r := c.Replay
+		if _, ok := seen[r.Check]; !ok {
+			ps.addf("replay.check: %q is not a check of the contract", r.Check)
+		}
+		ps.argv("replay.argv", r.Argv, false)
+		ps.relPath("replay.artifact", r.Artifact)
+		ps.duration("replay.timeout", r.Timeout)
+	}
+	ps.recovery(&c.Recovery)
+	if len(ps) > 0 {
+		return &ValidationError{Problems: ps}
+	}
+	return nil
+}
+
+func knownDriver(d string) bool {
+	return d == DriverDocker || d == DriverCompose || d == DriverExec
+}
+
+func (ps *problems) check(at string, ck *Check, c *Contract) {
+	switch ck.Severity {
+	case SeverityCritical, SeverityWarning, SeverityInfo:
+	default:
+		ps.addf("%s: severity %q is not critical|warning|info", at, ck.Severity)
+	}
+	want, known := kindBlocks[ck.Kind]
+	if !known {
+		ps.addf("%s: kind %q is not one of %s", at, ck.Kind, strings.Join(Kinds(), "|"))
+	}
+	present := map[string]bool{
+		"files":            len(ck.Files) > 0,
+		"glob":             ck.Glob != nil,
+		"report":           ck.Report != nil,
+		"command":          ck.Command != nil,
+		"redis":            ck.Redis != nil,
+		"strategy_catalog": ck.StrategyCatalog != nil,
+		"coordination":     ck.Coordination != nil,
+		"day2":             ck.Day2 != nil,
+	}
+	blocks := make([]string, 0, len(present))
+	for b := range present {
+		blocks = append(blocks, b)
+	}
+	sort.Strings(blocks)
+	for _, b := range blocks {
+		if !present[b] {
+			continue
+		}
+		if known && b != want {
+			ps.addf("%s: block %q does not belong to kind %q", at, b, ck.Kind)
+		}
+	}
+	if known && want != "" && !present[want] {
+		ps.addf("%s: kind %q needs a %q block", at, ck.Kind, want)
+	}
+	if ck.Producer != "" {
+		if _, ok := c.Services[ck.Producer]; !ok {
+			ps.addf("%s: producer %q is not a key of services", at, ck.Producer)
+		}
+	}
+	for i, p := range ck.Evidence {
+		ps.relPath(fmt.Sprintf("%s: evidence[%d]", at, i), p)
+	}
+	for i, p := range ck.Files {
+		ps.relPath(fmt.Sprintf("%s: files[%d]", at, i), p)
+	}
+	if g := ck.Glob; g != nil {
+		ps.relPath(at+": glob.pattern", g.Pattern)
+		if g.MinMatches < 0 {
+			ps.addf("%s: glob.min_matches %d is negative", at, g.MinMatches)
+		}
+	}
+	if ck.Report != nil {
+		ps.report(at+": report", ck.Report)
+	}
+	if cmd := ck.Command; cmd != nil {
+		ps.argv(at+": command.argv", cmd.Argv, false)
+		ps.duration(at+": command.timeout", cmd.Timeout)
+		if cmd.Report != nil {
+			ps.report(at+": command.report", cmd.Report)
+		}
+	}
+	if r := ck.Redis; r != nil {
+		if r.Stream == "" {
+			ps.addf("%s: redis.stream must not be empty", at)
+		}
+		if ck.Kind == KindRedisGroupLag && r.Group == "" {
+			ps.addf("%s: redis.group must not be empty", at)
+		}
+		ps.duration(at+": redis.max_age", r.MaxAge)
+		if r.MaxLag < 0 {
+			ps.addf("%s: redis.max_lag %d is negative", at, r.MaxLag)
+		}
+	}
+	if s := ck.StrategyCatalog; s != nil {
+		ps.relPath(at+": strategy_catalog.catalog", s.Catalog)
+		ps.relPath(at+": strategy_catalog.controller_template", s.ControllerTemplate)
+		ps.relPath(at+": strategy_catalog.script_template", s.ScriptTemplate)
+		ps.relPath(at+": strategy_catalog.controllers_dir", s.ControllersDir)
+	}
+	if s := ck.Coordination; s != nil {
+		ps.relPath(at+": coordination.policy", s.Policy)
+		ps.relPath(at+": coordination.multi_bot_policy", s.MultiBotPolicy)
+		ps.relPath(at+": coordination.compose", s.Compose)
+	}
+	if d := ck.Day2; d != nil {
+		ps.relPath(at+": day2.eval", d.Eval)
+		if d.SourceCompareGlob != "" || d.RequireLag {
+			ps.relPath(at+": day2.source_compare_glob", d.SourceCompareGlob)
+		}
+		if d.MaxDelta < 0 {
+			ps.addf("%s: day2.max_delta %d is negative", at, d.MaxDelta)
+		}
+	}
+}
+
+func (ps *problems) report(at string, r *ReportSpec) {
+	if r.Path != "" && (len(r.Paths) > 0 || len(r.Globs) > 0) {
+		ps.addf("%s: set path, or paths/globs, not both", at)
+	}
+	if r.Path == "" && len(r.Paths) == 0 && len(r.Globs) == 0 {
+		ps.addf("%s: needs path, paths or globs", at)
+	}
+	if r.Path != "" {
+		ps.relPath(at+".path", r.Path)
+	}
+	for i, p := range r.Paths {
+		ps.relPath(fmt.Sprintf("%s.paths[%d]", at, i), p)
+	}
+	for i, p := range r.Globs {
+		ps.relPath(fmt.Sprintf("%s.globs[%d]", at, i), p)
+		if _, err := path.Match(strings.ReplaceAll(p, "**", "*"), ""); err != nil {
+			ps.addf("%s.globs[%d]: bad pattern %q: %v", at, i, p, err)
+		}
+	}
+	for i, k := range r.TimestampKeys {
+		if strings.TrimSpace(k) == "" {
+			ps.addf("%s.timestamp_keys[%d]: must not be empty", at, i)
+		}
+	}
+	ps.duration(at+".max_age", r.MaxAge)
+	if r.NoFreshness && r.MaxAge > 0 {
+		ps.addf("%s: no_freshness and max_age both set", at)
+	}
+	if r.Condition != "" {
+		if err := CompileCondition(r.Condition); err != nil {
+			ps.addf("%s.condition: %v", at, err)
+		}
+	}
+}
+
+// CompileCondition compiles a pass condition the way the engine does (a
+// boolean expr-lang expression over the report's JSON object; unknown names
+// are nil) and returns the first line of the compiler's error.
+func CompileCondition(cond string) error {
+	_, err := expr.Compile(cond, ConditionOptions()...)
+	if err != nil {
+		msg, _, _ := strings.Cut(err.Error(), "\n")
+		return fmt.Errorf("compile %q: %s", cond, msg)
+	}
+	return nil
+}
+
+// ConditionOptions are the expr options a condition is compiled with.
+func ConditionOptions() []expr.Option {
+	return []expr.Option{expr.Env(map[string]any{}), expr.AllowUndefinedVariables(), expr.AsBool()}
+}
+
+func (ps *problems) recovery(r *Recovery) {
+	if r.Driver != "" && !knownDriver(r.Driver) {
+		ps.addf("recovery.driver: %q is not docker|compose|exec", r.Driver)
+	}
+	ps.duration("recovery.budget_window", r.BudgetWindow)
+	ps.duration("recovery.wait_first", r.WaitFirst)
+	ps.duration("recovery.watch_timeout", r.WatchTimeout)
+	ps.duration("recovery.lock_ttl", r.LockTTL)
+	ps.duration("recovery.docker.timeout", r.Docker.Timeout)
+	ps.duration("recovery.exec.timeout", r.Exec.Timeout)
+	if r.MaxRestarts < 0 {
+		ps.addf("recovery.max_restarts: %d is negative", r.MaxRestarts)
+	}
+	if r.MaxRounds < 0 {
+		ps.addf("recovery.max_rounds: %d is negative", r.MaxRounds)
+	}
+	if len(r.Compose.Command) > 0 {
+		ps.argv("recovery.compose.command", r.Compose.Command, false)
+	}
+	for i, f := range r.Compose.Files {
+		ps.relPath(fmt.Sprintf("recovery.compose.files[%d]", i), f)
+	}
+	if r.Compose.EnvFile != "" {
+		ps.relPath("recovery.compose.env_file", r.Compose.EnvFile)
+	}
+	ps.template("recovery.exec.restart", r.Exec.Restart)
+	ps.template("recovery.exec.stop", r.Exec.Stop)
+	ps.template("recovery.exec.start", r.Exec.Start)
+	if r.Driver == DriverExec && len(r.Exec.Restart) == 0 && (len(r.Exec.Stop) == 0 || len(r.Exec.Start) == 0) {
+		ps.addf("recovery.exec: driver exec needs restart, or stop and start")
+	}
+}
+
+var placeholderRE = regexp.MustCompile(`\{[^{}]*\}`)
+
+// shellMeta are characters that only mean something to a shell; exec
+// templates never go through one, so their presence is a mistake or an
+// injection attempt.
+const shellMeta = ";|&$`<>\n\r"
+
+func (ps *problems) template(at string, argv []string) {
+	if len(argv) == 0 {
+		return
+	}
+	ps.argv(at, argv, true)
+}
+
+func (ps *problems) argv(at string, argv []string, template bool) {
+	if len(argv) == 0 {
+		ps.addf("%s: must not be empty", at)
+		return
+	}
+	for i, a := range argv {
+		if a == "" {
+			ps.addf("%s[%d]: must not be empty", at, i)
+			continue
+		}
+		if !template {
+			continue
+		}
+		if j := strings.IndexAny(a, shellMeta); j >= 0 {
+			ps.addf("%s[%d]: %q contains shell metacharacter %q (argv is not run through a shell)", at, i, a, a[j:j+1])
+		}
+		for _, ph := range placeholderRE.FindAllString(a, -1) {
+			if ph != "{service}" && ph != "{root}" {
+				ps.addf("%s[%d]: placeholder %s is not {service} or {root}", at, i, ph)
+			}
+		}
+		if rest := placeholderRE.ReplaceAllString(a, ""); strings.ContainsAny(rest, "{}") {
+			ps.addf("%s[%d]: %q has an unbalanced brace", at, i, a)
+		}
+	}
+}
+
+func (ps *problems) duration(at string, d time.Duration) {
+	if d < 0 {
+		ps.addf("%s: duration %s is negative", at, d)
+	}
+}
+
+// relPath refuses empty, absolute and escaping paths. Symlinks that escape
+// the root are refused by the engine when it reads them.
+func (ps *problems) relPath(at, p string) {
+	if err := CheckRelPath(p); err != nil {
+		ps.addf("%s: %v", at, err)
+	}
+}
+
+// CheckRelPath returns an error unless p is a non-empty path (or glob) that
+// is relative and stays under the root.
+func CheckRelPath(p string) error {
+	switch {
+	case strings.TrimSpace(p) == "":
+		return fmt.Errorf("path must not be empty")
+	case path.IsAbs(p) || filepath.IsAbs(p) || strings.HasPrefix(p, `\`) || filepath.VolumeName(p) != "" ||
+		(len(p) >= 2 && p[1] == ':'):
+		return fmt.Errorf("path %q is absolute (paths are relative to the root)", p)
+	}
+	for _, seg := range strings.FieldsFunc(p, func(r rune) bool { return r == '/' || r == '\\' }) {
+		if seg == ".." {
+			return fmt.Errorf("path %q escapes the root", p)
+		}
+	}
+	return nil
+}

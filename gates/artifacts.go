@@ -1,0 +1,263 @@
+package gates
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// EvidenceBundleID is the original's evidence_bundle_id: sha256 of Python's
+// json.dumps({"critical_failures", "evidence_paths", "manifest_sha256",
+// "status"}, sort_keys=True) with the default separators and ensure_ascii.
+// paths must already be the sorted unique evidence paths; failures keep
+// their order.
+func EvidenceBundleID(status string, failures, paths []string, manifestSHA string) string {
+	var b strings.Builder
+	b.WriteString(`{"critical_failures": `)
+	pyList(&b, failures)
+	b.WriteString(`, "evidence_paths": `)
+	pyList(&b, paths)
+	b.WriteString(`, "manifest_sha256": `)
+	pyString(&b, manifestSHA)
+	b.WriteString(`, "status": `)
+	pyString(&b, status)
+	b.WriteString("}")
+	sum := sha256.Sum256([]byte(b.String()))
+	return hex.EncodeToString(sum[:])
+}
+
+func pyList(b *strings.Builder, items []string) {
+	b.WriteByte('[')
+	for i, s := range items {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		pyString(b, s)
+	}
+	b.WriteByte(']')
+}
+
+// pyString writes s as Python's json.dumps with ensure_ascii=True does.
+func pyString(b *strings.Builder, s string) {
+	b.WriteByte('"')
+	for _, r := range s {
+		switch r {
+		case '"':
+			b.WriteString(`\"`)
+		case '\\':
+			b.WriteString(`\\`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '\t':
+			b.WriteString(`\t`)
+		case '\b':
+			b.WriteString(`\b`)
+		case '\f':
+			b.WriteString(`\f`)
+		default:
+			switch {
+			case r < 0x20 || r == 0x7f:
+				fmt.Fprintf(b, `\u%04x`, r)
+			case r < 0x7f:
+				b.WriteRune(r)
+			default:
+				writeUEscape(b, r)
+			}
+		}
+	}
+	b.WriteByte('"')
+}
+
+// writeUEscape writes r as \uXXXX, or a surrogate pair beyond the BMP. An
+// invalid byte (decoded as U+FFFD) is escaped as \ufffd.
+func writeUEscape(b *strings.Builder, r rune) {
+	if r > 0xffff {
+		r1, r2 := utf16.EncodeRune(r)
+		fmt.Fprintf(b, `\u%04x\u%04x`, r1, r2)
+		return
+	}
+	fmt.Fprintf(b, `\u%04x`, r)
+}
+
+// MarshalReport renders the report as the original writes it:
+// json.dumps(indent=2) with ensure_ascii (non-ASCII as \uXXXX), no HTML
+// escaping.
+func MarshalReport(r *Report) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(r); err != nil {
+		return nil, fmt.Errorf("marshal report: %w", err)
+	}
+	out := bytes.TrimRight(buf.Bytes(), "\n")
+	return asciiEscape(out), nil
+}
+
+// asciiEscape escapes every byte sequence >= 0x7f. In JSON text such bytes
+// only occur inside strings, so this is ensure_ascii.
+func asciiEscape(data []byte) []byte {
+	ascii := true
+	for _, c := range data {
+		if c >= 0x7f {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return data
+	}
+	var b strings.Builder
+	b.Grow(len(data) + 64)
+	for len(data) > 0 {
+		r, size := utf8.DecodeRune(data)
+		if r < 0x7f {
+			b.WriteByte(data[0])
+		} else {
+			writeUEscape(&b, r)
+		}
+		data = data[size:]
+	}
+	return []byte(b.String())
+}
+
+// Markdown renders the original's summary (spec §3.3).
+func Markdown(r *Report) []byte {
+	var b strings.Builder
+	b.WriteString("# Promotion Gates Summary\n\n")
+	fmt.Fprintf(&b, "- ts_utc: %s\n", r.TsUTC)
+	fmt.Fprintf(&b, "- status: %s\n", r.Status)
+	fmt.Fprintf(&b, "- critical_failures_count: %d\n", len(r.CriticalFailures))
+	fmt.Fprintf(&b, "- evidence_bundle_id: %s\n", r.EvidenceBundle.EvidenceBundleID)
+	b.WriteString("\n## Critical Failures\n")
+	if len(r.CriticalFailures) == 0 {
+		b.WriteString("- none\n")
+	}
+	for _, f := range r.CriticalFailures {
+		fmt.Fprintf(&b, "- %s\n", f)
+	}
+	b.WriteString("\n## Checks\n")
+	for _, c := range r.Checks {
+		mark := "FAIL"
+		if c.Pass {
+			mark = "PASS"
+		}
+		fmt.Fprintf(&b, "- [%s] %s: %s\n", mark, c.Name, c.Reason)
+	}
+	b.WriteString("\n## Evidence Artifacts\n")
+	for _, a := range r.EvidenceBundle.Artifacts {
+		fmt.Fprintf(&b, "- %s (sha256=%s)\n", a.Path, a.SHA256)
+	}
+	return []byte(b.String())
+}
+
+// Write writes promotion_gates_<stamp>.json|.md and latest.json|.md under
+// outDir atomically (temp file + fsync + rename); stamps never collide. The
+// stamp is the report's ts_utc (the evaluation time); when a file with that
+// stamp exists, _2, _3, … is appended. The stamped JSON is claimed with a
+// hard link, which fails rather than overwrite, so concurrent writers in the
+// same second get distinct names.
+func Write(outDir string, r *Report) (*Artifacts, error) {
+	if r == nil {
+		return nil, errors.New("write artifacts: nil report")
+	}
+	js, err := MarshalReport(r)
+	if err != nil {
+		return nil, err
+	}
+	md := Markdown(r)
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return nil, fmt.Errorf("write artifacts to %q: %w", outDir, err)
+	}
+	t, err := time.Parse(time.RFC3339Nano, r.TsUTC)
+	if err != nil {
+		t = time.Now()
+	}
+	base := "promotion_gates_" + t.UTC().Format("20060102T150405Z")
+	tmp, err := writeTemp(outDir, js)
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp)
+	var name string
+	for n := 1; ; n++ {
+		name = base
+		if n > 1 {
+			name = fmt.Sprintf("%s_%d", base, n)
+		}
+		err := os.Link(tmp, filepath.Join(outDir, name+".json"))
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrExist) || n > 10000 {
+			return nil, fmt.Errorf("write artifact %q: %w", name+".json", err)
+		}
+	}
+	a := &Artifacts{
+		JSON:       filepath.Join(outDir, name+".json"),
+		Markdown:   filepath.Join(outDir, name+".md"),
+		LatestJSON: filepath.Join(outDir, "latest.json"),
+		LatestMD:   filepath.Join(outDir, "latest.md"),
+	}
+	for _, w := range []struct {
+		path string
+		data []byte
+	}{{a.Markdown, md}, {a.LatestJSON, js}, {a.LatestMD, md}} {
+		if err := writeAtomic(outDir, w.path, w.data); err != nil {
+			return nil, err
+		}
+	}
+	syncDir(outDir)
+	return a, nil
+}
+
+func writeTemp(dir string, data []byte) (string, error) {
+	f, err := os.CreateTemp(dir, ".promotion_gates_*.tmp")
+	if err != nil {
+		return "", fmt.Errorf("create temp file in %q: %w", dir, err)
+	}
+	name := f.Name()
+	_, werr := f.Write(data)
+	serr := f.Sync()
+	cerr := f.Close()
+	if err := errors.Join(werr, serr, cerr); err != nil {
+		os.Remove(name)
+		return "", fmt.Errorf("write temp file %q: %w", name, err)
+	}
+	if err := os.Chmod(name, 0o644); err != nil {
+		os.Remove(name)
+		return "", fmt.Errorf("chmod temp file %q: %w", name, err)
+	}
+	return name, nil
+}
+
+func writeAtomic(dir, path string, data []byte) error {
+	tmp, err := writeTemp(dir, data)
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("rename into %q: %w", path, err)
+	}
+	return nil
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+}

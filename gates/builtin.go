@@ -1,0 +1,497 @@
+package gates
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"path"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/strictcycle/strictcycle/config"
+)
+
+// builtin collects the errors and evidence of a built-in check.
+type builtin struct {
+	env  *evalEnv
+	res  Result
+	errs []string
+}
+
+func (b *builtin) errf(format string, args ...any) {
+	b.errs = append(b.errs, fmt.Sprintf(format, args...))
+}
+
+// read reads rel, records it as evidence, and reports whether it exists.
+// A read error other than absence (e.g. a symlink escape) is returned.
+func (b *builtin) read(rel string) ([]byte, bool, error) {
+	data, ef, err := b.env.readFile(rel)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	b.res.Evidence = append(b.res.Evidence, ef)
+	return data, true, nil
+}
+
+func (b *builtin) readJSONObject(rel string) (map[string]any, error) {
+	data, ok, err := b.read(rel)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%s: no such file", rel)
+	}
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		return nil, fmt.Errorf("%s: invalid JSON: %v", rel, err)
+	}
+	obj, isObj := v.(map[string]any)
+	if !isObj {
+		return nil, fmt.Errorf("expected object in %s", rel)
+	}
+	return obj, nil
+}
+
+func (b *builtin) finish(ck *config.Check) Result {
+	if len(b.errs) == 0 {
+		b.res.Verdict, b.res.Reason = VerdictPass, passText(ck)
+	} else {
+		b.res.Verdict, b.res.Reason = VerdictFail, fmt.Sprintf("%s: %s", failText(ck), strings.Join(b.errs, "; "))
+	}
+	return b.res
+}
+
+func (b *builtin) exception(ck *config.Check, prefix string, err error) Result {
+	if errors.Is(err, errEscape) {
+		b.res.Verdict = VerdictError
+	} else {
+		b.res.Verdict = VerdictFail
+	}
+	b.res.Reason = fmt.Sprintf("%s: %s exception: %v", failText(ck), prefix, err)
+	return b.res
+}
+
+func str(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return strings.TrimSpace(x)
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1e15 {
+			return fmt.Sprintf("%d", int64(x))
+		}
+		return fmt.Sprint(x)
+	default:
+		return strings.TrimSpace(fmt.Sprint(x))
+	}
+}
+
+// checkStrategyCatalog is check_strategy_catalog_consistency.py (spec §5.1)
+// with a real YAML parser, plus the catalog's allowed_modes (W10).
+func checkStrategyCatalog(_ context.Context, env *evalEnv, ck *config.Check) Result {
+	s := ck.StrategyCatalog
+	b := &builtin{env: env}
+	cat, err := b.readJSONObject(s.Catalog)
+	if err != nil {
+		return b.exception(ck, "catalog consistency", err)
+	}
+	bundles, _ := cat["approved_bundles"].([]any)
+	if len(bundles) == 0 {
+		return b.exception(ck, "catalog consistency", errors.New("catalog_v1.json must contain a non-empty approved_bundles list"))
+	}
+	for _, tpl := range []struct{ rel, what string }{{s.ControllerTemplate, "controller template"}, {s.ScriptTemplate, "script template"}} {
+		_, ok, err := b.read(tpl.rel)
+		if err != nil {
+			return b.exception(ck, "catalog consistency", err)
+		}
+		if !ok {
+			b.errf("missing %s", tpl.what)
+		}
+	}
+	if !env.isDir(s.ControllersDir) {
+		b.errf("missing controllers root directory")
+	}
+	allowedModes := map[string]bool{}
+	if nc, ok := cat["naming_contract"].(map[string]any); ok {
+		if modes, ok := nc["allowed_modes"].([]any); ok {
+			for _, m := range modes {
+				allowedModes[str(m)] = true
+			}
+		}
+	}
+	seenIDs := map[string]bool{}
+	for _, raw := range bundles {
+		bundle, ok := raw.(map[string]any)
+		if !ok {
+			b.errf("invalid bundle entry: expected object")
+			continue
+		}
+		id := str(bundle["bundle_id"])
+		if id == "" {
+			id = "unknown_bundle"
+		}
+		if seenIDs[id] {
+			b.errf("%s: duplicate bundle_id", id)
+		}
+		seenIDs[id] = true
+		if mode := str(bundle["mode"]); len(allowedModes) > 0 && mode != "" && !allowedModes[mode] {
+			b.errf("%s: mode %s is not in naming_contract.allowed_modes", id, mode)
+		}
+		scriptRel, ctrlRel := str(bundle["script_config"]), str(bundle["controller_config"])
+		if scriptRel == "" || ctrlRel == "" {
+			b.errf("%s: missing script_config or controller_config", id)
+			continue
+		}
+		if err := config.CheckRelPath(scriptRel); err != nil {
+			b.errf("%s: script config %v", id, err)
+			continue
+		}
+		if err := config.CheckRelPath(ctrlRel); err != nil {
+			b.errf("%s: controller config %v", id, err)
+			continue
+		}
+		scriptData, ok, err := b.read(scriptRel)
+		if err != nil {
+			return b.exception(ck, "catalog consistency", err)
+		}
+		if !ok {
+			b.errf("%s: missing script config %s", id, scriptRel)
+			continue
+		}
+		ctrlData, ok, err := b.read(ctrlRel)
+		if err != nil {
+			return b.exception(ck, "catalog consistency", err)
+		}
+		if !ok {
+			b.errf("%s: missing controller config %s", id, ctrlRel)
+			continue
+		}
+		var script, ctrl map[string]any
+		if err := yaml.Unmarshal(scriptData, &script); err != nil {
+			return b.exception(ck, "catalog consistency", fmt.Errorf("%s: %v", scriptRel, err))
+		}
+		if err := yaml.Unmarshal(ctrlData, &ctrl); err != nil {
+			return b.exception(ck, "catalog consistency", fmt.Errorf("%s: %v", ctrlRel, err))
+		}
+		want := path.Base(ctrlRel)
+		found := false
+		if list, ok := script["controllers_config"].([]any); ok {
+			for _, item := range list {
+				if str(item) == want {
+					found = true
+				}
+			}
+		}
+		if !found {
+			b.errf("%s: script config does not reference expected controller file %s", id, want)
+		}
+		name := str(ctrl["controller_name"])
+		if name == "" {
+			b.errf("%s: controller_name is missing in %s", id, ctrlRel)
+			continue
+		}
+		codeRel := path.Join(s.ControllersDir, name+".py")
+		if config.CheckRelPath(codeRel) != nil || strings.ContainsAny(name, `/\`) {
+			b.errf("%s: controller_name %q is not a plain name", id, name)
+			continue
+		}
+		ok, err = env.exists(codeRel)
+		if err != nil {
+			return b.exception(ck, "catalog consistency", err)
+		}
+		if !ok {
+			b.errf("%s: shared controller code missing for controller_name=%s (%s)", id, name, env.abs(codeRel))
+		}
+	}
+	return b.finish(ck)
+}
+
+// defaultCoordEnv are the four compose env entries the original requires.
+var defaultCoordEnv = []string{
+	"COORD_POLICY_PATH=/workspace/hbot/config/coordination_policy_v1.json",
+	"COORD_ENABLED=${COORD_ENABLED:-false}",
+	"COORD_REQUIRE_ML_ENABLED=${COORD_REQUIRE_ML_ENABLED:-true}",
+	"COORD_HEALTH_PATH=/workspace/hbot/reports/coordination/latest.json",
+}
+
+// checkCoordination is check_coordination_policy.py (spec §5.2), reading the
+// compose file as YAML: services.<service>.environment as a list or a map,
+// and each required entry must be present exactly (W31).
+func checkCoordination(_ context.Context, env *evalEnv, ck *config.Check) Result {
+	s := ck.Coordination
+	b := &builtin{env: env}
+	policy, err := b.readJSONObject(s.Policy)
+	if err != nil {
+		return b.exception(ck, "coordination policy check", err)
+	}
+	multi, err := b.readJSONObject(s.MultiBotPolicy)
+	if err != nil {
+		return b.exception(ck, "coordination policy check", err)
+	}
+	composeData, ok, err := b.read(s.Compose)
+	if err != nil {
+		return b.exception(ck, "coordination policy check", err)
+	}
+	if !ok {
+		return b.exception(ck, "coordination policy check", fmt.Errorf("%s: no such file", s.Compose))
+	}
+	service := reasonOr(s.Service, "coordination-service")
+	var compose map[string]any
+	if err := yaml.Unmarshal(composeData, &compose); err != nil {
+		return b.exception(ck, "coordination policy check", fmt.Errorf("%s: %v", s.Compose, err))
+	}
+	services, _ := compose["services"].(map[string]any)
+	block, hasBlock := services[service].(map[string]any)
+	if !hasBlock {
+		b.errf("%s block missing in compose file", service)
+	}
+	allowed, _ := policy["allowed_instances"].([]any)
+	if len(allowed) == 0 {
+		b.errf("coordination policy requires non-empty allowed_instances")
+	}
+	set := map[string]bool{}
+	for _, a := range allowed {
+		set[str(a)] = true
+	}
+	insts := make([]string, 0, len(set))
+	for k := range set {
+		insts = append(insts, k)
+	}
+	sort.Strings(insts)
+	bots, _ := multi["bots"].(map[string]any)
+	for _, inst := range insts {
+		raw, present := bots[inst]
+		cfg, isMap := raw.(map[string]any)
+		if present && !isMap {
+			b.errf("%s: missing in multi_bot_policy_v1", inst)
+			continue
+		}
+		if enabled, _ := cfg["enabled"].(bool); !enabled {
+			b.errf("%s: coordination allowed_instances must be enabled in multi_bot_policy_v1", inst)
+		}
+		mode := strings.ToLower(str(cfg["mode"]))
+		if mode != "live" && mode != "testnet_probe" {
+			if mode == "" {
+				mode = "unset"
+			}
+			b.errf("%s: coordination allowed mode must be live/testnet_probe, got %s", inst, mode)
+		}
+	}
+	tbp, isObj := policy["target_base_pct"].(map[string]any)
+	if !isObj {
+		b.errf("coordination policy target_base_pct must be an object")
+	} else {
+		lo, hi := 0.25, 0.75
+		for key, dst := range map[string]*float64{"min": &lo, "max": &hi} {
+			if v, present := tbp[key]; present {
+				f, isNum := v.(float64)
+				if !isNum {
+					return b.exception(ck, "coordination policy check", fmt.Errorf("target_base_pct.%s is not a number (got %s)", key, compact(v)))
+				}
+				*dst = f
+			}
+		}
+		if !(0 <= lo && lo <= hi && hi <= 1) {
+			b.errf("target_base_pct bounds invalid: min=%v max=%v", lo, hi)
+		}
+	}
+	if hasBlock {
+		have := composeEnv(block["environment"])
+		required := s.RequiredEnv
+		if len(required) == 0 {
+			required = defaultCoordEnv
+		}
+		for _, want := range required {
+			if !have[want] {
+				b.errf("%s compose env missing token: %s", service, want)
+			}
+		}
+	}
+	return b.finish(ck)
+}
+
+// composeEnv normalises a compose environment (list of K=V, or map) to a
+// set of "K=V" entries.
+func composeEnv(v any) map[string]bool {
+	out := map[string]bool{}
+	switch x := v.(type) {
+	case []any:
+		for _, e := range x {
+			out[str(e)] = true
+		}
+	case map[string]any:
+		for k, val := range x {
+			if val == nil {
+				out[k] = true
+				continue
+			}
+			out[k+"="+fmt.Sprint(val)] = true
+		}
+	}
+	return out
+}
+
+// checkDay2 is the day2_event_store_gate (spec §2.3 row 21) with the W9 and
+// W18 fixes: go must be a JSON boolean, the lag comes from the newest
+// source_compare file by its ts_utc, reading lag_… then delta_…, and a
+// missing lag map fails.
+func checkDay2(_ context.Context, env *evalEnv, ck *config.Check) Result {
+	d := ck.Day2
+	fail := failText(ck)
+	var r Result
+	data, ef, err := env.readFile(d.Eval)
+	if errors.Is(err, fs.ErrNotExist) {
+		r.Verdict, r.Reason = VerdictMissing, fmt.Sprintf("%s: missing %s", fail, d.Eval)
+		return r
+	}
+	if err != nil {
+		r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: %v", fail, err)
+		return r
+	}
+	r.Evidence = append(r.Evidence, ef)
+	obj, err := decodeObject(d.Eval, data)
+	if err != nil {
+		r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: %v", fail, err)
+		return r
+	}
+	var failures, staleness []string
+	// go
+	goVal, isBool := obj["go"].(bool)
+	if d.RequireGo {
+		switch {
+		case !isBool:
+			r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: %s: go is not a JSON boolean (got %s)", fail, d.Eval, compact(obj["go"]))
+			return r
+		case !goVal:
+			failures = append(failures, "go=false")
+		}
+	}
+	// freshness
+	if d.RequireFresh {
+		ts, prob := env.resolveTimestamp(d.Eval, obj, d.TimestampKeys, d.AllowMtime)
+		if prob != nil {
+			r.Verdict, r.Reason = prob.verdict, fmt.Sprintf("%s: %s", fail, prob.reason)
+			return r
+		}
+		age, detail := env.freshness(ts, env.window)
+		t := ts.t
+		r.TSSource, r.ReportTime, r.AgeMinutes = ts.source, &t, &age
+		if detail != "" {
+			staleness = append(staleness, "stale: "+detail)
+		}
+	}
+	// lag
+	if d.RequireLag {
+		msg, ok, lagErr := env.day2Lag(d, &r)
+		if lagErr != nil {
+			r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: %v", fail, lagErr)
+			return r
+		}
+		if !ok {
+			failures = append(failures, msg)
+		}
+	}
+	switch {
+	case len(failures) > 0:
+		r.Verdict = VerdictFail
+		r.Reason = fmt.Sprintf("%s: %s", fail, strings.Join(append(failures, staleness...), "; "))
+	case len(staleness) > 0:
+		r.Verdict = VerdictStale
+		r.Reason = fmt.Sprintf("%s: %s", fail, strings.Join(staleness, "; "))
+	default:
+		r.Verdict, r.Reason = VerdictPass, passText(ck)
+	}
+	return r
+}
+
+// day2Lag judges the produced-minus-ingested lag of the newest source
+// compare file. ok is false with a message when the lag is out of tolerance
+// or cannot be read.
+func (e *evalEnv) day2Lag(d *config.Day2Spec, r *Result) (string, bool, error) {
+	files, err := e.glob(d.SourceCompareGlob)
+	if err != nil {
+		return "", false, err
+	}
+	type sc struct {
+		rel string
+		obj map[string]any
+		ef  EvidenceFile
+		ts  tsInfo
+	}
+	var best *sc
+	for _, rel := range files {
+		data, ef, err := e.readFile(rel)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return "", false, err
+		}
+		obj, err := decodeObject(rel, data)
+		if err != nil {
+			continue
+		}
+		ts, prob := e.resolveTimestamp(rel, obj, []string{TSSourceTsUTC}, false)
+		if prob != nil {
+			continue
+		}
+		if best == nil || ts.t.After(best.ts.t) {
+			best = &sc{rel: rel, obj: obj, ef: ef, ts: ts}
+		}
+	}
+	if best == nil {
+		return fmt.Sprintf("lag unknown: no readable source compare file matches %s", d.SourceCompareGlob), false, nil
+	}
+	r.Evidence = append(r.Evidence, best.ef)
+	key := "lag_produced_minus_ingested_since_baseline"
+	m, ok := best.obj[key].(map[string]any)
+	if !ok {
+		key = "delta_produced_minus_ingested_since_baseline"
+		m, ok = best.obj[key].(map[string]any)
+	}
+	if !ok {
+		return fmt.Sprintf("lag map missing in %s (no lag_/delta_produced_minus_ingested_since_baseline)", best.rel), false, nil
+	}
+	streams := make([]string, 0, len(m))
+	for k := range m {
+		streams = append(streams, k)
+	}
+	sort.Strings(streams)
+	var worst string
+	var worstLag int64 = -1
+	var offending, bad []string
+	for _, s := range streams {
+		f, isNum := m[s].(float64)
+		if !isNum || f != math.Trunc(f) {
+			bad = append(bad, fmt.Sprintf("%s=%s", s, compact(m[s])))
+			continue
+		}
+		lag := max(int64(f), 0)
+		if lag > worstLag {
+			worst, worstLag = s, lag
+		}
+		if int64(f) > d.MaxDelta {
+			offending = append(offending, fmt.Sprintf("%s=%d", s, int64(f)))
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Sprintf("lag values not integers in %s: %s", best.rel, strings.Join(bad, ", ")), false, nil
+	}
+	if len(streams) == 0 {
+		return fmt.Sprintf("lag map empty in %s (%s)", best.rel, key), false, nil
+	}
+	if len(offending) > 0 {
+		return fmt.Sprintf("lag max_delta=%d > %d worst_stream=%s offending=%s (%s, %s)",
+			worstLag, d.MaxDelta, worst, strings.Join(offending, ","), best.rel, key), false, nil
+	}
+	return "", true, nil
+}

@@ -1,0 +1,472 @@
+package gates
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/parser"
+
+	"github.com/strictcycle/strictcycle/config"
+)
+
+// checkFunc evaluates one check. It fills the verdict, reason, evidence and
+// timing fields; the engine fills name, severity, kind and producer. A check
+// that cannot be evaluated returns VerdictError, never a pass.
+type checkFunc func(ctx context.Context, env *evalEnv, ck *config.Check) Result
+
+// registry maps every kind of config.Kinds() to its check function.
+var registry = map[string]checkFunc{
+	config.KindFilesPresent:     checkFilesPresent,
+	config.KindFilesGlob:        checkFilesGlob,
+	config.KindReport:           checkReport,
+	config.KindCommand:          checkCommand,
+	config.KindRedisPing:        checkRedisPing,
+	config.KindRedisStreamFresh: checkRedisStreamFresh,
+	config.KindRedisGroupLag:    checkRedisGroupLag,
+	config.KindStrategyCatalog:  checkStrategyCatalog,
+	config.KindCoordination:     checkCoordination,
+	config.KindDay2Gate:         checkDay2,
+}
+
+func reasonOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func failText(ck *config.Check) string { return reasonOr(ck.FailReason, ck.Name+" failed") }
+func passText(ck *config.Check) string { return reasonOr(ck.PassReason, ck.Name+" passed") }
+
+func checkFilesPresent(_ context.Context, env *evalEnv, ck *config.Check) Result {
+	var r Result
+	var missing []string
+	for _, rel := range ck.Files {
+		_, ef, err := env.readFile(rel)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			missing = append(missing, rel)
+			continue
+		case err != nil:
+			r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: %v", failText(ck), err)
+			return r
+		}
+		r.Evidence = append(r.Evidence, ef)
+	}
+	if len(missing) > 0 {
+		r.Verdict, r.Reason = VerdictMissing, fmt.Sprintf("%s: missing %s", failText(ck), strings.Join(missing, ", "))
+		return r
+	}
+	r.Verdict, r.Reason = VerdictPass, passText(ck)
+	return r
+}
+
+func checkFilesGlob(_ context.Context, env *evalEnv, ck *config.Check) Result {
+	var r Result
+	matches, err := env.glob(ck.Glob.Pattern)
+	if err != nil {
+		r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: %v", failText(ck), err)
+		return r
+	}
+	for _, rel := range matches {
+		_, ef, err := env.readFile(rel)
+		if err != nil {
+			r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: %v", failText(ck), err)
+			return r
+		}
+		r.Evidence = append(r.Evidence, ef)
+	}
+	need := max(ck.Glob.MinMatches, 1)
+	if len(matches) < need {
+		r.Verdict = VerdictMissing
+		r.Reason = fmt.Sprintf("%s: %d file(s) match %s, need %d", failText(ck), len(matches), ck.Glob.Pattern, need)
+		return r
+	}
+	r.Verdict, r.Reason = VerdictPass, passText(ck)
+	return r
+}
+
+func checkReport(_ context.Context, env *evalEnv, ck *config.Check) Result {
+	return env.judgeReport(ck, ck.Report)
+}
+
+// candidate is one report file considered by a report check.
+type candidate struct {
+	rel     string
+	obj     map[string]any
+	ef      EvidenceFile
+	ts      tsInfo
+	problem *tsProblem
+	age     float64
+	detail  string // freshness rule broken, "" when fresh
+}
+
+// judgeReport reads one report (or the freshest of several candidates),
+// resolves its time, and judges freshness and the condition.
+func (e *evalEnv) judgeReport(ck *config.Check, spec *config.ReportSpec) Result {
+	var r Result
+	fail := failText(ck)
+	rels, err := e.candidates(spec)
+	if err != nil {
+		r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: %v", fail, err)
+		return r
+	}
+	maxAge := spec.MaxAge
+	if maxAge <= 0 {
+		maxAge = e.window
+	}
+	var cands []candidate
+	for _, rel := range rels {
+		data, ef, err := e.readFile(rel)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			// A symlink out of the root, an unreadable file: refuse the check.
+			r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: %v", fail, err)
+			return r
+		}
+		c := candidate{rel: rel, ef: ef}
+		obj, err := decodeObject(rel, data)
+		if err != nil {
+			c.problem = &tsProblem{VerdictError, err.Error()}
+		} else {
+			c.obj = obj
+			if !spec.NoFreshness {
+				c.ts, c.problem = e.resolveTimestamp(rel, obj, spec.TimestampKeys, spec.AllowMtime)
+				if c.problem == nil {
+					c.age, c.detail = e.freshness(c.ts, maxAge)
+				}
+			}
+		}
+		cands = append(cands, c)
+	}
+	if len(cands) == 0 {
+		r.Verdict = VerdictMissing
+		if spec.Path != "" {
+			r.Reason = fmt.Sprintf("%s: missing %s", fail, spec.Path)
+		} else {
+			r.Reason = fmt.Sprintf("%s: missing: no file among %s", fail, strings.Join(append(append([]string{}, spec.Paths...), spec.Globs...), ", "))
+		}
+		return r
+	}
+	chosen, why := pickFreshest(cands, e.now.Add(e.skew))
+	c := cands[chosen]
+	if len(rels) > 1 {
+		r.Chosen = fmt.Sprintf("%s (%s of %d candidates)", c.rel, why, len(cands))
+	}
+	r.Evidence = append(r.Evidence, c.ef)
+	if c.problem != nil {
+		r.Verdict, r.Reason = c.problem.verdict, fmt.Sprintf("%s: %s", fail, c.problem.reason)
+		if c.obj == nil {
+			r.TSSource = TSSourceNone
+		}
+		return r
+	}
+	if !spec.NoFreshness {
+		t := c.ts.t
+		age := c.age
+		r.TSSource, r.ReportTime, r.AgeMinutes = c.ts.source, &t, &age
+	} else {
+		r.TSSource = TSSourceNone
+	}
+	ok, condDetail, err := e.evalCondition(spec.Condition, c.obj)
+	if err != nil {
+		r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: %s: %v", fail, c.rel, err)
+		return r
+	}
+	if c.detail != "" {
+		r.Verdict, r.Reason = VerdictStale, fmt.Sprintf("%s: stale: %s", fail, c.detail)
+		if !ok {
+			r.Reason += "; " + condDetail
+		}
+		return r
+	}
+	if !ok {
+		r.Verdict, r.Reason = VerdictFail, fmt.Sprintf("%s: %s", fail, condDetail)
+		return r
+	}
+	r.Verdict, r.Reason = VerdictPass, passText(ck)
+	return r
+}
+
+// candidates lists Path, or Paths then each glob's sorted matches, without
+// duplicates (the first occurrence keeps its place, which decides ties).
+func (e *evalEnv) candidates(spec *config.ReportSpec) ([]string, error) {
+	if spec.Path != "" {
+		return []string{spec.Path}, nil
+	}
+	seen := map[string]bool{}
+	var out []string
+	add := func(rel string) {
+		if !seen[rel] {
+			seen[rel] = true
+			out = append(out, rel)
+		}
+	}
+	for _, p := range spec.Paths {
+		add(p)
+	}
+	for _, g := range spec.Globs {
+		m, err := e.glob(g)
+		if err != nil {
+			return nil, err
+		}
+		for _, rel := range m {
+			add(rel)
+		}
+	}
+	return out, nil
+}
+
+// pickFreshest returns the candidate with the newest valid time that is not
+// beyond the future skew (strict comparison: ties keep the earlier one).
+// When none has a usable time, the first candidate is judged (its problem is
+// the reason).
+func pickFreshest(cands []candidate, limit time.Time) (int, string) {
+	best := -1
+	for i, c := range cands {
+		if c.problem != nil || c.obj == nil || c.ts.t.IsZero() || c.ts.t.After(limit) {
+			continue
+		}
+		if best < 0 || c.ts.t.After(cands[best].ts.t) {
+			best = i
+		}
+	}
+	if best < 0 {
+		for i, c := range cands {
+			if c.problem == nil && c.obj != nil {
+				return i, "first readable"
+			}
+		}
+		return 0, "first"
+	}
+	return best, "freshest by " + cands[best].ts.source
+}
+
+// evalCondition runs a compiled condition over the report object. detail
+// names the observed values and the rule when the condition is false.
+func (e *evalEnv) evalCondition(cond string, obj map[string]any) (bool, string, error) {
+	if cond == "" {
+		return true, "", nil
+	}
+	prog := e.programs[cond]
+	if prog == nil {
+		var err error
+		if prog, err = expr.Compile(cond, config.ConditionOptions()...); err != nil {
+			return false, "", fmt.Errorf("compile condition: %v", err)
+		}
+	}
+	out, err := expr.Run(prog, obj)
+	if err != nil {
+		msg, _, _ := strings.Cut(err.Error(), "\n")
+		return false, "", fmt.Errorf("condition %q failed (%s): %s", cond, observed(cond, obj), msg)
+	}
+	b, _ := out.(bool)
+	if b {
+		return true, "", nil
+	}
+	return false, fmt.Sprintf("condition false (%s; rule: %s)", observed(cond, obj), cond), nil
+}
+
+var fieldCache sync.Map // condition -> []string
+
+// observed renders the values of the fields a condition reads, e.g.
+// `status="critical", critical_count=1`; an absent field shows as missing.
+func observed(cond string, obj map[string]any) string {
+	var fields []string
+	if v, ok := fieldCache.Load(cond); ok {
+		fields = v.([]string)
+	} else {
+		fields = conditionFields(cond)
+		fieldCache.Store(cond, fields)
+	}
+	parts := make([]string, 0, len(fields))
+	for _, f := range fields {
+		v, ok := lookup(obj, f)
+		if !ok {
+			parts = append(parts, f+" missing")
+			continue
+		}
+		parts = append(parts, f+"="+compact(v))
+	}
+	return strings.Join(parts, ", ")
+}
+
+type fieldVisitor struct{ paths map[string]bool }
+
+func (v *fieldVisitor) Visit(n *ast.Node) {
+	if p, ok := memberPath(*n); ok {
+		v.paths[p] = true
+	}
+}
+
+func memberPath(n ast.Node) (string, bool) {
+	switch x := n.(type) {
+	case *ast.IdentifierNode:
+		return x.Value, true
+	case *ast.ChainNode:
+		return memberPath(x.Node)
+	case *ast.MemberNode:
+		prop, ok := x.Property.(*ast.StringNode)
+		if !ok {
+			return "", false
+		}
+		base, ok := memberPath(x.Node)
+		if !ok {
+			return "", false
+		}
+		return base + "." + prop.Value, true
+	}
+	return "", false
+}
+
+// conditionFields lists the longest field paths a condition reads.
+func conditionFields(cond string) []string {
+	tree, err := parser.Parse(cond)
+	if err != nil {
+		return nil
+	}
+	v := &fieldVisitor{paths: map[string]bool{}}
+	ast.Walk(&tree.Node, v)
+	var out []string
+	for p := range v.paths {
+		prefix := false
+		for q := range v.paths {
+			if strings.HasPrefix(q, p+".") {
+				prefix = true
+				break
+			}
+		}
+		if !prefix {
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func lookup(obj map[string]any, path string) (any, bool) {
+	var cur any = obj
+	for _, k := range strings.Split(path, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = m[k]; !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+// tailBuffer keeps the last n bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	n   int
+	buf []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > t.n {
+		t.buf = append(t.buf[:0], t.buf[len(t.buf)-t.n:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(bytes.ToValidUTF8(t.buf, []byte("?")))
+}
+
+const outputTailBytes = 2000
+
+func checkCommand(ctx context.Context, env *evalEnv, ck *config.Check) Result {
+	spec := ck.Command
+	if env.noCommands {
+		if spec.Report == nil {
+			return Result{Verdict: VerdictSkipped, Reason: "command not run (--no-commands); no artifact to judge"}
+		}
+		r := env.judgeReport(ck, spec.Report)
+		note := fmt.Sprintf("command not run (--no-commands); judged on %s", reportLabel(spec.Report))
+		if r.Verdict == VerdictPass {
+			r.Reason = fmt.Sprintf("%s (%s)", r.Reason, note)
+		} else {
+			r.Reason = note + ": " + r.Reason
+		}
+		return r
+	}
+	timeout := spec.Timeout
+	if timeout <= 0 {
+		timeout = defaultCommandTimeout
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cmd := exec.CommandContext(cctx, spec.Argv[0], spec.Argv[1:]...)
+	cmd.Dir = env.root
+	cmd.Env = os.Environ()
+	keys := make([]string, 0, len(spec.Env))
+	for k := range spec.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		cmd.Env = append(cmd.Env, k+"="+spec.Env[k])
+	}
+	out := &tailBuffer{n: outputTailBytes}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.WaitDelay = 5 * time.Second
+	err := cmd.Run()
+	var r Result
+	r.OutputTail = out.String()
+	rc := -1
+	if cmd.ProcessState != nil {
+		rc = cmd.ProcessState.ExitCode()
+	}
+	var exitErr *exec.ExitError
+	switch {
+	case cctx.Err() == context.DeadlineExceeded:
+		r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: command timed out after %s", failText(ck), fmtDur(timeout))
+		return r
+	case ctx.Err() != nil:
+		r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: command cancelled: %v", failText(ck), ctx.Err())
+		return r
+	case errors.As(err, &exitErr):
+		r.ExitCode = &rc
+		r.Verdict, r.Reason = VerdictFail, fmt.Sprintf("%s (rc=%d)", failText(ck), rc)
+		return r
+	case err != nil:
+		r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: run %q: %v", failText(ck), spec.Argv[0], err)
+		return r
+	}
+	r.ExitCode = &rc
+	if spec.Report == nil {
+		r.Verdict, r.Reason = VerdictPass, passText(ck)
+		return r
+	}
+	jr := env.judgeReport(ck, spec.Report)
+	jr.ExitCode, jr.OutputTail = r.ExitCode, r.OutputTail
+	return jr
+}
+
+func reportLabel(spec *config.ReportSpec) string {
+	if spec.Path != "" {
+		return spec.Path
+	}
+	return strings.Join(append(append([]string{}, spec.Paths...), spec.Globs...), ", ")
+}

@@ -1,0 +1,1 @@
+"""Simulated stand-in: strictcycle simstack writes this script's artifact (see control-plane-checks)."""

@@ -1,0 +1,401 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
+
+	"github.com/strictcycle/strictcycle/activities"
+	"github.com/strictcycle/strictcycle/config"
+	"github.com/strictcycle/strictcycle/gates"
+	"github.com/strictcycle/strictcycle/worker/workerapp"
+	"github.com/strictcycle/strictcycle/workflows"
+)
+
+// common holds what every Temporal-facing command needs.
+type common struct {
+	cfg config.Config
+	fs  *flag.FlagSet
+}
+
+func newCommon(name string, stderr io.Writer) (*common, error) {
+	cfg, err := config.Load(os.LookupEnv)
+	if err != nil {
+		return nil, fmt.Errorf("load config: %w", err)
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c := &common{cfg: cfg, fs: fs}
+	fs.StringVar(&c.cfg.Environment, "env", cfg.Environment, "environment (STRICTCYCLE_ENVIRONMENT)")
+	fs.StringVar(&c.cfg.Temporal.Address, "address", cfg.Temporal.Address, "Temporal frontend (TEMPORAL_ADDRESS)")
+	fs.StringVar(&c.cfg.Temporal.Namespace, "namespace", cfg.Temporal.Namespace, "Temporal namespace (TEMPORAL_NAMESPACE)")
+	return c, nil
+}
+
+func (c *common) dial(ctx context.Context) (client.Client, error) {
+	return workerapp.Dial(ctx, c.cfg, zap.NewNop())
+}
+
+// targetFlags adds the stack flags of run, schedule and drill.
+func (c *common) targetFlags() *activities.Target {
+	t := &activities.Target{}
+	c.fs.StringVar(&t.Root, "root", c.cfg.Root, "hbot stack root (STRICTCYCLE_ROOT)")
+	c.fs.StringVar(&t.Contract, "contract", c.cfg.Contract, "gate contract name or file (STRICTCYCLE_CONTRACT)")
+	c.fs.BoolVar(&t.CI, "ci", true, "use the contract's CI freshness window (strict cycles do)")
+	return t
+}
+
+// resolveTarget makes the root and a contract file absolute, since the
+// worker may run elsewhere.
+func (c *common) resolveTarget(t *activities.Target) error {
+	t.Environment = c.cfg.Environment
+	root, err := filepath.Abs(t.Root)
+	if err != nil {
+		return fmt.Errorf("resolve root %q: %w", t.Root, err)
+	}
+	t.Root = root
+	if strings.ContainsAny(t.Contract, "/\\") || strings.HasSuffix(t.Contract, ".yaml") || strings.HasSuffix(t.Contract, ".yml") {
+		p, err := filepath.Abs(t.Contract)
+		if err != nil {
+			return fmt.Errorf("resolve contract %q: %w", t.Contract, err)
+		}
+		t.Contract = p
+	}
+	if _, err := config.LoadContract(t.Contract); err != nil {
+		return err
+	}
+	return nil
+}
+
+func fail(stderr io.Writer, err error) int {
+	fmt.Fprintf(stderr, "strictcycle: %v\n", err)
+	return exitError
+}
+
+func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c, err := newCommon("run", stderr)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	t := c.targetFlags()
+	in := &workflows.StrictCycleInput{}
+	wait := c.fs.Bool("wait", false, "wait for the decision, showing progress")
+	jsonOut := c.fs.Bool("json", false, "print the result as JSON (with --wait)")
+	c.fs.BoolVar(&in.NoCommands, "no-commands", false, "judge command checks on their last artifacts")
+	c.fs.BoolVar(&in.DryRun, "dry-run", false, "evaluate and report what would be restarted; restart nothing")
+	c.fs.BoolVar(&in.SkipReplay, "skip-replay", false, "do not run the replay command (its check is judged on its last artifact)")
+	c.fs.IntVar(&in.MaxRounds, "max-rounds", 0, "recovery rounds (0 = contract's)")
+	if err := c.fs.Parse(args); err != nil {
+		return exitError
+	}
+	if err := c.resolveTarget(t); err != nil {
+		return fail(stderr, err)
+	}
+	in.Target = *t
+	cl, err := c.dial(ctx)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	defer cl.Close()
+	run, err := startCycle(ctx, cl, c.cfg.TaskQueue, in)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	fmt.Fprintf(stdout, "started %s run %s\n", run.GetID(), run.GetRunID())
+	if !*wait {
+		return exitPass
+	}
+	res, err := waitCycle(ctx, cl, run, stdout)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	return printDecision(stdout, res, *jsonOut)
+}
+
+// startCycle starts a strict cycle under its business id; a second start
+// while one runs in the same environment is refused.
+func startCycle(ctx context.Context, cl client.Client, queue string, in *workflows.StrictCycleInput) (client.WorkflowRun, error) {
+	id := workflows.WorkflowID(in.Environment, "cycle")
+	run, err := cl.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       id,
+		TaskQueue:                queue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowExecutionTimeout: 2 * time.Hour,
+	}, workflows.StrictCycleName, in)
+	if err != nil {
+		var started *serviceerror.WorkflowExecutionAlreadyStarted
+		if errors.As(err, &started) {
+			return nil, fmt.Errorf("start cycle %s: a cycle is already running in environment %s (run %s)", id, in.Environment, started.RunId)
+		}
+		return nil, fmt.Errorf("start cycle %s: %w", id, err)
+	}
+	return run, nil
+}
+
+// waitCycle prints each phase change from the status query until the
+// workflow completes, then returns its result.
+func waitCycle(ctx context.Context, cl client.Client, run client.WorkflowRun, out io.Writer) (*workflows.StrictCycleResult, error) {
+	done := make(chan error, 1)
+	var res workflows.StrictCycleResult
+	go func() { done <- run.Get(ctx, &res) }()
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	start := time.Now()
+	last := ""
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				return nil, fmt.Errorf("wait for %s: %w", run.GetID(), err)
+			}
+			return &res, nil
+		case <-tick.C:
+			st, err := queryStatus(ctx, cl, run.GetID(), run.GetRunID())
+			if err != nil {
+				continue // the workflow may have just completed
+			}
+			line := fmt.Sprintf("%-18s round %d/%d", st.Phase, st.Round, st.MaxRounds)
+			if len(st.WaitingOn) > 0 {
+				line += " waiting on " + strings.Join(st.WaitingOn, ",")
+			}
+			if len(st.Failures) > 0 && st.Phase != workflows.PhaseDone {
+				line += " failing: " + strings.Join(st.Failures, ",")
+			}
+			if line != last {
+				fmt.Fprintf(out, "  %6.2fs  %s\n", time.Since(start).Seconds(), line)
+				last = line
+			}
+		}
+	}
+}
+
+func queryStatus(ctx context.Context, cl client.Client, id, runID string) (*workflows.CycleStatus, error) {
+	v, err := cl.QueryWorkflow(ctx, id, runID, workflows.QueryStatus)
+	if err != nil {
+		return nil, fmt.Errorf("query status of %s: %w", id, err)
+	}
+	var st workflows.CycleStatus
+	if err := v.Get(&st); err != nil {
+		return nil, fmt.Errorf("decode status of %s: %w", id, err)
+	}
+	return &st, nil
+}
+
+func printDecision(out io.Writer, res *workflows.StrictCycleResult, asJSON bool) int {
+	if asJSON {
+		b, _ := json.MarshalIndent(res, "", "  ")
+		fmt.Fprintln(out, string(b))
+	} else {
+		fmt.Fprintf(out, "decision: %s", res.Status)
+		if res.Reason != "" {
+			fmt.Fprintf(out, " (%s)", res.Reason)
+		}
+		fmt.Fprintln(out)
+		for _, r := range res.Restarts {
+			fmt.Fprintf(out, "restart: round %d %s %s", r.Round, r.Service, r.Outcome)
+			if r.FreshAfterMS > 0 {
+				fmt.Fprintf(out, ", report fresh %.0fms later", r.FreshAfterMS)
+			}
+			fmt.Fprintln(out)
+		}
+		if len(res.CriticalFailures) > 0 {
+			fmt.Fprintf(out, "[promotion-gates] critical_failures=%s\n", strings.Join(res.CriticalFailures, ","))
+		}
+		if res.PublishError != "" {
+			fmt.Fprintf(out, "publish: failed: %s\n", res.PublishError)
+		}
+		fmt.Fprintf(out, "[promotion-gates] status=%s\n", res.Status)
+		fmt.Fprintf(out, "[promotion-gates] evidence=%s\n", res.ArtifactPath)
+	}
+	if res.Status == gates.StatusPass {
+		return exitPass
+	}
+	return exitFail
+}
+
+// cycleRef resolves which execution an operator command targets.
+func (c *common) cycleRef() (id, runID *string) {
+	id = c.fs.String("workflow-id", "", "workflow id (default: the environment's cycle)")
+	runID = c.fs.String("run-id", "", "run id (default: the latest run)")
+	return id, runID
+}
+
+func (c *common) idOr(id string) string {
+	if id != "" {
+		return id
+	}
+	return workflows.WorkflowID(c.cfg.Environment, "cycle")
+}
+
+func statusCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c, err := newCommon("status", stderr)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	id, runID := c.cycleRef()
+	if err := c.fs.Parse(args); err != nil {
+		return exitError
+	}
+	cl, err := c.dial(ctx)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	defer cl.Close()
+	st, err := queryStatus(ctx, cl, c.idOr(*id), *runID)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	b, _ := json.MarshalIndent(st, "", "  ")
+	fmt.Fprintln(stdout, string(b))
+	return exitPass
+}
+
+// update sends a validated update and prints its result.
+func update(ctx context.Context, c *common, id, runID, name string, arg any, stdout, stderr io.Writer) int {
+	cl, err := c.dial(ctx)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	defer cl.Close()
+	h, err := cl.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: c.idOr(id), RunID: runID, UpdateName: name, Args: []any{arg},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return fail(stderr, fmt.Errorf("%s %s: %w", name, c.idOr(id), err))
+	}
+	var out any
+	if err := h.Get(ctx, &out); err != nil {
+		return fail(stderr, fmt.Errorf("%s %s: %w", name, c.idOr(id), err))
+	}
+	fmt.Fprintf(stdout, "%s: %v\n", name, out)
+	return exitPass
+}
+
+func approveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c, err := newCommon("approve", stderr)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	id, runID := c.cycleRef()
+	var req workflows.ApproveRequest
+	c.fs.StringVar(&req.Service, "service", "", "protected service to restart")
+	c.fs.StringVar(&req.By, "by", os.Getenv("USER"), "who approves")
+	if err := c.fs.Parse(args); err != nil {
+		return exitError
+	}
+	return update(ctx, c, *id, *runID, workflows.UpdateApprove, req, stdout, stderr)
+}
+
+func abortCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c, err := newCommon("abort", stderr)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	id, runID := c.cycleRef()
+	var req workflows.AbortRequest
+	c.fs.StringVar(&req.Reason, "reason", "", "why the cycle is aborted")
+	c.fs.StringVar(&req.By, "by", os.Getenv("USER"), "who aborts")
+	if err := c.fs.Parse(args); err != nil {
+		return exitError
+	}
+	return update(ctx, c, *id, *runID, workflows.UpdateAbort, req, stdout, stderr)
+}
+
+func waiveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c, err := newCommon("waive", stderr)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	id, runID := c.cycleRef()
+	var req workflows.WaiveRequest
+	c.fs.StringVar(&req.Check, "check", "", "critical check to waive")
+	c.fs.StringVar(&req.Reason, "reason", "", "why (ticket, incident)")
+	c.fs.StringVar(&req.By, "by", os.Getenv("USER"), "who waives")
+	c.fs.DurationVar(&req.For, "for", time.Hour, "how long the waiver lasts (at most 24h)")
+	if err := c.fs.Parse(args); err != nil {
+		return exitError
+	}
+	return update(ctx, c, *id, *runID, workflows.UpdateWaive, req, stdout, stderr)
+}
+
+func drillCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c, err := newCommon("drill", stderr)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	t := c.targetFlags()
+	in := &workflows.RecoveryDrillInput{}
+	c.fs.StringVar(&in.Service, "service", "", "service to stop and recover")
+	c.fs.StringVar(&in.Check, "check", "", "critical check expected to fail while it is down")
+	c.fs.DurationVar(&in.StaleTimeout, "stale-timeout", 0, "how long to wait for the check to go stale (0 = window + 5m)")
+	c.fs.BoolVar(&in.NoCommands, "no-commands", false, "judge command checks on their last artifacts")
+	if err := c.fs.Parse(args); err != nil {
+		return exitError
+	}
+	if in.Service == "" || in.Check == "" {
+		return fail(stderr, errors.New("drill: --service and --check are required"))
+	}
+	if err := c.resolveTarget(t); err != nil {
+		return fail(stderr, err)
+	}
+	in.Target = *t
+	cl, err := c.dial(ctx)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	defer cl.Close()
+	id := workflows.WorkflowID(c.cfg.Environment, "drill-"+in.Service)
+	run, err := cl.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: id, TaskQueue: c.cfg.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowExecutionTimeout: 2 * time.Hour,
+	}, workflows.RecoveryDrillName, in)
+	if err != nil {
+		return fail(stderr, fmt.Errorf("start drill %s: %w", id, err))
+	}
+	fmt.Fprintf(stdout, "started %s run %s\n", run.GetID(), run.GetRunID())
+	var res workflows.RecoveryDrillResult
+	if err := run.Get(ctx, &res); err != nil {
+		return fail(stderr, fmt.Errorf("wait for drill %s: %w", id, err))
+	}
+	for _, s := range res.Steps {
+		mark := "ok  "
+		if !s.OK {
+			mark = "FAIL"
+		}
+		fmt.Fprintf(stdout, "  [%s] %-20s %s\n", mark, s.Name, s.Detail)
+	}
+	fmt.Fprintf(stdout, "drill: %s\ndrill report: %s\n", res.Status, res.ReportPath)
+	if res.Status == "pass" {
+		return exitPass
+	}
+	return exitFail
+}
+
+func healthCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("health", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	url := fs.String("url", "http://127.0.0.1:9464/healthz", "health URL")
+	if err := fs.Parse(args); err != nil {
+		return exitError
+	}
+	if err := probe(ctx, *url); err != nil {
+		return fail(stderr, err)
+	}
+	fmt.Fprintln(stdout, "ok")
+	return exitPass
+}

@@ -1,0 +1,272 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/strictcycle/strictcycle/activities"
+	"github.com/strictcycle/strictcycle/config"
+	"github.com/strictcycle/strictcycle/devserver"
+	"github.com/strictcycle/strictcycle/simstack"
+	"github.com/strictcycle/strictcycle/worker/workerapp"
+	"github.com/strictcycle/strictcycle/workflows"
+)
+
+// DemoService is the producer the demo leaves down, so its report is stale.
+const (
+	DemoService = "event-store-service"
+	DemoCheck   = "event_store_integrity_freshness"
+)
+
+// demoOptions are the knobs of the demo; the automated test sets them too.
+type demoOptions struct {
+	Root     string
+	Keep     bool
+	Self     []string // argv that runs this binary (for the sim producers)
+	UIPort   int
+	Port     int
+	Interval time.Duration
+}
+
+func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o demoOptions
+	fs.StringVar(&o.Root, "root", "", "stack root for the simulated stack (default: a new temporary folder)")
+	fs.BoolVar(&o.Keep, "keep", false, "leave the server, UI, worker and producers running until Ctrl-C")
+	fs.IntVar(&o.UIPort, "ui-port", 8233, "Web UI port (a free one is taken when busy)")
+	fs.IntVar(&o.Port, "port", 7233, "Temporal frontend port (a free one is taken when busy)")
+	fs.DurationVar(&o.Interval, "interval", time.Second, "report interval of the simulated producers")
+	if err := fs.Parse(args); err != nil {
+		return exitError
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return fail(stderr, fmt.Errorf("find own executable: %w", err))
+	}
+	o.Self = []string{self}
+	res, err := runDemo(ctx, o, stdout)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	if res.Status != "PASS" {
+		return exitFail
+	}
+	return exitPass
+}
+
+// runDemo runs the whole story on a simulated stack: an embedded Temporal
+// server with its Web UI, a worker, the simulated producers with the event
+// store down, and one strict cycle that recovers it.
+func runDemo(ctx context.Context, o demoOptions, out io.Writer) (_ *workflows.StrictCycleResult, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if o.Root == "" {
+		if o.Root, err = os.MkdirTemp("", "strictcycle-demo-"); err != nil {
+			return nil, fmt.Errorf("make demo root: %w", err)
+		}
+	}
+	if o.Root, err = filepath.Abs(o.Root); err != nil {
+		return nil, fmt.Errorf("resolve demo root: %w", err)
+	}
+	state := filepath.Join(o.Root, ".strictcycle")
+	if err := os.MkdirAll(state, 0o755); err != nil {
+		return nil, fmt.Errorf("make %s: %w", state, err)
+	}
+	fmt.Fprintf(out, "demo root: %s\n", o.Root)
+
+	cfg := config.Default()
+	if err := cfg.FromEnv(os.LookupEnv); err != nil {
+		return nil, fmt.Errorf("load config: %w", err)
+	}
+	cfg.Environment = "demo"
+	cfg.Root = o.Root
+
+	// Redis: the configured one, or an in-process stand-in for the demo only.
+	redisURL, stopRedis, err := demoRedis(ctx, cfg.Redis.URL, out)
+	if err != nil {
+		return nil, err
+	}
+	defer stopRedis()
+	cfg.Redis.URL = redisURL
+
+	// The simulated stack, with its own contract whose exec driver runs
+	// this binary's `sim restart`.
+	if err := simstack.Seed(o.Root); err != nil {
+		return nil, fmt.Errorf("seed simulated stack: %w", err)
+	}
+	if err := simstack.WriteStaleIntegrity(o.Root, time.Now().Add(-2*time.Hour)); err != nil {
+		return nil, fmt.Errorf("write stale integrity report: %w", err)
+	}
+	contract, err := simstack.Contract(o.Self)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Contract = filepath.Join(state, "demo-contract.yaml")
+	if err := os.WriteFile(cfg.Contract, contract, 0o644); err != nil {
+		return nil, fmt.Errorf("write demo contract: %w", err)
+	}
+	simOpts := simstack.Options{Self: append(slices.Clone(o.Self), "sim", "run"), Interval: o.Interval, RedisURL: redisURL}
+	defer func() {
+		if !o.Keep || err != nil {
+			_ = simstack.StopAll(o.Root)
+		}
+	}()
+	var started []string
+	for _, svc := range simstack.Services() {
+		if svc == DemoService {
+			continue
+		}
+		if err := simstack.Start(ctx, o.Root, svc, simOpts); err != nil {
+			return nil, fmt.Errorf("start simulated %s: %w", svc, err)
+		}
+		started = append(started, svc)
+	}
+	fmt.Fprintf(out, "simulated stack: %d producers running, %s left down (its integrity report is 2h old)\n", len(started), DemoService)
+	if err := waitReports(ctx, o.Root, started); err != nil {
+		return nil, err
+	}
+
+	// Embedded Temporal server with the Web UI, and a worker.
+	logger := zap.NewNop()
+	srv, err := devserver.Start(ctx, devserver.Options{
+		DBFile:           filepath.Join(state, "temporal.db"),
+		FrontendPort:     portOrFree(o.Port),
+		UIPort:           portOrFree(o.UIPort),
+		Namespace:        cfg.Temporal.Namespace,
+		SearchAttributes: workflows.SearchAttributeKeys(),
+		Logger:           logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start embedded temporal server: %w", err)
+	}
+	defer func() {
+		if !o.Keep || err != nil {
+			srv.Stop()
+		}
+	}()
+	cfg.Temporal.Address = srv.FrontendAddr()
+	fmt.Fprintf(out, "temporal: %s, web UI: %s\n", srv.FrontendAddr(), srv.UIURL())
+
+	cl, err := workerapp.Dial(ctx, cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	g, gctx := errgroup.WithContext(ctx)
+	workerCtx, stopWorker := context.WithCancel(gctx)
+	g.Go(func() error { return workerapp.Run(workerCtx, cl, cfg, logger, workerapp.RunOptions{}) })
+	defer func() {
+		if !o.Keep || err != nil {
+			stopWorker()
+			_ = g.Wait()
+		}
+	}()
+
+	in := &workflows.StrictCycleInput{Target: activities.Target{Environment: cfg.Environment, Root: o.Root, Contract: cfg.Contract, CI: true}}
+	run, err := startCycle(ctx, cl, cfg.TaskQueue, in)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out, "strict cycle %s run %s:\n", run.GetID(), run.GetRunID())
+	res, err := waitCycle(ctx, cl, run, out)
+	if err != nil {
+		return nil, err
+	}
+	events, err := history(ctx, cl, run.GetID(), run.GetRunID())
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintln(out, "\ntimeline (from workflow history):")
+	for _, line := range Timeline(events) {
+		fmt.Fprintln(out, line)
+	}
+	fmt.Fprintln(out)
+	printDecision(out, res, false)
+	fmt.Fprintf(out, "history in the web UI: %s/namespaces/%s/workflows/%s/%s/history\n", srv.UIURL(), cfg.Temporal.Namespace, run.GetID(), run.GetRunID())
+	fmt.Fprintf(out, "or: go run ./starter show --address %s --env %s\n", srv.FrontendAddr(), cfg.Environment)
+	if o.Keep {
+		fmt.Fprintln(out, "--keep: server, UI, worker and producers keep running; Ctrl-C stops them")
+		<-ctx.Done()
+		stopWorker()
+		_ = g.Wait()
+		srv.Stop()
+		_ = simstack.StopAll(o.Root)
+	}
+	return res, nil
+}
+
+// demoRedis pings url; when nothing answers it starts an in-process
+// Redis-compatible server for the demo only, and says so.
+func demoRedis(ctx context.Context, url string, out io.Writer) (string, func(), error) {
+	opts, err := redis.ParseURL(url)
+	if err == nil {
+		rc := redis.NewClient(opts)
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		err = rc.Ping(pctx).Err()
+		cancel()
+		_ = rc.Close()
+		if err == nil {
+			fmt.Fprintf(out, "redis: %s\n", workerapp.RedactURL(url))
+			return url, func() {}, nil
+		}
+	}
+	mr, merr := miniredis.Run()
+	if merr != nil {
+		return "", nil, fmt.Errorf("no redis at %s (%v) and no in-process stand-in: %w", workerapp.RedactURL(url), err, merr)
+	}
+	fmt.Fprintf(out, "redis: nothing answered at %s; using an in-process Redis-compatible server at %s for this demo only\n", workerapp.RedactURL(url), mr.Addr())
+	return "redis://" + mr.Addr() + "/0", mr.Close, nil
+}
+
+// waitReports waits until every started producer has written its reports.
+func waitReports(ctx context.Context, root string, services []string) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		missing, path := "", ""
+		for _, svc := range services {
+			for _, p := range simstack.ReportPaths(svc, time.Now()) {
+				if _, err := os.Stat(filepath.Join(root, p)); err != nil {
+					missing, path = svc, p
+				}
+			}
+		}
+		if missing == "" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("simulated %s wrote no %s within 15s: see %s", missing, path, simstack.LogFile(root, missing))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// portOrFree returns port when it can be bound on loopback, else 0 (any).
+func portOrFree(port int) int {
+	if port == 0 {
+		return 0
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return 0
+	}
+	_ = l.Close()
+	return port
+}

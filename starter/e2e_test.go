@@ -1,0 +1,226 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
+	"gopkg.in/yaml.v3"
+
+	"github.com/strictcycle/strictcycle/activities"
+	"github.com/strictcycle/strictcycle/config"
+	"github.com/strictcycle/strictcycle/devserver"
+	"github.com/strictcycle/strictcycle/simstack"
+	"github.com/strictcycle/strictcycle/worker/workerapp"
+	"github.com/strictcycle/strictcycle/workflows"
+)
+
+// TestMain lets the test binary stand in for the strictcycle binary: the
+// simulated producers and the exec restart driver run `<test binary> sim …`.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "sim" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := simCmd(ctx, os.Args[2:], os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
+	os.Exit(m.Run())
+}
+
+func testRedisURL() string {
+	if u := os.Getenv("REDIS_URL"); u != "" {
+		return u
+	}
+	return "redis://127.0.0.1:6379/0"
+}
+
+// e2eStack is a real in-process Temporal server, a real Redis, and a
+// simulated hbot stack whose producers are real processes.
+type e2eStack struct {
+	t    *testing.T
+	root string
+	cfg  config.Config
+	srv  *devserver.Server
+	cl   client.Client
+}
+
+func newE2EStack(t *testing.T, mutate func(map[string]any)) *e2eStack {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test: skipped with -short")
+	}
+	root := t.TempDir()
+	self := []string{os.Args[0]}
+	require.NoError(t, simstack.Seed(root))
+	require.NoError(t, simstack.WriteStaleIntegrity(root, time.Now().Add(-2*time.Hour)))
+	raw, err := simstack.Contract(self)
+	require.NoError(t, err)
+	if mutate != nil {
+		var doc map[string]any
+		require.NoError(t, yaml.Unmarshal(raw, &doc))
+		mutate(doc)
+		raw, err = yaml.Marshal(doc)
+		require.NoError(t, err)
+	}
+	contract := filepath.Join(root, "contract.yaml")
+	require.NoError(t, os.WriteFile(contract, raw, 0o644))
+	t.Cleanup(func() { _ = simstack.StopAll(root) })
+	opts := simstack.Options{Self: append(self, "sim", "run"), Interval: 500 * time.Millisecond}
+	var started []string
+	for _, svc := range simstack.Services() {
+		if svc == DemoService {
+			continue
+		}
+		require.NoError(t, simstack.Start(context.Background(), root, svc, opts))
+		started = append(started, svc)
+	}
+	require.NoError(t, waitReports(context.Background(), root, started))
+
+	srv, err := devserver.Start(context.Background(), devserver.Options{
+		DBFile: filepath.Join(t.TempDir(), "temporal.db"), Namespace: "default",
+		SearchAttributes: workflows.SearchAttributeKeys(), Logger: zap.NewNop(),
+	})
+	require.NoError(t, err)
+	t.Cleanup(srv.Stop)
+
+	cfg := config.Default()
+	cfg.Environment = "e2e" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
+	if len(cfg.Environment) > 60 {
+		cfg.Environment = cfg.Environment[:60]
+	}
+	cfg.Root, cfg.Contract = root, contract
+	cfg.Temporal.Address = srv.FrontendAddr()
+	cfg.Redis.URL = testRedisURL()
+	cfg.Redis.KeyPrefix = "strictcycle-test-" + cfg.Environment + "-" + time.Now().Format("150405.000000")
+	cfg.MetricsAddr = ""
+	cl, err := workerapp.Dial(context.Background(), cfg, zap.NewNop())
+	require.NoError(t, err)
+	t.Cleanup(cl.Close)
+	return &e2eStack{t: t, root: root, cfg: cfg, srv: srv, cl: cl}
+}
+
+// startWorker runs the same worker code the binary runs until stop is
+// called; stop waits for it to return.
+func (s *e2eStack) startWorker() (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- workerapp.Run(ctx, s.cl, s.cfg, zap.NewNop(), workerapp.RunOptions{}) }()
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		require.NoError(s.t, <-done)
+	}
+	s.t.Cleanup(stop)
+	return stop
+}
+
+func (s *e2eStack) input() *workflows.StrictCycleInput {
+	return &workflows.StrictCycleInput{Target: activities.Target{
+		Environment: s.cfg.Environment, Root: s.root, Contract: s.cfg.Contract, CI: true}}
+}
+
+func (s *e2eStack) restartsInRedis() []string {
+	opts, err := redis.ParseURL(s.cfg.Redis.URL)
+	require.NoError(s.t, err)
+	rc := redis.NewClient(opts)
+	defer rc.Close()
+	raw, err := rc.Get(context.Background(), s.cfg.Redis.KeyPrefix+":"+s.cfg.Environment+":promotion_gate:latest").Result()
+	require.NoError(s.t, err)
+	var latest struct {
+		Status   string   `json:"status"`
+		Restarts []string `json:"restarts"`
+	}
+	require.NoError(s.t, json.Unmarshal([]byte(raw), &latest))
+	return latest.Restarts
+}
+
+// A stale integrity report leads to a restart of its producer, a wait until
+// the report is fresh, a recheck, and PASS — through the real server,
+// Redis, files and processes.
+func TestE2EStaleIntegrityRestartsAndPasses(t *testing.T) {
+	s := newE2EStack(t, nil)
+	s.startWorker()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	run, err := startCycle(ctx, s.cl, s.cfg.TaskQueue, s.input())
+	require.NoError(t, err)
+	var res workflows.StrictCycleResult
+	require.NoError(t, run.Get(ctx, &res))
+
+	require.Equal(t, "PASS", res.Status, res.Reason)
+	require.Len(t, res.Restarts, 1)
+	require.Equal(t, DemoService, res.Restarts[0].Service)
+	require.Equal(t, activities.RestartDone, res.Restarts[0].Outcome)
+	require.Positive(t, res.Restarts[0].FreshAfterMS)
+	require.True(t, simstack.Running(s.root, DemoService), "the exec driver started the producer")
+	require.FileExists(t, res.ArtifactPath)
+	require.Equal(t, []string{"1:" + DemoService + ":restarted"}, s.restartsInRedis())
+
+	// A second start while none runs is allowed; while one runs it is refused.
+	events, err := history(ctx, s.cl, run.GetID(), run.GetRunID())
+	require.NoError(t, err)
+	tl := strings.Join(Timeline(events), "\n")
+	require.Contains(t, tl, "RestartService")
+	require.Contains(t, tl, DemoService+" restarted via exec")
+	require.Contains(t, tl, "decision PASS")
+}
+
+// A worker stopped while the cycle waits on WatchUntilFresh, and a new one
+// started: the cycle still completes, with exactly one restart.
+func TestE2EWorkerStoppedDuringWatch(t *testing.T) {
+	s := newE2EStack(t, func(doc map[string]any) {
+		doc["recovery"].(map[string]any)["wait_first"] = "6s"
+	})
+	stop1 := s.startWorker()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	run, err := startCycle(ctx, s.cl, s.cfg.TaskQueue, s.input())
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		st, err := queryStatus(ctx, s.cl, run.GetID(), run.GetRunID())
+		return err == nil && st.Phase == workflows.PhaseWaitFirst
+	}, time.Minute, 20*time.Millisecond)
+	stop1()
+	s.startWorker()
+
+	var res workflows.StrictCycleResult
+	require.NoError(t, run.Get(ctx, &res))
+	require.Equal(t, "PASS", res.Status, res.Reason)
+	require.Len(t, res.Restarts, 1, "exactly one restart")
+	require.Equal(t, activities.RestartDone, res.Restarts[0].Outcome)
+}
+
+// The demo command's code path, end to end, with short intervals.
+func TestDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test: skipped with -short")
+	}
+	var out bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	uiPort, err := devserver.FreePort("127.0.0.1")
+	require.NoError(t, err)
+	res, err := runDemo(ctx, demoOptions{Root: t.TempDir(), Self: []string{os.Args[0]}, UIPort: uiPort, Interval: 500 * time.Millisecond}, &out)
+	require.NoError(t, err, out.String())
+	require.Equal(t, "PASS", res.Status, out.String())
+	require.Len(t, res.Restarts, 1)
+	text := out.String()
+	for _, want := range []string{"timeline (from workflow history):", "RestartService", "decision PASS", "[promotion-gates] status=PASS", "history in the web UI: http://"} {
+		require.Contains(t, text, want)
+	}
+}

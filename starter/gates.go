@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/strictcycle/strictcycle/config"
+	"github.com/strictcycle/strictcycle/gates"
+)
+
+// Exit codes of `starter gates`, as the Python gate runner's except that a
+// usage, contract or root error is 1 (the original used argparse's 2, which
+// collided with FAIL: W11).
+const (
+	exitPass  = 0
+	exitError = 1
+	exitFail  = 2
+)
+
+// gatesCmd evaluates a gate contract over an hbot root and writes the
+// promotion-gate artifacts: 0 PASS, 2 FAIL, 1 error.
+func gatesCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("gates", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	root := fs.String("root", "", "hbot stack root (required)")
+	contract := fs.String("contract", "hbot-day28", "shipped contract name ("+strings.Join(config.ContractNames(), ", ")+") or YAML file")
+	ci := fs.Bool("ci", false, "use the contract's CI freshness window")
+	nowFlag := fs.String("now", "", "evaluate as of this RFC 3339 time (default: the clock)")
+	noCommands := fs.Bool("no-commands", false, "do not run command checks; judge them on the artifact they last wrote")
+	out := fs.String("out", "", "artifact directory (default <root>/reports/promotion_gates)")
+	asJSON := fs.Bool("json", false, "print the report JSON")
+	checkConfig := fs.Bool("check-config", false, "validate the contract and exit")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitPass
+		}
+		return exitError
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "gates: unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
+		return exitError
+	}
+	c, err := config.LoadContract(*contract)
+	if err != nil {
+		fmt.Fprintf(stderr, "gates: %v\n", err)
+		return exitError
+	}
+	if *checkConfig {
+		fmt.Fprintf(stdout, "[promotion-gates] contract %s ok (%d checks)\n", c.Name, len(c.Checks))
+		return exitPass
+	}
+	if *root == "" {
+		fmt.Fprintln(stderr, "gates: --root is required")
+		return exitError
+	}
+	opts := gates.Options{Root: *root, CI: *ci, NoCommands: *noCommands}
+	if *nowFlag != "" {
+		t, err := time.Parse(time.RFC3339Nano, *nowFlag)
+		if err != nil {
+			fmt.Fprintf(stderr, "gates: parse --now %q: %v\n", *nowFlag, err)
+			return exitError
+		}
+		opts.Now = func() time.Time { return t }
+	}
+	eng, err := gates.New(c, opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "gates: %v\n", err)
+		return exitError
+	}
+	rep, err := eng.Run(ctx, gates.RunOptions{})
+	if err != nil {
+		fmt.Fprintf(stderr, "gates: %v\n", err)
+		return exitError
+	}
+	outDir := *out
+	if outDir == "" {
+		outDir = filepath.Join(eng.Root(), "reports", "promotion_gates")
+	}
+	arts, err := gates.Write(outDir, rep)
+	if err != nil {
+		fmt.Fprintf(stderr, "gates: %v\n", err)
+		return exitError
+	}
+	if *asJSON {
+		js, err := gates.MarshalReport(rep)
+		if err != nil {
+			fmt.Fprintf(stderr, "gates: %v\n", err)
+			return exitError
+		}
+		fmt.Fprintf(stdout, "%s\n", js)
+	}
+	for _, r := range rep.Checks {
+		fmt.Fprintf(stdout, "[%s] %s: %s\n", strings.ToUpper(string(r.Verdict)), r.Name, r.Reason)
+	}
+	fmt.Fprintf(stdout, "[promotion-gates] status=%s validation_level=%d\n", rep.Status, rep.ValidationLevel)
+	if len(rep.CriticalFailures) > 0 {
+		fmt.Fprintf(stdout, "[promotion-gates] critical_failures=%s\n", strings.Join(rep.CriticalFailures, ","))
+	}
+	fmt.Fprintf(stdout, "[promotion-gates] evidence=%s\n", arts.JSON)
+	if rep.Status == gates.StatusPass {
+		return exitPass
+	}
+	return exitFail
+}

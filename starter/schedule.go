@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/strictcycle/strictcycle/workflows"
+)
+
+// ScheduleID is the id of an environment's strict-cycle schedule.
+func ScheduleID(env string) string { return workflows.WorkflowID(env, "schedule") }
+
+// scheduleCmd manages the per-environment schedule. Temporal Schedules
+// replace the Python watch loop; overlap is skipped, so a slow cycle never
+// piles up behind itself.
+func scheduleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		return fail(stderr, errors.New("schedule: want create|list|pause|unpause|trigger|delete"))
+	}
+	verb := args[0]
+	c, err := newCommon("schedule "+verb, stderr)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	t := c.targetFlags()
+	every := c.fs.Duration("every", c.cfg.ScheduleEvery, "interval between cycles (STRICTCYCLE_SCHEDULE_EVERY)")
+	noCommands := c.fs.Bool("no-commands", false, "judge command checks on their last artifacts")
+	note := c.fs.String("note", "", "pause/unpause note")
+	if err := c.fs.Parse(args[1:]); err != nil {
+		return exitError
+	}
+	cl, err := c.dial(ctx)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	defer cl.Close()
+	sc := cl.ScheduleClient()
+	id := ScheduleID(c.cfg.Environment)
+	h := sc.GetHandle(ctx, id)
+	switch verb {
+	case "create":
+		if err := c.resolveTarget(t); err != nil {
+			return fail(stderr, err)
+		}
+		in := &workflows.StrictCycleInput{Target: *t, NoCommands: *noCommands}
+		_, err := sc.Create(ctx, client.ScheduleOptions{
+			ID:      id,
+			Spec:    client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: *every}}},
+			Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+			Action: &client.ScheduleWorkflowAction{
+				ID:                       workflows.WorkflowID(c.cfg.Environment, "cycle"),
+				Workflow:                 workflows.StrictCycleName,
+				Args:                     []any{in},
+				TaskQueue:                c.cfg.TaskQueue,
+				WorkflowExecutionTimeout: 2 * time.Hour,
+			},
+		})
+		if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+			return fail(stderr, fmt.Errorf("schedule %s already exists (delete it first to change it)", id))
+		}
+		if err != nil {
+			return fail(stderr, fmt.Errorf("create schedule %s: %w", id, err))
+		}
+		fmt.Fprintf(stdout, "schedule %s: a strict cycle every %s in %s (overlap: skip)\n", id, every, c.cfg.Environment)
+	case "list":
+		it, err := sc.List(ctx, client.ScheduleListOptions{})
+		if err != nil {
+			return fail(stderr, fmt.Errorf("list schedules: %w", err))
+		}
+		for it.HasNext() {
+			e, err := it.Next()
+			if err != nil {
+				return fail(stderr, fmt.Errorf("list schedules: %w", err))
+			}
+			fmt.Fprintf(stdout, "%-40s paused=%t next=%v\n", e.ID, e.Paused, e.NextActionTimes)
+		}
+	case "pause":
+		if err := h.Pause(ctx, client.SchedulePauseOptions{Note: *note}); err != nil {
+			return fail(stderr, fmt.Errorf("pause schedule %s: %w", id, err))
+		}
+		fmt.Fprintf(stdout, "schedule %s paused\n", id)
+	case "unpause":
+		if err := h.Unpause(ctx, client.ScheduleUnpauseOptions{Note: *note}); err != nil {
+			return fail(stderr, fmt.Errorf("unpause schedule %s: %w", id, err))
+		}
+		fmt.Fprintf(stdout, "schedule %s unpaused\n", id)
+	case "trigger":
+		if err := h.Trigger(ctx, client.ScheduleTriggerOptions{Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP}); err != nil {
+			return fail(stderr, fmt.Errorf("trigger schedule %s: %w", id, err))
+		}
+		fmt.Fprintf(stdout, "schedule %s triggered\n", id)
+	case "delete":
+		if err := h.Delete(ctx); err != nil {
+			return fail(stderr, fmt.Errorf("delete schedule %s: %w", id, err))
+		}
+		fmt.Fprintf(stdout, "schedule %s deleted\n", id)
+	default:
+		return fail(stderr, fmt.Errorf("schedule: unknown verb %q (want create|list|pause|unpause|trigger|delete)", verb))
+	}
+	return exitPass
+}
