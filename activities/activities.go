@@ -204,6 +204,15 @@ func (a *Activities) requireStore(op string) error {
 // nonRetryable wraps err as a non-retryable application error of type typ.
 // The message is err's text; no cause is attached so the history does not
 // repeat the text twice.
+// envName is the environment part of Redis keys; an unnamed environment is
+// "default".
+func envName(env string) string {
+	if env == "" {
+		return "default"
+	}
+	return env
+}
+
 func nonRetryable(typ string, err error) error {
 	return temporal.NewNonRetryableApplicationError(err.Error(), typ, nil)
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -392,4 +393,32 @@ func TestNewDriverKinds(t *testing.T) {
 			require.Equal(t, tt.want, d.Name())
 		})
 	}
+}
+
+// TestRestartServiceDockerEndToEnd runs RestartService with the real docker
+// driver against the fake Engine API and real Redis: one engine restart per
+// (run, service, round), whatever the retries.
+func TestRestartServiceDockerEndToEnd(t *testing.T) {
+	fe := newFakeEngine(t, fakeContainer{ID: "abc123", Labels: composeLabels("kzay-capital", "risk-service"), Running: true})
+	store, _, _ := testStore(t)
+	c := &config.Contract{Name: "docker-e2e", Services: map[string]config.Service{"risk-service": {}},
+		Recovery: config.Recovery{Driver: config.DriverDocker, Docker: config.DockerDriver{Socket: fe.socket, Project: "kzay-capital", Timeout: 5 * time.Second}}}
+	env := activityEnv(New(Options{Store: store, LoadContract: staticContract(c)}))
+	in := &RestartServiceInput{Target: Target{Environment: "e2e", Root: t.TempDir(), Contract: "docker-e2e"}, Service: "risk-service", RunID: "run-1", Round: 1}
+	var outcomes []string
+	for range 2 {
+		v, err := env.ExecuteActivity(RestartServiceName, in)
+		require.NoError(t, err)
+		var res RestartServiceResult
+		require.NoError(t, v.Get(&res))
+		require.Equal(t, "docker", res.Driver)
+		outcomes = append(outcomes, res.Outcome)
+	}
+	require.Equal(t, []string{RestartDone, RestartAlreadyDone}, outcomes)
+	calls, state := fe.snapshot()
+	require.Equal(t, []string{
+		"GET /containers/json?all=1&filters=%7B%22label%22%3A%5B%22com.docker.compose.project%3Dkzay-capital%22%2C%22com.docker.compose.service%3Drisk-service%22%5D%7D",
+		"POST /containers/abc123/restart?t=5",
+	}, calls)
+	require.Equal(t, 1, state[0].Starts)
 }

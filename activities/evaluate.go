@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"go.temporal.io/sdk/activity"
+
 	"github.com/strictcycle/strictcycle/gates"
 )
 
@@ -20,7 +22,10 @@ func (a *Activities) EvaluateGates(ctx context.Context, in *EvaluateGatesInput) 
 	if err := checkNames(c, in.Only); err != nil {
 		return nil, err
 	}
+	// Command checks can run for minutes: heartbeat while the engine runs.
+	stop := a.heartbeatWhile(ctx)
 	rep, err := e.Run(ctx, gates.RunOptions{Only: in.Only, Waivers: in.Waivers, RunID: in.RunID})
+	stop()
 	if err != nil {
 		return nil, fmt.Errorf("evaluate gates of %q: %w", in.Contract, err)
 	}
@@ -73,5 +78,32 @@ func summarizeResult(res *gates.Result) CheckSummary {
 		TSSource:   res.TSSource,
 		ReportTime: res.ReportTime,
 		AgeMinutes: res.AgeMinutes,
+	}
+}
+
+// heartbeatWhile heartbeats the elapsed time every HeartbeatEvery until the
+// returned stop is called.
+func (a *Activities) heartbeatWhile(ctx context.Context) (stop func()) {
+	start := time.Now()
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(a.heartbeatEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx, replayProgress{ElapsedMS: ms(time.Since(start))})
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
 	}
 }

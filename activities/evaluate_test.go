@@ -3,9 +3,12 @@ package activities
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -132,11 +135,11 @@ func TestRunReplay(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			contract := loadTestContract(t, tt.mutate)
 			root := t.TempDir()
-			var beats int
+			var beats atomic.Int64
 			var s testsuite.WorkflowTestSuite
 			env := s.NewTestActivityEnvironment()
 			env.SetTestTimeout(time.Minute)
-			env.SetOnActivityHeartbeatListener(func(*activity.Info, converter.EncodedValues) { beats++ })
+			env.SetOnActivityHeartbeatListener(func(*activity.Info, converter.EncodedValues) { beats.Add(1) })
 			env.RegisterActivity(New(Options{HeartbeatEvery: 10 * time.Millisecond}))
 			start := time.Now()
 			v, err := env.ExecuteActivity(RunReplayName, &RunReplayInput{Target: Target{Root: root, Contract: contract}, RunID: "r"})
@@ -156,6 +159,7 @@ func TestRunReplay(t *testing.T) {
 			}
 			if tt.name == "timeout kills the command" {
 				require.Less(t, time.Since(start), 10*time.Second)
+				require.Positive(t, beats.Load(), "a running replay heartbeats")
 			}
 		})
 	}
@@ -198,4 +202,30 @@ func TestTailBuffer(t *testing.T) {
 	b = &tailBuffer{max: 4}
 	b.Write([]byte("aé€")) // a(1) é(2) €(3): the tail cuts é
 	require.Equal(t, "€", b.String())
+}
+
+// TestRunProcTimeoutKillsGrandchildren: the timeout kills the whole process
+// group, not only the direct child (a replay script's workers die too).
+func TestRunProcTimeoutKillsGrandchildren(t *testing.T) {
+	self, err := os.Executable()
+	require.NoError(t, err)
+	dir := t.TempDir()
+	res, err := runProc(context.Background(), procSpec{Argv: []string{self, "helper:spawn"}, Dir: dir, Timeout: time.Second})
+	require.NoError(t, err)
+	require.True(t, res.TimedOut)
+	b, err := os.ReadFile(filepath.Join(dir, "child.pid"))
+	require.NoError(t, err)
+	pid, err := strconv.Atoi(string(b))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return !processAlive(pid) }, 5*time.Second, 10*time.Millisecond)
+}
+
+// processAlive: the pid exists and is not a zombie.
+func processAlive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(string(b))
+	return len(f) > 2 && f[2] != "Z"
 }

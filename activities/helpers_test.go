@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -70,7 +72,16 @@ func helperMain(mode string, args []string) int {
 			return n
 		}
 		return 0
-	case "sleep": // sleep; with a child in the same process group
+	case "spawn": // start a grandchild sleeper, write its pid, then sleep
+		self, _ := os.Executable()
+		child := exec.Command(self, "helper:sleep", "60s")
+		if err := child.Start(); err != nil {
+			return 2
+		}
+		os.WriteFile("child.pid", []byte(strconv.Itoa(child.Process.Pid)), 0o644)
+		time.Sleep(60 * time.Second)
+		return 0
+	case "sleep":
 		d, _ := time.ParseDuration(args[0])
 		time.Sleep(d)
 		return 0

@@ -43,8 +43,8 @@ type transitionEvent struct {
 // finds its own decision and returns the stored stream id.
 func (a *Activities) PublishDecision(ctx context.Context, in *PublishDecisionInput) (*PublishDecisionResult, error) {
 	op := fmt.Sprintf("publish decision to %q", a.stream)
-	if in.Environment == "" || in.RunID == "" || in.Status == "" {
-		return nil, nonRetryable(ErrTypeBadInput, fmt.Errorf("%s: environment, run_id and status are required", op))
+	if in.RunID == "" || in.Status == "" {
+		return nil, nonRetryable(ErrTypeBadInput, fmt.Errorf("%s: run_id and status are required", op))
 	}
 	if err := a.requireStore(op); err != nil {
 		return nil, err
@@ -74,7 +74,7 @@ func (a *Activities) PublishDecision(ctx context.Context, in *PublishDecisionInp
 		return nil, fmt.Errorf("%s: encode transition: %w", op, err)
 	}
 	res, err := a.store.PublishOnce(ctx, Publication{
-		LatestKey:        latestKey(d.Environment),
+		LatestKey:        latestKey(envName(d.Environment)),
 		Stream:           a.stream,
 		TransitionStream: a.transitionStream,
 		MaxLen:           a.streamMaxLen,

@@ -123,7 +123,7 @@ func TestPublishDecisionBadInput(t *testing.T) {
 	var ae *temporal.ApplicationError
 	require.ErrorAs(t, err, &ae)
 	require.Equal(t, ErrTypeBadInput, ae.Type())
-	require.Equal(t, `publish decision to "hb.promotion_gate.v1": environment, run_id and status are required`, ae.Message())
+	require.Equal(t, `publish decision to "hb.promotion_gate.v1": run_id and status are required`, ae.Message())
 }
 
 func TestWriteDrillReport(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 	"go.temporal.io/sdk/activity"
 )
 
-// replayProgress is the heartbeat detail of RunReplay.
+// replayProgress is the heartbeat detail of RunReplay and EvaluateGates.
 type replayProgress struct {
 	ElapsedMS float64 `json:"elapsed_ms"`
 }
@@ -41,8 +41,13 @@ func (a *Activities) RunReplay(ctx context.Context, in *RunReplayInput) (*RunRep
 	}
 	logger := activity.GetLogger(ctx)
 	logger.Info("running replay", "argv0", rp.Argv[0], "timeout", rp.Timeout)
+	// {root} in the argv is the stack root, as in the exec driver's templates.
+	argv := make([]string, len(rp.Argv))
+	for i, arg := range rp.Argv {
+		argv[i] = strings.ReplaceAll(arg, "{root}", in.Root)
+	}
 	pr, err := runProc(ctx, procSpec{
-		Argv:           rp.Argv,
+		Argv:           argv,
 		Dir:            in.Root,
 		Env:            rp.Env,
 		Timeout:        rp.Timeout,

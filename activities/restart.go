@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -45,6 +46,7 @@ type restartMark struct {
 // (a new mark) restarts again, within the budget. A driver error observed
 // by this attempt (not a cancellation or timeout, whose outcome is unknown)
 // removes the mark and the budget entry, so the retry may call the driver.
+// A lock left by an earlier attempt of the same (run, round) is taken over.
 func (a *Activities) RestartService(ctx context.Context, in *RestartServiceInput) (*RestartServiceResult, error) {
 	c, err := a.contract(in.Target)
 	if err != nil {
@@ -72,7 +74,7 @@ func (a *Activities) RestartService(ctx context.Context, in *RestartServiceInput
 	if err := a.requireStore(fmt.Sprintf("restart service %q", in.Service)); err != nil {
 		return nil, err
 	}
-	env := in.Environment
+	env := envName(in.Environment)
 	if in.DryRun {
 		used, err := a.store.BudgetUsed(ctx, budgetKey(env, in.Service), a.now(), window)
 		if err != nil {
@@ -92,17 +94,39 @@ func (a *Activities) RestartService(ctx context.Context, in *RestartServiceInput
 
 	// The lock serialises restarts of one service across runs and workers;
 	// its holder token is unique to this attempt.
-	holder := fmt.Sprintf("%s/%s/%d/attempt-%d/%d", env, in.RunID, in.Round, activity.GetInfo(ctx).Attempt, a.now().UnixNano())
+	ownPrefix := fmt.Sprintf("%s/%s/%d/attempt-", env, in.RunID, in.Round)
+	holder := fmt.Sprintf("%s%d/%d", ownPrefix, activity.GetInfo(ctx).Attempt, a.now().UnixNano())
 	lk := lockKey(env, in.Service)
 	got, err := a.store.SetNX(ctx, lk, holder, lockTTL(rec))
 	if err != nil {
 		return nil, fmt.Errorf("restart service %q: take lock: %w", in.Service, err)
 	}
 	if !got {
-		other, _, _ := a.store.Get(ctx, lk)
-		res.Outcome, res.At = RestartLockHeld, a.now()
-		res.Detail = fmt.Sprintf("restart lock %q held by %q", lk, other)
-		return res, nil
+		other, _, err := a.store.Get(ctx, lk)
+		if err != nil {
+			return nil, fmt.Errorf("restart service %q: read lock holder: %w", in.Service, err)
+		}
+		if !strings.HasPrefix(other, ownPrefix) {
+			res.Outcome, res.At = RestartLockHeld, a.now()
+			res.Detail = fmt.Sprintf("restart lock %q held by %q", lk, other)
+			return res, nil
+		}
+		// An earlier attempt of this very restart died holding the lock
+		// before it wrote the mark: take the lock over rather than wait for
+		// its ttl. If that attempt is in fact alive, the mark's SET NX still
+		// lets only one of the two call the driver.
+		if _, err := a.store.CompareAndDelete(ctx, lk, other); err != nil {
+			return nil, fmt.Errorf("restart service %q: take over lock: %w", in.Service, err)
+		}
+		if got, err = a.store.SetNX(ctx, lk, holder, lockTTL(rec)); err != nil {
+			return nil, fmt.Errorf("restart service %q: take lock: %w", in.Service, err)
+		}
+		if !got {
+			other, _, _ = a.store.Get(ctx, lk)
+			res.Outcome, res.At = RestartLockHeld, a.now()
+			res.Detail = fmt.Sprintf("restart lock %q held by %q", lk, other)
+			return res, nil
+		}
 	}
 	defer func() {
 		bctx, cancel := background(ctx)

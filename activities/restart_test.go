@@ -294,3 +294,25 @@ func TestStopStartService(t *testing.T) {
 	_, err = env.ExecuteActivity(StopServiceName, in)
 	require.ErrorContains(t, err, `stop service "unknown": not in the services of contract "restart-test"`)
 }
+
+func TestRestartServiceTakesOverOwnLock(t *testing.T) {
+	// An earlier attempt of the same (run, round) died after the lock and
+	// before the mark: the retry takes the lock over and restarts once.
+	f := newRestartFixture(t, 3)
+	ctx := context.Background()
+	ok, err := f.store.SetNX(ctx, lockKey("test", "risk-service"), "test/run-1/1/attempt-1/123", time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok)
+	res, err := f.restart(t, RestartServiceInput{Service: "risk-service", RunID: "run-1", Round: 1})
+	require.NoError(t, err)
+	require.Equal(t, RestartDone, res.Outcome)
+	require.Equal(t, 1, f.drv.count())
+
+	// Another round of the same run is another holder: lock_held.
+	ok, err = f.store.SetNX(ctx, lockKey("test", "risk-service"), "test/run-1/1/attempt-2/456", time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok)
+	res, err = f.restart(t, RestartServiceInput{Service: "risk-service", RunID: "run-1", Round: 2})
+	require.NoError(t, err)
+	require.Equal(t, RestartLockHeld, res.Outcome)
+}

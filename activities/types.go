@@ -156,7 +156,8 @@ type WatchUntilFreshInput struct {
 	// Poll is the fallback poll period when file events are missed.
 	Poll time.Duration `json:"poll"`
 	// WantStale inverts the wait (drills): return when the checks are NOT
-	// passing any more.
+	// passing any more. The result's Fresh then is false when they went
+	// stale, true when they still passed at the timeout.
 	WantStale bool `json:"want_stale,omitempty"`
 }
 

@@ -36,7 +36,9 @@ type checkAge struct {
 // directories the checks read, debounced by a few ms, and polls every
 // in.Poll as a fallback (events can be missed: a directory created late,
 // a ** glob, an NFS mount, an inotify limit). Every evaluation heartbeats.
-// A timeout is a result (Fresh false), not an error.
+// A timeout is a result (Fresh false), not an error. Fresh always says
+// whether the checks are fresh: with WantStale, false means they went stale
+// and true (at the timeout) that they kept passing.
 func (a *Activities) WatchUntilFresh(ctx context.Context, in *WatchUntilFreshInput) (*WatchUntilFreshResult, error) {
 	start := time.Now()
 	if len(in.Checks) == 0 {
@@ -101,7 +103,7 @@ func (a *Activities) WatchUntilFresh(ctx context.Context, in *WatchUntilFreshInp
 		res.Checks = sums
 		progress.Evaluations++
 		progress.Events, progress.Polls = res.Events, res.Polls
-		progress.Checks = progress.Checks[:0]
+		progress.Checks = make([]checkAge, 0, len(sums))
 		for _, s := range sums {
 			progress.Checks = append(progress.Checks, checkAge{Name: s.Name, Verdict: s.Verdict, AgeMin: s.AgeMinutes})
 		}
@@ -110,7 +112,9 @@ func (a *Activities) WatchUntilFresh(ctx context.Context, in *WatchUntilFreshInp
 			a.onEvaluate(progress.Evaluations)
 		}
 		if done {
-			res.Fresh = true
+			// Fresh tells whether the checks are fresh, in both modes: a
+			// WantStale wait that saw them go stale ends with Fresh false.
+			res.Fresh = !in.WantStale
 			res.WaitedMS = ms(time.Since(start))
 			if in.WantStale {
 				res.Reason = "stale: " + blocking
@@ -126,6 +130,8 @@ func (a *Activities) WatchUntilFresh(ctx context.Context, in *WatchUntilFreshInp
 			case <-ctx.Done():
 				return nil, ctx.Err()
 			case <-deadline.C:
+				// With WantStale, a timeout means they all still pass.
+				res.Fresh = in.WantStale
 				res.WaitedMS = ms(time.Since(start))
 				res.Reason = fmt.Sprintf("timeout after %s: %s", timeout, blocking)
 				return res, nil

@@ -203,7 +203,13 @@ func TestWatchUntilFresh(t *testing.T) {
 			name: "want stale returns once the report goes stale", checks: []string{"risk_service_fresh"},
 			initial:   map[string]time.Time{"reports/risk_service/latest.json": now.Add(-time.Minute)},
 			wantStale: true, write: "reports/risk_service/latest.json", timeout: 20 * time.Second, poll: time.Hour,
-			wantFresh: true, wantEvent: true, wantIn: "stale: risk_service_fresh fail",
+			wantFresh: false, wantEvent: true, wantIn: "stale: risk_service_fresh fail",
+		},
+		{
+			name: "want stale times out while the report stays fresh", checks: []string{"risk_service_fresh"},
+			initial:   map[string]time.Time{"reports/risk_service/latest.json": now.Add(-time.Minute)},
+			wantStale: true, timeout: 200 * time.Millisecond, poll: 50 * time.Millisecond,
+			wantFresh: true, wantIn: "timeout after 200ms: risk_service_fresh pass",
 		},
 	}
 	for _, tt := range tests {
@@ -325,7 +331,15 @@ func BenchmarkWatchLatency(b *testing.B) {
 			Checks: []string{"risk_service_fresh"}, Timeout: 30 * time.Second, Poll: time.Hour})
 		waitWatch(b, started, done)
 		b.StartTimer()
-		writeReport(b, root, "reports/risk_service/latest.json", time.Now(), "ok")
+		// As an hbot service writes: temp file, then rename (no fsync).
+		tmp := filepath.Join(root, "reports/risk_service/latest.json.tmp")
+		body := `{"ts_utc": "` + time.Now().UTC().Format(pyISO) + `", "status": "ok"}`
+		if err := os.WriteFile(tmp, []byte(body), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(root, "reports/risk_service/latest.json")); err != nil {
+			b.Fatal(err)
+		}
 		c := <-done
 		b.StopTimer()
 		if c.err != nil || !c.res.Fresh || c.res.Events < 1 {

@@ -47,6 +47,7 @@ const (
 	MemoryDB = ":memory:"
 
 	clusterName = "active"
+	clusterID   = "5c0e1f4a-8d2b-4b7e-9a36-2f1d7c9e0b41"
 	// readyTimeout bounds how long Start waits for the frontend and the UI
 	// to answer when ctx has no earlier deadline.
 	readyTimeout = 30 * time.Second
@@ -103,6 +104,7 @@ func (s *Server) UIURL() string { return s.uiURL }
 // registers the namespaces and search attributes, and starts the UI. ctx
 // bounds the start only; the server runs until Stop.
 func Start(ctx context.Context, opts Options) (*Server, error) {
+	begun := time.Now()
 	opts = withDefaults(opts)
 	logger := opts.Logger
 
@@ -167,7 +169,6 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create temporal server: %w", err)
 	}
-	started := time.Now()
 	if err := srv.Start(); err != nil {
 		return nil, fmt.Errorf("start temporal server: %w", err)
 	}
@@ -194,7 +195,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		zap.String("ui", s.uiURL),
 		zap.String("db", dbName(opts.DBFile)),
 		zap.Bool("db_created", created),
-		zap.Duration("elapsed", time.Since(started)))
+		zap.Duration("elapsed", time.Since(begun)))
 	return s, nil
 }
 
@@ -328,9 +329,9 @@ func buildConfig(opts Options, p portSet, sqlConf *serverconfig.SQL) *serverconf
 				InitialFailoverVersion: 1,
 				RPCAddress:             frontend,
 				HTTPAddress:            net.JoinHostPort(opts.IP, strconv.Itoa(p.frontendHTTP)),
-				// A fixed id: a reused DB file records the cluster id, and
-				// a different one would be refused at the next start.
-				ClusterID: "strictcycle-dev",
+				// A fixed id (the server wants a UUID): a reused DB file
+				// records the cluster's metadata and finds it unchanged.
+				ClusterID: clusterID,
 			},
 		},
 	}

@@ -2,6 +2,7 @@ package gates
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -245,8 +246,8 @@ func checkCoordination(_ context.Context, env *evalEnv, ck *config.Check) Result
 		return b.exception(ck, "coordination policy check", fmt.Errorf("%s: no such file", s.Compose))
 	}
 	service := reasonOr(s.Service, "coordination-service")
-	var compose map[string]any
-	if err := yaml.Unmarshal(composeData, &compose); err != nil {
+	compose, err := env.parseYAMLCached(s.Compose, composeData)
+	if err != nil {
 		return b.exception(ck, "coordination policy check", fmt.Errorf("%s: %v", s.Compose, err))
 	}
 	services, _ := compose["services"].(map[string]any)
@@ -494,4 +495,29 @@ func (e *evalEnv) day2Lag(d *config.Day2Spec, r *Result) (string, bool, error) {
 			worstLag, d.MaxDelta, worst, strings.Join(offending, ","), best.rel, key), false, nil
 	}
 	return "", true, nil
+}
+
+type yamlEntry struct {
+	sum [32]byte
+	doc map[string]any
+}
+
+// parseYAMLCached parses a YAML mapping, reusing the last parse of the same
+// path when its bytes are unchanged (the compose file is large and rarely
+// changes; the result is only read).
+func (e *evalEnv) parseYAMLCached(rel string, data []byte) (map[string]any, error) {
+	sum := sha256.Sum256(data)
+	if e.yamlCache != nil {
+		if v, ok := e.yamlCache.Load(rel); ok && v.(yamlEntry).sum == sum {
+			return v.(yamlEntry).doc, nil
+		}
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, err
+	}
+	if e.yamlCache != nil {
+		e.yamlCache.Store(rel, yamlEntry{sum: sum, doc: doc})
+	}
+	return doc, nil
 }

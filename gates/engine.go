@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/expr-lang/expr"
@@ -44,6 +45,7 @@ type Engine struct {
 	root     string
 	realRoot string
 	programs map[string]*vm.Program
+	yaml     *sync.Map
 }
 
 // New validates the options and prepares (compiles) the contract's checks.
@@ -72,7 +74,7 @@ func New(c *config.Contract, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new engine: root %q: %w", opts.Root, err)
 	}
-	e := &Engine{contract: c, opts: opts, root: root, realRoot: realRoot, programs: map[string]*vm.Program{}}
+	e := &Engine{contract: c, opts: opts, root: root, realRoot: realRoot, programs: map[string]*vm.Program{}, yaml: &sync.Map{}}
 	for i := range c.Checks {
 		ck := &c.Checks[i]
 		if _, ok := registry[ck.Kind]; !ok {
@@ -184,7 +186,7 @@ func watchPaths(ck *config.Check) []string {
 func (e *Engine) env(now time.Time) *evalEnv {
 	return &evalEnv{
 		root: e.root, realRoot: e.realRoot, now: now, window: e.Window(), skew: e.skew(),
-		noCommands: e.opts.NoCommands, redis: e.opts.Redis, programs: e.programs,
+		noCommands: e.opts.NoCommands, redis: e.opts.Redis, programs: e.programs, yamlCache: e.yaml,
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/expr-lang/expr/vm"
@@ -37,6 +38,7 @@ type evalEnv struct {
 	noCommands bool
 	redis      RedisClient
 	programs   map[string]*vm.Program // by condition source
+	yamlCache  *sync.Map              // rel path -> yamlEntry
 }
 
 // abs is the absolute root-based path of rel, as the original records it.

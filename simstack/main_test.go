@@ -2,27 +2,23 @@ package simstack
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 	"testing"
 )
 
-// producerEnv makes the test binary act as `strictcycle sim run`, so the
-// supervisor tests spawn real producer processes without building the CLI.
+// producerEnv makes the test binary act as the `strictcycle sim` CLI when
+// re-executed as `<test binary> sim <verb> …`, so the supervisor and drill
+// tests spawn real processes without building the starter.
 const producerEnv = "SIMSTACK_TEST_PRODUCER"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(producerEnv) == "1" {
+	if os.Getenv(producerEnv) == "1" && len(os.Args) > 1 && os.Args[1] == "sim" {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		err := RunCommand(ctx, os.Args[1:], os.Stderr)
+		code := Command(ctx, os.Args[2:], os.Stdout, os.Stderr)
 		stop()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
+		os.Exit(code)
 	}
 	os.Exit(m.Run())
 }

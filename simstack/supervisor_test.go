@@ -15,7 +15,7 @@ import (
 // testOpts runs producers as this test binary (see TestMain), fast.
 func testOpts() Options {
 	return Options{
-		Self:        []string{os.Args[0]},
+		Self:        []string{os.Args[0], "sim", "run"},
 		Env:         []string{producerEnv + "=1"},
 		Interval:    50 * time.Millisecond,
 		StopTimeout: 5 * time.Second,

@@ -94,6 +94,9 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer) (_ *workflows.St
 	}
 	cfg.Environment = "demo"
 	cfg.Root = o.Root
+	// Each demo is a new simulated stack: its restart budgets and latest
+	// decision must not carry over from an earlier demo in the same Redis.
+	cfg.Redis.KeyPrefix = "strictcycle-demo-" + filepath.Base(o.Root)
 
 	// Redis: the configured one, or an in-process stand-in for the demo only.
 	redisURL, stopRedis, err := demoRedis(ctx, cfg.Redis.URL, out)

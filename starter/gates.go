@@ -14,14 +14,9 @@ import (
 	"github.com/strictcycle/strictcycle/gates"
 )
 
-// Exit codes of `starter gates`, as the Python gate runner's except that a
-// usage, contract or root error is 1 (the original used argparse's 2, which
-// collided with FAIL: W11).
-const (
-	exitPass  = 0
-	exitError = 1
-	exitFail  = 2
-)
+// gatesCmd uses main.go's exit codes (0 PASS, 2 FAIL, 1 error); unlike the
+// Python runner, a usage, contract or root error is 1, not argparse's 2,
+// which collided with FAIL (W11).
 
 // gatesCmd evaluates a gate contract over an hbot root and writes the
 // promotion-gate artifacts: 0 PASS, 2 FAIL, 1 error.

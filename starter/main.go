@@ -11,7 +11,9 @@ import (
 	"syscall"
 )
 
-// Exit codes, as the Python gate runner: 0 PASS, 2 FAIL, 1 error.
+// Exit codes, as the Python gate runner: 0 PASS, 2 FAIL, 1 error (bad
+// flags, contract or root are 1, not 2: a broken invocation is never read as
+// a gate decision).
 const (
 	exitPass  = 0
 	exitError = 1

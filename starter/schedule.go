@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/strictcycle/strictcycle/devserver"
 	"github.com/strictcycle/strictcycle/workflows"
 )
 
@@ -33,6 +34,7 @@ func scheduleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	every := c.fs.Duration("every", c.cfg.ScheduleEvery, "interval between cycles (STRICTCYCLE_SCHEDULE_EVERY)")
 	noCommands := c.fs.Bool("no-commands", false, "judge command checks on their last artifacts")
 	note := c.fs.String("note", "", "pause/unpause note")
+	register := c.fs.Bool("register-search-attributes", false, "create: first register strictcycle's search attributes in the namespace (idempotent)")
 	if err := c.fs.Parse(args[1:]); err != nil {
 		return exitError
 	}
@@ -48,6 +50,11 @@ func scheduleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	case "create":
 		if err := c.resolveTarget(t); err != nil {
 			return fail(stderr, err)
+		}
+		if *register {
+			if err := devserver.EnsureSearchAttributes(ctx, cl.OperatorService(), c.cfg.Temporal.Namespace, workflows.SearchAttributeKeys()); err != nil {
+				return fail(stderr, fmt.Errorf("register search attributes: %w", err))
+			}
 		}
 		in := &workflows.StrictCycleInput{Target: *t, NoCommands: *noCommands}
 		_, err := sc.Create(ctx, client.ScheduleOptions{

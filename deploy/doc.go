@@ -1,0 +1,3 @@
+// Package deploy holds the tests of the docker compose deployment
+// (../docker-compose.yml); it has no runtime code.
+package deploy

@@ -1,0 +1,240 @@
+package simstack
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+)
+
+const simUsage = `usage: strictcycle sim <verb> [flags]
+
+verbs:
+  seed     --root DIR                          lay out a simulated stack root (integrity report stale)
+  run      --root DIR --service NAME [--interval 2s] [--redis URL] [--non-atomic] [--skew 0]
+                                               run one producer in the foreground until SIGTERM/SIGINT
+  start    --root DIR [run flags] SERVICE...   start producers as detached processes
+  stop     --root DIR SERVICE...               stop producers (not running is fine)
+  restart  --root DIR [run flags] SERVICE...   stop, then start
+  status   --root DIR [SERVICE...]             print running/stopped per service; exit 0 only if all running
+  up       --root DIR [--skip NAME,...] [run flags]
+                                               seed, then start every producer except --skip
+  down     --root DIR                          stop every producer
+  replay   --root DIR                          write reports/replay_regression/latest.json (pass)
+  contract [--out FILE]                        print the demo gate contract for this binary
+
+services: ` + "event-store-service, ops-scheduler, reconciliation-service, alert-webhook-sink, shadow-parity-service, portfolio-risk-service, control-plane-checks\n"
+
+// Command is the `strictcycle sim …` CLI: the simulated hbot stack. It
+// returns the process exit code: 0 ok, 1 error, 2 usage (status: 3 when a
+// service is stopped). It lives here, not in starter/, so that this
+// package's tests can re-execute themselves as the CLI (the exec restart
+// driver's argv) without building the binary.
+func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stderr, simUsage)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	verb, rest := args[0], args[1:]
+	var err error
+	switch verb {
+	case "run":
+		err = RunCommand(ctx, rest, stderr)
+	case "seed":
+		err = simSeed(rest, stdout, stderr)
+	case "replay":
+		err = simReplay(rest, stdout, stderr)
+	case "contract":
+		err = simContract(rest, stdout, stderr)
+	case "start", "stop", "restart", "status", "up", "down":
+		return simSupervise(ctx, verb, rest, stdout, stderr)
+	default:
+		fmt.Fprintf(stderr, "sim: unknown verb %q\n%s", verb, simUsage)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "sim %s: %v\n", verb, err)
+		return 1
+	}
+	return 0
+}
+
+func simSeed(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("sim seed", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	root := fs.String("root", "", "stack root")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *root == "" {
+		return fmt.Errorf("parse flags: --root is required")
+	}
+	if err := Seed(*root); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "seeded %s\n", *root)
+	return nil
+}
+
+func simReplay(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("sim replay", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	// Default "." so that the argv also works when the caller runs it with
+	// cwd = root and no {root} substitution.
+	root := fs.String("root", ".", "stack root")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := RunReplay(*root); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "replay regression cycle PASS (%s)\n", ReplayArtifact)
+	return nil
+}
+
+func simContract(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("sim contract", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("out", "", "write to FILE instead of stdout")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find executable: %w", err)
+	}
+	b, err := Contract([]string{exe})
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		_, err = stdout.Write(b)
+		return err
+	}
+	if err := os.WriteFile(*out, b, 0o644); err != nil {
+		return fmt.Errorf("write contract %q: %w", *out, err)
+	}
+	return nil
+}
+
+func simSupervise(ctx context.Context, verb string, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("sim "+verb, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	root := fs.String("root", "", "stack root")
+	interval := fs.Duration("interval", DefaultInterval, "producer write interval")
+	redisURL := fs.String("redis", "", "Redis URL for event-store-service")
+	nonAtomic := fs.Bool("non-atomic", false, "torn (non-atomic) report writes")
+	skew := fs.Duration("skew", 0, "clock skew added to timestamps")
+	stopTimeout := fs.Duration("stop-timeout", 10*time.Second, "grace after SIGTERM before SIGKILL")
+	skip := fs.String("skip", "", "up: comma-separated services not to start")
+	if err := fs.Parse(interleave(args)); err != nil {
+		return 2
+	}
+	if *root == "" {
+		fmt.Fprintf(stderr, "sim %s: --root is required\n", verb)
+		return 2
+	}
+	opts := Options{Interval: *interval, RedisURL: *redisURL, NonAtomic: *nonAtomic, Skew: *skew, StopTimeout: *stopTimeout}
+	services := fs.Args()
+	switch verb {
+	case "up":
+		if err := Seed(*root); err != nil {
+			fmt.Fprintf(stderr, "sim up: %v\n", err)
+			return 1
+		}
+		skipped := map[string]bool{}
+		for _, s := range strings.Split(*skip, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				skipped[s] = true
+			}
+		}
+		services = nil
+		for _, s := range Services() {
+			if !skipped[s] {
+				services = append(services, s)
+			}
+		}
+		verb = "start"
+	case "down":
+		if err := StopAll(*root); err != nil {
+			fmt.Fprintf(stderr, "sim down: %v\n", err)
+			return 1
+		}
+		return 0
+	case "status":
+		if len(services) == 0 {
+			services = Services()
+		}
+		code := 0
+		for _, s := range services {
+			if pid, ok := Pid(*root, s); ok {
+				fmt.Fprintf(stdout, "%-24s running pid=%d\n", s, pid)
+			} else {
+				fmt.Fprintf(stdout, "%-24s stopped\n", s)
+				code = 3
+			}
+		}
+		return code
+	}
+	if len(services) == 0 {
+		fmt.Fprintf(stderr, "sim %s: name at least one service\n%s", verb, simUsage)
+		return 2
+	}
+	for _, s := range services {
+		var err error
+		switch verb {
+		case "start":
+			err = Start(ctx, *root, s, opts)
+		case "stop":
+			err = StopWithTimeout(*root, s, *stopTimeout)
+		case "restart":
+			err = Restart(ctx, *root, s, opts)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "sim %s: %v\n", verb, err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "%s %s\n", s, pastTense(verb))
+	}
+	return 0
+}
+
+func pastTense(verb string) string {
+	switch verb {
+	case "stop":
+		return "stopped"
+	default:
+		return verb + "ed"
+	}
+}
+
+// interleave moves positional arguments after the flags so that both
+// `restart --root R svc` and `restart svc --root R` parse (the flag package
+// stops at the first positional argument).
+func interleave(args []string) []string {
+	boolFlags := map[string]bool{"--non-atomic": true, "-non-atomic": true}
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			pos = append(pos, args[i+1:]...)
+			i = len(args)
+		case strings.HasPrefix(a, "-") && len(a) > 1:
+			flags = append(flags, a)
+			if !strings.Contains(a, "=") && !boolFlags[a] && i+1 < len(args) {
+				flags = append(flags, args[i+1])
+				i++
+			}
+		default:
+			pos = append(pos, a)
+		}
+	}
+	return append(flags, pos...)
+}

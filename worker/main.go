@@ -1,0 +1,55 @@
+// Command worker runs the strictcycle Temporal worker. With --dev it embeds
+// a Temporal dev server (SQLite, Web UI) and connects to it.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/strictcycle/strictcycle/config"
+	"github.com/strictcycle/strictcycle/worker/workerapp"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:])
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	dev := fs.Bool("dev", false, "start an embedded Temporal dev server (STRICTCYCLE_DEV_DB, _DEV_PORT, _DEV_UI_PORT) and connect to it")
+	checkConfig := fs.Bool("check-config", false, "load and validate the configuration, print it with secrets redacted, and exit")
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+
+	cfg, err := config.Load(os.LookupEnv)
+	if err != nil {
+		return fmt.Errorf("load config: %w", err)
+	}
+	if *checkConfig {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(workerapp.Redacted(cfg))
+	}
+
+	logger, err := workerapp.NewLogger(cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = logger.Sync() }()
+	return workerapp.RunWorker(ctx, cfg, logger, workerapp.RunOptions{Dev: *dev})
+}
