@@ -119,6 +119,9 @@ func TestRunReplay(t *testing.T) {
 		wantReason string
 	}{
 		{name: "pass artifact", wantRan: true, wantStatus: "pass"},
+		{name: "{root} expands in the argv", mutate: func(y string) string {
+			return strings.Replace(y, `"helper:replay", reports/replay_regression/latest.json,`, `"helper:replay", "{root}/reports/replay_regression/latest.json",`, 1)
+		}, wantRan: true, wantStatus: "pass"},
 		{name: "failing command with a fail artifact", mutate: func(y string) string {
 			return strings.Replace(y, "latest.json, pass]", `latest.json, fail, "2"]`, 1)
 		}, wantRan: true, wantExit: 2, wantStatus: "fail"},

@@ -84,6 +84,7 @@ type Options struct {
 // Server is a running dev server. Stop it once.
 type Server struct {
 	logger       *zap.Logger
+	serverLevel  zap.AtomicLevel
 	server       temporal.Server
 	frontendAddr string
 	uiURL        string
@@ -107,6 +108,10 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	begun := time.Now()
 	opts = withDefaults(opts)
 	logger := opts.Logger
+	srvZap, srvLevel, err := serverZap(logger, opts)
+	if err != nil {
+		return nil, err
+	}
 
 	ports, err := FreePorts(opts.IP, 5)
 	if err != nil {
@@ -135,12 +140,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 	conf := buildConfig(opts, p, sqlConf)
+	storeReady := time.Now()
 
-	zl, err := serverZap(logger, opts)
-	if err != nil {
-		return nil, err
-	}
-	srvLogger := serverlog.NewZapLogger(zl)
+	srvLogger := serverlog.NewZapLogger(srvZap)
 	authorizer, err := authorization.GetAuthorizerFromConfig(&conf.Global.Authorization)
 	if err != nil {
 		return nil, fmt.Errorf("create authorizer: %w", err)
@@ -172,8 +174,10 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err := srv.Start(); err != nil {
 		return nil, fmt.Errorf("start temporal server: %w", err)
 	}
+	serverStarted := time.Now()
 	s := &Server{
 		logger:       logger,
+		serverLevel:  srvLevel,
 		server:       srv,
 		frontendAddr: net.JoinHostPort(opts.IP, strconv.Itoa(p.frontend)),
 	}
@@ -195,7 +199,10 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		zap.String("ui", s.uiURL),
 		zap.String("db", dbName(opts.DBFile)),
 		zap.Bool("db_created", created),
-		zap.Duration("elapsed", time.Since(begun)))
+		zap.Duration("elapsed", time.Since(begun)),
+		zap.Duration("store", storeReady.Sub(begun)),
+		zap.Duration("services", serverStarted.Sub(storeReady)),
+		zap.Duration("ready", time.Since(serverStarted)))
 	return s, nil
 }
 
@@ -205,6 +212,11 @@ func (s *Server) Stop() {
 		if s.ui != nil {
 			s.ui.Stop()
 			<-s.uiDone
+		}
+		// Services that stop one after another log each other's absence
+		// (failed polls, refused dials) as warnings: expected noise here.
+		if s.serverLevel.Level() < zapcore.ErrorLevel {
+			s.serverLevel.SetLevel(zapcore.ErrorLevel)
 		}
 		if err := s.server.Stop(); err != nil {
 			s.logger.Warn("stop temporal dev server", zap.Error(err))
@@ -232,18 +244,15 @@ func withDefaults(opts Options) Options {
 	return opts
 }
 
-// serverZap filters the server's logs; zap.IncreaseLevel may only raise
-// the level, so it is applied only when it does.
-func serverZap(logger *zap.Logger, opts Options) (*zap.Logger, error) {
+// serverZap filters the server's logs through a level that Stop can raise.
+// zap.IncreaseLevel may only raise the logger's level, hence the max.
+func serverZap(logger *zap.Logger, opts Options) (*zap.Logger, zap.AtomicLevel, error) {
 	lvl, err := zapcore.ParseLevel(opts.ServerLogLevel)
 	if err != nil {
-		return nil, fmt.Errorf("parse server log level: %w", err)
+		return nil, zap.AtomicLevel{}, fmt.Errorf("parse server log level: %w", err)
 	}
-	l := logger.Named("temporal")
-	if logger.Level() < lvl {
-		l = l.WithOptions(zap.IncreaseLevel(lvl))
-	}
-	return l, nil
+	atomic := zap.NewAtomicLevelAt(max(lvl, logger.Level()))
+	return logger.Named("temporal").WithOptions(zap.IncreaseLevel(atomic)), atomic, nil
 }
 
 func namespaces(opts Options) []string {

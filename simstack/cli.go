@@ -14,17 +14,22 @@ const simUsage = `usage: strictcycle sim <verb> [flags]
 
 verbs:
   seed     --root DIR                          lay out a simulated stack root (integrity report stale)
-  run      --root DIR --service NAME [--interval 2s] [--redis URL] [--non-atomic] [--skew 0]
-                                               run one producer in the foreground until SIGTERM/SIGINT
-  start    --root DIR [run flags] SERVICE...   start producers as detached processes
-  stop     --root DIR SERVICE...               stop producers (not running is fine)
-  restart  --root DIR [run flags] SERVICE...   stop, then start
+  run      --root DIR --service NAME [--interval 2s] [--redis URL] [--non-atomic [--torn-pause 200ms]]
+           [--skew 0] [--start-delay 0]        run one producer in the foreground until SIGTERM/SIGINT
+  start    --root DIR [run flags] [--delay 0] SERVICE...
+                                               start producers as detached processes
+  stop     --root DIR [--delay 0] SERVICE...   stop producers (not running is fine)
+  restart  --root DIR [run flags] [--delay 0] SERVICE...
+                                               stop, then start
   status   --root DIR [SERVICE...]             print running/stopped per service; exit 0 only if all running
   up       --root DIR [--skip NAME,...] [run flags]
                                                seed, then start every producer except --skip
   down     --root DIR                          stop every producer
-  replay   --root DIR                          write reports/replay_regression/latest.json (pass)
+  replay   --root DIR [--delay 0]              write reports/replay_regression/latest.json (pass)
+  sleep    DURATION                            wait, then exit 0 (a slow command check)
   contract [--out FILE]                        print the demo gate contract for this binary
+
+--delay waits before acting (fault tests: a slow replay or restart).
 
 services: ` + "event-store-service, ops-scheduler, reconciliation-service, alert-webhook-sink, shadow-parity-service, portfolio-risk-service, control-plane-checks\n"
 
@@ -49,7 +54,9 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "seed":
 		err = simSeed(rest, stdout, stderr)
 	case "replay":
-		err = simReplay(rest, stdout, stderr)
+		err = simReplay(ctx, rest, stdout, stderr)
+	case "sleep":
+		err = simSleep(ctx, rest)
 	case "contract":
 		err = simContract(rest, stdout, stderr)
 	case "start", "stop", "restart", "status", "up", "down":
@@ -82,20 +89,36 @@ func simSeed(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func simReplay(args []string, stdout, stderr io.Writer) error {
+func simReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("sim replay", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	// Default "." so that the argv also works when the caller runs it with
 	// cwd = root and no {root} substitution.
 	root := fs.String("root", ".", "stack root")
+	delay := fs.Duration("delay", 0, "wait this long before the replay (a slow replay)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if err := sleepCtx(ctx, *delay); err != nil {
+		return fmt.Errorf("wait before replay: %w", err)
 	}
 	if err := RunReplay(*root); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "replay regression cycle PASS (%s)\n", ReplayArtifact)
 	return nil
+}
+
+// simSleep is `sim sleep DURATION`: a command check that takes a while.
+func simSleep(ctx context.Context, args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("parse arguments: want one duration, got %d arguments", len(args))
+	}
+	d, err := time.ParseDuration(args[0])
+	if err != nil {
+		return fmt.Errorf("parse duration %q: %w", args[0], err)
+	}
+	return sleepCtx(ctx, d)
 }
 
 func simContract(args []string, stdout, stderr io.Writer) error {
@@ -130,7 +153,10 @@ func simSupervise(ctx context.Context, verb string, args []string, stdout, stder
 	interval := fs.Duration("interval", DefaultInterval, "producer write interval")
 	redisURL := fs.String("redis", "", "Redis URL for event-store-service")
 	nonAtomic := fs.Bool("non-atomic", false, "torn (non-atomic) report writes")
+	tornPause := fs.Duration("torn-pause", 0, "with --non-atomic: gap between the halves of a write")
 	skew := fs.Duration("skew", 0, "clock skew added to timestamps")
+	startDelay := fs.Duration("start-delay", 0, "producers wait this long before their first write")
+	delay := fs.Duration("delay", 0, "start, stop, restart: wait this long before acting")
 	stopTimeout := fs.Duration("stop-timeout", 10*time.Second, "grace after SIGTERM before SIGKILL")
 	skip := fs.String("skip", "", "up: comma-separated services not to start")
 	if err := fs.Parse(interleave(args)); err != nil {
@@ -140,7 +166,8 @@ func simSupervise(ctx context.Context, verb string, args []string, stdout, stder
 		fmt.Fprintf(stderr, "sim %s: --root is required\n", verb)
 		return 2
 	}
-	opts := Options{Interval: *interval, RedisURL: *redisURL, NonAtomic: *nonAtomic, Skew: *skew, StopTimeout: *stopTimeout}
+	opts := Options{Interval: *interval, RedisURL: *redisURL, NonAtomic: *nonAtomic, TornPause: *tornPause,
+		Skew: *skew, StartDelay: *startDelay, StopTimeout: *stopTimeout}
 	services := fs.Args()
 	switch verb {
 	case "up":
@@ -185,6 +212,10 @@ func simSupervise(ctx context.Context, verb string, args []string, stdout, stder
 	if len(services) == 0 {
 		fmt.Fprintf(stderr, "sim %s: name at least one service\n%s", verb, simUsage)
 		return 2
+	}
+	if err := sleepCtx(ctx, *delay); err != nil {
+		fmt.Fprintf(stderr, "sim %s: wait before acting: %v\n", verb, err)
+		return 1
 	}
 	for _, s := range services {
 		var err error

@@ -22,11 +22,14 @@ type Options struct {
 	Self []string
 	// Env is appended to the child's environment (os.Environ()).
 	Env []string
-	// Interval, RedisURL, NonAtomic and Skew are passed to `sim run`.
-	Interval  time.Duration
-	RedisURL  string
-	NonAtomic bool
-	Skew      time.Duration
+	// Interval, RedisURL, NonAtomic, TornPause, Skew and StartDelay are
+	// passed to `sim run`.
+	Interval   time.Duration
+	RedisURL   string
+	NonAtomic  bool
+	TornPause  time.Duration
+	Skew       time.Duration
+	StartDelay time.Duration
 	// StopTimeout bounds the wait after SIGTERM before SIGKILL. Default 10s.
 	StopTimeout time.Duration
 }
@@ -63,8 +66,14 @@ func RunArgs(root, service string, opts Options) []string {
 	if opts.NonAtomic {
 		args = append(args, "--non-atomic")
 	}
+	if opts.TornPause > 0 {
+		args = append(args, "--torn-pause", opts.TornPause.String())
+	}
 	if opts.Skew != 0 {
 		args = append(args, "--skew", opts.Skew.String())
+	}
+	if opts.StartDelay > 0 {
+		args = append(args, "--start-delay", opts.StartDelay.String())
 	}
 	return args
 }

@@ -14,8 +14,10 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
+	"google.golang.org/protobuf/encoding/protojson"
 	"gopkg.in/yaml.v3"
 
 	"github.com/strictcycle/strictcycle/activities"
@@ -178,6 +180,7 @@ func TestE2EStaleIntegrityRestartsAndPasses(t *testing.T) {
 	require.Contains(t, tl, "RestartService")
 	require.Contains(t, tl, DemoService+" restarted via exec")
 	require.Contains(t, tl, "decision PASS")
+	saveHistory(t, s.cl, run.GetID(), run.GetRunID(), "strict_cycle_restart_pass")
 }
 
 // A worker stopped while the cycle waits on WatchUntilFresh, and a new one
@@ -203,6 +206,7 @@ func TestE2EWorkerStoppedDuringWatch(t *testing.T) {
 	require.Equal(t, "PASS", res.Status, res.Reason)
 	require.Len(t, res.Restarts, 1, "exactly one restart")
 	require.Equal(t, activities.RestartDone, res.Restarts[0].Outcome)
+	saveHistory(t, s.cl, run.GetID(), run.GetRunID(), "strict_cycle_worker_stopped")
 }
 
 // The demo command's code path, end to end, with short intervals.
@@ -223,4 +227,76 @@ func TestDemo(t *testing.T) {
 	for _, want := range []string{"timeline (from workflow history):", "RestartService", "decision PASS", "[promotion-gates] status=PASS", "history in the web UI: http://"} {
 		require.Contains(t, text, want)
 	}
+}
+
+// saveHistory writes a run's history to workflows/testdata when
+// STRICTCYCLE_UPDATE_HISTORIES=1, for the replay tests there.
+func saveHistory(t *testing.T, cl client.Client, id, runID, name string) {
+	t.Helper()
+	if os.Getenv("STRICTCYCLE_UPDATE_HISTORIES") != "1" {
+		return
+	}
+	events, err := history(context.Background(), cl, id, runID)
+	require.NoError(t, err)
+	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&historypb.History{Events: events})
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join("..", "workflows", "testdata", name+".json"), b, 0o644))
+}
+
+// A recovery drill on the real stack: stop the event store, the gate fails
+// closed on its integrity check, start it, fresh again, PASS.
+func TestE2ERecoveryDrill(t *testing.T) {
+	// A 5s window turns the stopped producer stale in seconds.
+	s := newE2EStack(t, func(doc map[string]any) {
+		f := doc["freshness"].(map[string]any)
+		f["window"], f["ci_window"] = "5s", "5s"
+	})
+	require.NoError(t, simstack.RunReplay(s.root))
+	s.startWorker()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	// Bring the event store up first so the drill starts from PASS (the
+	// stale report goes, so waitReports sees the producer's own).
+	for _, p := range simstack.ReportPaths(DemoService, time.Now()) {
+		require.NoError(t, os.Remove(filepath.Join(s.root, p)))
+	}
+	require.NoError(t, simstack.Start(ctx, s.root, DemoService, simstack.Options{Self: []string{os.Args[0], "sim", "run"}, Interval: 500 * time.Millisecond}))
+	require.NoError(t, waitReports(ctx, s.root, []string{DemoService}))
+	in := &workflows.RecoveryDrillInput{
+		Target:  activities.Target{Environment: s.cfg.Environment, Root: s.root, Contract: s.cfg.Contract, CI: true},
+		Service: DemoService, Check: DemoCheck, StaleTimeout: time.Minute,
+	}
+	run, err := s.cl.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: workflows.WorkflowID(s.cfg.Environment, "drill-"+DemoService), TaskQueue: s.cfg.TaskQueue,
+	}, workflows.RecoveryDrillName, in)
+	require.NoError(t, err)
+	var res workflows.RecoveryDrillResult
+	require.NoError(t, run.Get(ctx, &res))
+	for _, st := range res.Steps {
+		require.True(t, st.OK, "%s: %s", st.Name, st.Detail)
+	}
+	require.Equal(t, "pass", res.Status)
+	require.Len(t, res.Steps, 7)
+	require.FileExists(t, filepath.Join(s.root, "reports", "recovery", "latest.json"))
+	require.True(t, simstack.Running(s.root, DemoService), "the drill leaves the service running")
+	saveHistory(t, s.cl, run.GetID(), run.GetRunID(), "recovery_drill_pass")
+}
+
+// A failure no restart can cure fails closed at once: no restart at all.
+func TestE2ENonRecoverableFailsClosed(t *testing.T) {
+	s := newE2EStack(t, nil)
+	s.startWorker()
+	// The strategy catalog names a controller file that no longer exists.
+	require.NoError(t, os.Remove(filepath.Join(s.root, "controllers", "epp_v2_4.py")))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	run, err := startCycle(ctx, s.cl, s.cfg.TaskQueue, s.input())
+	require.NoError(t, err)
+	var res workflows.StrictCycleResult
+	require.NoError(t, run.Get(ctx, &res))
+	require.Equal(t, "FAIL", res.Status)
+	require.Contains(t, res.Reason, "non-recoverable critical failure: strategy_catalog_consistency (fail)")
+	require.Empty(t, res.Restarts)
+	require.False(t, simstack.Running(s.root, DemoService), "nothing was restarted")
+	saveHistory(t, s.cl, run.GetID(), run.GetRunID(), "strict_cycle_fail_closed")
 }

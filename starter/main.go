@@ -47,6 +47,7 @@ local:
   demo       run the whole story on a simulated stack with an embedded server
   sim        drive the simulated hbot stack (seed, run, start, stop, restart, status, replay)
   health     probe a worker's /healthz (for container healthchecks)
+  bench      measure the figures of docs/PERFORMANCE.md (gate time, cycle latency, watch, load, RSS)
 
 Run "strictcycle <command> -h" for a command's flags.
 `
@@ -69,6 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"schedule": scheduleCmd,
 		"drill":    drillCmd,
 		"demo":     demoCmd,
+		"bench":    benchCmd,
 		"health":   healthCmd,
 	}
 	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {

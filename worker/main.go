@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -18,7 +19,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:])
+	err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
@@ -26,7 +27,9 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, args []string) error {
+// run is the process after signal handling; args, lookup and stdout are
+// parameters so that tests can drive it.
+func run(ctx context.Context, args []string, lookup func(string) (string, bool), stdout io.Writer) error {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	dev := fs.Bool("dev", false, "start an embedded Temporal dev server (STRICTCYCLE_DEV_DB, _DEV_PORT, _DEV_UI_PORT) and connect to it")
 	checkConfig := fs.Bool("check-config", false, "load and validate the configuration, print it with secrets redacted, and exit")
@@ -36,12 +39,12 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 
-	cfg, err := config.Load(os.LookupEnv)
+	cfg, err := config.Load(lookup)
 	if err != nil {
 		return fmt.Errorf("load config: %w", err)
 	}
 	if *checkConfig {
-		enc := json.NewEncoder(os.Stdout)
+		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(workerapp.Redacted(cfg))
 	}

@@ -33,7 +33,7 @@ func SearchAttributeKeys() []temporal.SearchAttributeKey {
 }
 
 // Register registers the workflows on a worker.
-func Register(w worker.Registry) {
+func Register(w worker.WorkflowRegistry) {
 	w.RegisterWorkflowWithOptions(StrictCycle, workflow.RegisterOptions{Name: StrictCycleName})
 	w.RegisterWorkflowWithOptions(RecoveryDrill, workflow.RegisterOptions{Name: RecoveryDrillName})
 }

@@ -158,7 +158,10 @@ func scrub(err error, raw string) error {
 		}
 	} else if at := strings.LastIndex(raw, "@"); at > 0 {
 		// Unparsable: hide whatever stands between the scheme and the @.
-		userinfo := strings.TrimPrefix(raw[:at], raw[:strings.Index(raw, "//")+2])
+		userinfo := raw[:at]
+		if i := strings.Index(raw, "//"); i >= 0 && i+2 <= at {
+			userinfo = raw[i+2 : at]
+		}
 		if userinfo != "" {
 			msg = strings.ReplaceAll(msg, userinfo, "xxxxx")
 		}
