@@ -1,7 +1,7 @@
 # Tool versions are pinned in go.mod; nothing here downloads a binary.
 GO ?= go
 
-.PHONY: all fmt vet test test-short bench fuzz demo worker
+.PHONY: all fmt vet test test-short bench fuzz demo worker redis
 
 all: vet test
 
@@ -13,8 +13,13 @@ vet:
 
 # The test command of the README: every package, real Redis on
 # 127.0.0.1:6379 (REDIS_URL overrides), in-process Temporal server.
-test:
+test: redis
 	$(GO) test -count=1 -timeout 30m ./...
+
+# Start a throwaway redis-server on 127.0.0.1:6379 when none answers.
+redis:
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || \
+		redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
 
 test-short:
 	$(GO) test -short -count=1 ./...

@@ -73,6 +73,8 @@ func (a *Activities) PublishDecision(ctx context.Context, in *PublishDecisionInp
 	if err != nil {
 		return nil, fmt.Errorf("%s: encode transition: %w", op, err)
 	}
+	stopBeat := a.heartbeatWhile(ctx)
+	defer stopBeat()
 	res, err := a.store.PublishOnce(ctx, Publication{
 		LatestKey:        latestKey(envName(d.Environment)),
 		Stream:           a.stream,

@@ -174,7 +174,12 @@ func (a *Activities) RestartService(ctx context.Context, in *RestartServiceInput
 	}
 
 	logger.Info("restarting service", "service", in.Service, "driver", drv.Name(), "round", in.Round)
-	if err := drv.Restart(ctx, ServiceRef{Name: in.Service, Root: in.Root, Spec: svc}); err != nil {
+	// Heartbeat during the driver call (a compose restart can take its stop
+	// grace period): a dead worker is noticed in seconds.
+	stopBeat := a.heartbeatWhile(ctx)
+	err = drv.Restart(ctx, ServiceRef{Name: in.Service, Root: in.Root, Spec: svc})
+	stopBeat()
+	if err != nil {
 		if ctx.Err() == nil {
 			// Observed failure: undo the mark and the budget entry so that
 			// the retry may restart.

@@ -24,13 +24,19 @@ var (
 		RetryPolicy:      retry(5*time.Second, 2),
 	}
 	// Gate runs may include command checks (tests, replays) that take
-	// minutes; the engine bounds each command with its own timeout.
+	// minutes; the engine bounds each command with its own timeout. The
+	// activity heartbeats while it runs, so a worker killed mid-run is
+	// retried after the heartbeat timeout, not after half an hour.
 	evaluateOptions = workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Minute,
+		HeartbeatTimeout:    stepHeartbeatTimeout,
 		RetryPolicy:         retry(2*time.Second, 3),
 	}
+	// Restarts heartbeat during the driver call for the same reason; the
+	// retry finds the restart mark and never restarts twice.
 	restartOptions = workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Minute,
+		HeartbeatTimeout:    stepHeartbeatTimeout,
 		RetryPolicy:         retry(2*time.Second, 5),
 	}
 	watchOptions = workflow.ActivityOptions{
@@ -39,6 +45,7 @@ var (
 	}
 	publishOptions = workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
+		HeartbeatTimeout:    stepHeartbeatTimeout,
 		RetryPolicy:         retry(time.Second, 8),
 	}
 	drillOptions = workflow.ActivityOptions{
@@ -46,6 +53,10 @@ var (
 		RetryPolicy:         retry(2*time.Second, 5),
 	}
 )
+
+// stepHeartbeatTimeout is the heartbeat timeout of gate runs, restarts and
+// publication: four missed beats at the activities' default 5s period.
+const stepHeartbeatTimeout = 20 * time.Second
 
 func retry(initial time.Duration, attempts int32) *temporal.RetryPolicy {
 	return &temporal.RetryPolicy{

@@ -1,0 +1,57 @@
+package faults
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// binaries are the worker and starter executables built once by TestMain.
+// The starter carries the `sim` CLI that the producers, the replay and the
+// exec restart driver run.
+var binaries struct {
+	worker  string
+	starter string
+}
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		// Every test here skips itself with -short: build nothing.
+		os.Exit(m.Run())
+	}
+	dir, err := os.MkdirTemp("", "strictcycle-faults-bin-")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "faults: make bin dir: %v\n", err)
+		os.Exit(1)
+	}
+	code := 1
+	if err := build(dir); err != nil {
+		fmt.Fprintf(os.Stderr, "faults: %v\n", err)
+	} else {
+		binaries.worker = filepath.Join(dir, "worker")
+		binaries.starter = filepath.Join(dir, "starter")
+		code = m.Run()
+	}
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// build compiles ./worker and ./starter from the module root into dir (the
+// build cache makes later runs fast; a first link can take a minute).
+func build(dir string) error {
+	root, err := filepath.Abs("..")
+	if err != nil {
+		return fmt.Errorf("resolve module root: %w", err)
+	}
+	cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "./worker", "./starter")
+	cmd.Dir = root
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("build worker and starter: %w\n%s", err, out)
+	}
+	return nil
+}
