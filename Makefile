@@ -1,7 +1,7 @@
 # Tool versions are pinned in go.mod; nothing here downloads a binary.
 GO ?= go
 
-.PHONY: all fmt vet test test-short bench fuzz demo worker redis
+.PHONY: all fmt vet lint test test-short bench bench-go fuzz demo worker redis
 
 all: vet test
 
@@ -10,6 +10,10 @@ fmt:
 
 vet:
 	$(GO) vet ./...
+
+# Determinism check of the workflow code (pinned version).
+lint: vet
+	$(GO) run go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0 ./workflows/...
 
 # The test command of the README: every package, real Redis on
 # 127.0.0.1:6379 (REDIS_URL overrides), in-process Temporal server.
@@ -24,9 +28,15 @@ redis:
 test-short:
 	$(GO) test -short -count=1 ./...
 
-# Benchmarks for the figures in docs/PERFORMANCE.md.
+# The figures of docs/PERFORMANCE.md in one command (embedded server, real
+# Redis or an in-process stand-in, a worker process); BENCH_ARGS passes
+# flags, e.g. make bench BENCH_ARGS='--cycles 50'. The Go benchmarks:
+# make bench-go.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./gates/ ./activities/ ./e2e/
+	$(GO) run ./starter bench $(BENCH_ARGS)
+
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem ./gates/ ./activities/
 
 demo:
 	$(GO) run ./starter demo

@@ -176,11 +176,14 @@ func checkStrategyCatalog(_ context.Context, env *evalEnv, ck *config.Check) Res
 			b.errf("%s: missing controller config %s", id, ctrlRel)
 			continue
 		}
-		var script, ctrl map[string]any
-		if err := yaml.Unmarshal(scriptData, &script); err != nil {
+		// Parsed once per content (the engine's cache): the bot configs
+		// rarely change between runs and the documents are only read.
+		script, err := env.parseYAMLCached(scriptRel, scriptData)
+		if err != nil {
 			return b.exception(ck, "catalog consistency", fmt.Errorf("%s: %v", scriptRel, err))
 		}
-		if err := yaml.Unmarshal(ctrlData, &ctrl); err != nil {
+		ctrl, err := env.parseYAMLCached(ctrlRel, ctrlData)
+		if err != nil {
 			return b.exception(ck, "catalog consistency", fmt.Errorf("%s: %v", ctrlRel, err))
 		}
 		want := path.Base(ctrlRel)

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"os"
 	"os/exec"
@@ -26,6 +27,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
@@ -476,6 +478,7 @@ func benchWatch(ctx context.Context, o benchOptions, out io.Writer) error {
 			return err
 		}
 		var s testsuite.WorkflowTestSuite
+		s.SetLogger(sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler)))
 		env := s.NewTestActivityEnvironment()
 		env.SetTestTimeout(time.Minute)
 		env.RegisterActivityWithOptions(a.WatchUntilFresh, activity.RegisterOptions{Name: activities.WatchUntilFreshName})
