@@ -54,6 +54,9 @@ func configErr(format string, args ...any) error {
 // an argv or a URL: no shell metacharacters, no leading dash (an option).
 var serviceNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
 
+// containerNameRE is Docker's rule for container names.
+var containerNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+
 func validServiceName(name string) error {
 	if !serviceNameRE.MatchString(name) {
 		return configErr("service name %q: must match %s", name, serviceNameRE)
@@ -183,6 +186,11 @@ func (d *DockerDriver) act(ctx context.Context, svc ServiceRef, action string) e
 // by the configured container name when no project is configured.
 func (d *DockerDriver) containers(ctx context.Context, svc ServiceRef) ([]string, error) {
 	if d.project == "" && svc.Spec.Container != "" {
+		// The name goes into the Engine API URL path: refuse "..", a slash
+		// or anything the contract validation would have refused.
+		if !containerNameRE.MatchString(svc.Spec.Container) {
+			return nil, configErr("docker container %q (service %q): must match %s", svc.Spec.Container, svc.Name, containerNameRE)
+		}
 		return []string{svc.Spec.Container}, nil
 	}
 	labels := []string{}

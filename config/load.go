@@ -60,16 +60,48 @@ func readContract(nameOrPath string) ([]byte, string, error) {
 		}
 		return data, nameOrPath, nil
 	}
-	data, err := os.ReadFile(nameOrPath)
+	data, err := readCapped(nameOrPath)
 	if err != nil {
 		return nil, nameOrPath, fmt.Errorf("load contract %q: %w", nameOrPath, err)
 	}
 	return data, nameOrPath, nil
 }
 
+// MaxContractBytes bounds a contract file: a contract is a few KiB, and the
+// cap keeps a device (/dev/zero), a FIFO or a runaway file from being read
+// into memory.
+const MaxContractBytes = 1 << 20
+
+// readCapped reads a regular file of at most MaxContractBytes.
+func readCapped(name string) ([]byte, error) {
+	st, err := os.Stat(name)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file (%s)", st.Mode().Type())
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxContractBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxContractBytes {
+		return nil, fmt.Errorf("larger than %d bytes", MaxContractBytes)
+	}
+	return data, nil
+}
+
 // ParseContract strictly decodes YAML (unknown fields are errors) and
 // validates the result.
 func ParseContract(data []byte) (*Contract, error) {
+	if len(data) > MaxContractBytes {
+		return nil, fmt.Errorf("decode contract: larger than %d bytes", MaxContractBytes)
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var c Contract

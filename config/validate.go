@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/expr-lang/expr"
 )
@@ -39,6 +40,11 @@ func Kinds() []string {
 }
 
 var serviceNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
+
+// dockerNameRE is Docker's rule for container names and compose's for
+// profile names; both reach an argv or an Engine API URL, so a leading dash
+// (an option) or a slash (a URL path) is refused at load time.
+var dockerNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
 
 // ValidationError lists every problem of a contract, each with its path.
 type ValidationError struct {
@@ -91,10 +97,24 @@ func (c *Contract) Validate() error {
 	sort.Strings(names)
 	for _, n := range names {
 		if !serviceNameRE.MatchString(n) {
-			ps.addf("services.%s: name %q does not match %s", n, n, serviceNameRE)
+			// A name with a control character is quoted in the path too, so
+			// that it cannot forge lines in a log or a terminal.
+			at := "services." + n
+			if strings.ContainsFunc(n, unicode.IsControl) {
+				at = fmt.Sprintf("services[%q]", n)
+			}
+			ps.addf("%s: name %q does not match %s", at, n, serviceNameRE)
 		}
 		if d := c.Services[n].Driver; d != "" && !knownDriver(d) {
 			ps.addf("services.%s: driver %q is not docker|compose|exec", n, d)
+		}
+		if ct := c.Services[n].Container; ct != "" && !dockerNameRE.MatchString(ct) {
+			ps.addf("services.%s: container %q does not match %s", n, ct, dockerNameRE)
+		}
+		for i, p := range c.Services[n].Profiles {
+			if !dockerNameRE.MatchString(p) {
+				ps.addf("services.%s: profiles[%d] %q does not match %s", n, i, p, dockerNameRE)
+			}
 		}
 	}
 	if c.Replay != nil {
@@ -287,6 +307,11 @@ func (ps *problems) recovery(r *Recovery) {
 	}
 	for i, f := range r.Compose.Files {
 		ps.relPath(fmt.Sprintf("recovery.compose.files[%d]", i), f)
+	}
+	for i, p := range r.Compose.Profiles {
+		if !dockerNameRE.MatchString(p) {
+			ps.addf("recovery.compose.profiles[%d]: %q does not match %s", i, p, dockerNameRE)
+		}
 	}
 	if r.Compose.EnvFile != "" {
 		ps.relPath("recovery.compose.env_file", r.Compose.EnvFile)

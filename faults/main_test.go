@@ -47,7 +47,7 @@ func build(dir string) error {
 	if err != nil {
 		return fmt.Errorf("resolve module root: %w", err)
 	}
-	cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "./worker", "./starter")
+	cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "-ldflags=-s -w", "./worker", "./starter")
 	cmd.Dir = root
 	out, err := cmd.CombinedOutput()
 	if err != nil {

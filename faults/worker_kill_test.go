@@ -27,7 +27,7 @@ func requireRetriedAfterKill(t *testing.T, a *activityRun) {
 	t.Helper()
 	require.Equal(t, "completed", a.Outcome, "%s completed after the kill", a.Type)
 	require.GreaterOrEqual(t, a.Attempt, int32(2), "%s was retried", a.Type)
-	require.Contains(t, a.LastFailure, "TIMEOUT_TYPE_HEARTBEAT", "%s: the killed attempt ended by its heartbeat timeout", a.Type)
+	require.Contains(t, a.LastFailure, "activity Heartbeat timeout", "%s: the killed attempt ended by its heartbeat timeout", a.Type)
 }
 
 func requirePassOneRestart(t *testing.T, s *stack, res *workflows.StrictCycleResult, outcome string) {

@@ -270,7 +270,63 @@ func decodeObject(rel string, data []byte) (map[string]any, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s: not a JSON object (got %s)", rel, jsonKind(v))
 	}
+	// encoding/json keeps the last of duplicate keys, so
+	// {"status":"critical","status":"ok"} would read as ok: refuse it.
+	if k, dup := duplicateKey(data); dup {
+		return nil, fmt.Errorf("%s: invalid JSON: duplicate key %q", rel, k)
+	}
 	return obj, nil
+}
+
+// duplicateKey returns the first key that occurs twice in one object of
+// data, which must be valid JSON (it is only called after a successful
+// Unmarshal, so the scanner needs no error handling).
+func duplicateKey(data []byte) (string, bool) {
+	type frame struct {
+		obj       bool
+		expectKey bool
+		keys      map[string]struct{}
+	}
+	var stack []frame
+	for i := 0; i < len(data); i++ {
+		switch data[i] {
+		case '{':
+			stack = append(stack, frame{obj: true, expectKey: true})
+		case '[':
+			stack = append(stack, frame{})
+		case '}', ']':
+			stack = stack[:len(stack)-1]
+		case ',':
+			if top := len(stack) - 1; top >= 0 && stack[top].obj {
+				stack[top].expectKey = true
+			}
+		case '"':
+			j, escaped := i+1, false
+			for ; j < len(data) && data[j] != '"'; j++ {
+				if data[j] == '\\' {
+					escaped = true
+					j++
+				}
+			}
+			if top := len(stack) - 1; top >= 0 && stack[top].obj && stack[top].expectKey {
+				f := &stack[top]
+				f.expectKey = false
+				key := string(data[i+1 : j])
+				if escaped {
+					_ = json.Unmarshal(data[i:j+1], &key)
+				}
+				if f.keys == nil {
+					f.keys = make(map[string]struct{}, 8)
+				}
+				if _, dup := f.keys[key]; dup {
+					return key, true
+				}
+				f.keys[key] = struct{}{}
+			}
+			i = j
+		}
+	}
+	return "", false
 }
 
 func jsonKind(v any) string {

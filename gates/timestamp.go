@@ -85,7 +85,9 @@ func (e *evalEnv) resolveTimestamp(rel string, obj map[string]any, keys []string
 // skew is stale (W7b), an age over maxAge is stale. detail is the rule
 // broken, or "" when fresh.
 func (e *evalEnv) freshness(ts tsInfo, maxAge time.Duration) (age float64, detail string) {
-	age = e.now.Sub(ts.t).Minutes()
+	// Not e.now.Sub: a Duration saturates at ~292 years, which would print
+	// a year-9999 or year-0 timestamp with a wrong age.
+	age = float64(e.now.Unix()-ts.t.Unix())/60 + float64(e.now.Nanosecond()-ts.t.Nanosecond())/6e10
 	if ts.t.After(e.now.Add(e.skew)) {
 		return age, fmt.Sprintf("%s %s is in the future by %.1fm (skew allowed %s)",
 			ts.source, ts.t.Format(time.RFC3339), -age, fmtDur(e.skew))

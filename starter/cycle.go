@@ -66,6 +66,9 @@ func (c *common) resolveTarget(t *activities.Target) error {
 		return fmt.Errorf("resolve root %q: %w", t.Root, err)
 	}
 	t.Root = root
+	if st, err := os.Stat(root); err != nil || !st.IsDir() {
+		return fmt.Errorf("root %q is not a directory", root)
+	}
 	if strings.ContainsAny(t.Contract, "/\\") || strings.HasSuffix(t.Contract, ".yaml") || strings.HasSuffix(t.Contract, ".yml") {
 		p, err := filepath.Abs(t.Contract)
 		if err != nil {

@@ -57,22 +57,35 @@ func scheduleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			}
 		}
 		in := &workflows.StrictCycleInput{Target: *t, NoCommands: *noCommands}
+		spec := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: *every}}}
+		action := &client.ScheduleWorkflowAction{
+			ID:                       workflows.WorkflowID(c.cfg.Environment, "cycle"),
+			Workflow:                 workflows.StrictCycleName,
+			Args:                     []any{in},
+			TaskQueue:                c.cfg.TaskQueue,
+			WorkflowExecutionTimeout: 2 * time.Hour,
+		}
 		_, err := sc.Create(ctx, client.ScheduleOptions{
-			ID:      id,
-			Spec:    client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: *every}}},
-			Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
-			Action: &client.ScheduleWorkflowAction{
-				ID:                       workflows.WorkflowID(c.cfg.Environment, "cycle"),
-				Workflow:                 workflows.StrictCycleName,
-				Args:                     []any{in},
-				TaskQueue:                c.cfg.TaskQueue,
-				WorkflowExecutionTimeout: 2 * time.Hour,
-			},
+			ID: id, Spec: spec, Action: action, Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
 		})
 		if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-			return fail(stderr, fmt.Errorf("schedule %s already exists (delete it first to change it)", id))
-		}
-		if err != nil {
+			// Create is idempotent: an existing schedule takes the new
+			// interval and input (the compose setup job runs on every up).
+			err = h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(u client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+				sched := u.Description.Schedule
+				sched.Spec = &spec
+				sched.Action = action
+				if sched.Policy == nil {
+					sched.Policy = &client.SchedulePolicies{}
+				}
+				sched.Policy.Overlap = enumspb.SCHEDULE_OVERLAP_POLICY_SKIP
+				return &client.ScheduleUpdate{Schedule: &sched}, nil
+			}})
+			if err != nil {
+				return fail(stderr, fmt.Errorf("update schedule %s: %w", id, err))
+			}
+			fmt.Fprintf(stdout, "schedule %s updated\n", id)
+		} else if err != nil {
 			return fail(stderr, fmt.Errorf("create schedule %s: %w", id, err))
 		}
 		fmt.Fprintf(stdout, "schedule %s: a strict cycle every %s in %s (overlap: skip)\n", id, every, c.cfg.Environment)

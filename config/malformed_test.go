@@ -1,0 +1,119 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// malformedContracts maps every file of testdata/malformed to the error
+// LoadContract must return, after the `load contract "<path>": ` prefix
+// that names the file. A file without an entry fails the test.
+var malformedContracts = map[string]string{
+	"bad_duration.yaml":             "decode contract: yaml: unmarshal errors:\n  line 2: cannot unmarshal !!str `20 minutes` into time.Duration",
+	"bad_expression.yaml":           "validate contract: checks[0] (a): report.condition: compile \"status ==\": unexpected token EOF (1:9)",
+	"billion_laughs.yaml":           "decode contract: yaml: unmarshal errors:\n  line 1: field x-lol not found in type config.Contract\n  line 2: field x-lb not found in type config.Contract\n  line 3: field x-lc not found in type config.Contract\n  line 4: field x-ld not found in type config.Contract\n  line 5: field x-le not found in type config.Contract\n  line 6: field x-lf not found in type config.Contract\n  line 7: field x-lg not found in type config.Contract\n  line 8: field x-lh not found in type config.Contract\n  line 9: field x-li not found in type config.Contract\n  line 10: field x-lj not found in type config.Contract\n  line 9: cannot unmarshal !!seq into config.Check\n  line 9: cannot unmarshal !!seq into config.Check\n  line 9: cannot unmarshal !!seq into config.Check\n  line 9: cannot unmarshal !!seq into config.Check\n  line 9: cannot unmarshal !!seq into config.Check\n  line 9: cannot unmarshal !!seq into config.Check\n  line 9: cannot unmarshal !!seq into config.Check\n  line 9: cannot unmarshal !!seq into config.Check\n  line 9: cannot unmarshal !!seq into config.Check",
+	"blank_name.yaml":               "validate contract: name: must not be empty",
+	"bom.yaml":                      "decode contract: yaml: unmarshal errors:\n  line 1: field nme not found in type config.Contract",
+	"condition_wrong_type.yaml":     "decode contract: yaml: unmarshal errors:\n  line 9: cannot unmarshal !!seq into string",
+	"container_injection.yaml":      "validate contract: services.svc: container \"../../x\" does not match ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$",
+	"deeply_nested.yaml":            "decode contract: yaml: unmarshal errors:\n  line 2: cannot unmarshal !!seq into config.Check",
+	"duplicate_check_names.yaml":    "validate contract: checks[1] (a): duplicate name (also checks[0])",
+	"duplicate_yaml_keys.yaml":      "decode contract: yaml: unmarshal errors:\n  line 2: mapping key \"name\" already defined at line 1",
+	"duration_overflow.yaml":        "decode contract: yaml: unmarshal errors:\n  line 2: cannot unmarshal !!str `9999999...` into time.Duration",
+	"empty.yaml":                    "decode contract: empty document",
+	"evidence_absolute.yaml":        "validate contract: checks[0] (a): evidence[0]: path \"/etc/shadow\" is absolute (paths are relative to the root)",
+	"exec_injection_backtick.yaml":  "validate contract: recovery.exec.restart[1]: \"`id`\" contains shell metacharacter \"`\" (argv is not run through a shell)",
+	"exec_injection_newline.yaml":   "validate contract: recovery.exec.restart[1]: \"a\\nb\" contains shell metacharacter \"\\n\" (argv is not run through a shell)",
+	"exec_injection_semicolon.yaml": "validate contract: recovery.exec.restart[2]: \"{service};rm -rf /\" contains shell metacharacter \";\" (argv is not run through a shell)",
+	"exec_injection_subshell.yaml":  "validate contract: recovery.exec.restart[1]: \"$(id)\" contains shell metacharacter \"$\" (argv is not run through a shell)",
+	"exec_no_template.yaml":         "validate contract: recovery.exec: driver exec needs restart, or stop and start",
+	"exec_unknown_placeholder.yaml": "validate contract: recovery.exec.restart[1]: placeholder {pid} is not {service} or {root}",
+	"glob_escape.yaml":              "validate contract: checks[0] (a): report.globs[0]: path \"reports/../../*.json\" escapes the root",
+	"huge_number.yaml":              "decode contract: yaml: unmarshal errors:\n  line 11: cannot unmarshal !!float `9999999...` into int",
+	"json_array.yaml":               "decode contract: yaml: unmarshal errors:\n  line 1: cannot unmarshal !!seq into config.Contract",
+	"missing_check_name.yaml":       "validate contract: checks[0]: name must not be empty",
+	"missing_name.yaml":             "validate contract: name: must not be empty",
+	"negative_duration.yaml":        "validate contract: freshness.window: duration -5m0s is negative",
+	"no_checks.yaml":                "validate contract: checks: must list at least one check",
+	"non_boolean_expression.yaml":   "validate contract: checks[0] (a): report.condition: compile \"1 + 2\": expected bool, but got int",
+	"null.yaml":                     "validate contract: name: must not be empty; checks: must list at least one check",
+	"path_absolute.yaml":            "validate contract: checks[0] (a): report.path: path \"/etc/passwd\" is absolute (paths are relative to the root)",
+	"path_backslash.yaml":           "validate contract: checks[0] (a): report.path: path \"..\\\\..\\\\secret.json\" escapes the root",
+	"path_dotdot.yaml":              "validate contract: checks[0] (a): report.path: path \"reports/../../etc/passwd\" escapes the root",
+	"path_windows_drive.yaml":       "validate contract: checks[0] (a): report.path: path \"C:/secret.json\" is absolute (paths are relative to the root)",
+	"profile_leading_dash.yaml":     "validate contract: services.svc: profiles[0] \"--file=/etc/passwd\" does not match ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$",
+	"service_injection.yaml":        "validate contract: services.svc;rm -rf /: name \"svc;rm -rf /\" does not match ^[a-z0-9][a-z0-9_.-]*$",
+	"service_leading_dash.yaml":     "validate contract: services.--help: name \"--help\" does not match ^[a-z0-9][a-z0-9_.-]*$",
+	"service_newline.yaml":          "validate contract: services[\"svc\\nx\"]: name \"svc\\nx\" does not match ^[a-z0-9][a-z0-9_.-]*$",
+	"service_subshell.yaml":         "validate contract: services.$(id): name \"$(id)\" does not match ^[a-z0-9][a-z0-9_.-]*$",
+	"tabs.yaml":                     "decode contract: yaml: line 6: found a tab character that violates indentation",
+	"truncated.yaml":                "decode contract: yaml: line 8: found unexpected end of stream",
+	"two_documents.yaml":            "decode contract: more than one YAML document",
+	"unknown_field.yaml":            "decode contract: yaml: unmarshal errors:\n  line 8: field colour not found in type config.Check",
+	"unknown_kind.yaml":             "validate contract: checks[0] (a): kind \"reprot\" is not one of command|coordination_policy|day2_gate|files_glob|files_present|redis_group_lag|redis_ping|redis_stream_fresh|report|strategy_catalog",
+	"unknown_top_field.yaml":        "decode contract: yaml: unmarshal errors:\n  line 10: field extra not found in type config.Contract",
+	"wrong_type_checks.yaml":        "decode contract: yaml: unmarshal errors:\n  line 2: cannot unmarshal !!map into []config.Check",
+}
+
+func TestMalformedContractCorpus(t *testing.T) {
+	dir := filepath.Join("testdata", "malformed")
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	require.NotEmpty(t, names)
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			want, ok := malformedContracts[name]
+			require.True(t, ok, "no expected error for %s", name)
+			p := filepath.Join(dir, name)
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			c, err := LoadContract(p)
+			runtime.ReadMemStats(&after)
+			require.Nil(t, c)
+			require.Error(t, err)
+			prefix := `load contract "` + p + `": `
+			require.True(t, strings.HasPrefix(err.Error(), prefix), "error does not name the file: %v", err)
+			got := strings.TrimPrefix(err.Error(), prefix)
+			if strings.HasSuffix(want, "…") {
+				require.True(t, strings.HasPrefix(got, strings.TrimSuffix(want, "…")), "got %q", got)
+			} else {
+				require.Equal(t, want, got)
+			}
+			// Alias bombs and deep nesting must not blow up memory.
+			require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(64<<20), "allocated too much")
+		})
+	}
+}
+
+// TestContractSizeCap: a contract larger than MaxContractBytes, a device
+// and a directory are refused before they are read into memory.
+func TestContractSizeCap(t *testing.T) {
+	big := filepath.Join(t.TempDir(), "big.yaml")
+	require.NoError(t, os.WriteFile(big, []byte("name: t\ndescription: "+strings.Repeat("x", MaxContractBytes)+"\n"), 0o644))
+	tests := []struct {
+		name, path, want string
+	}{
+		{"too big", big, `load contract "` + big + `": larger than 1048576 bytes`},
+		{"device", "/dev/zero", `load contract "/dev/zero": not a regular file (Dc---------)`},
+		{"directory", "testdata/", `load contract "testdata/": not a regular file (d---------)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := LoadContract(tt.path)
+			require.EqualError(t, err, tt.want)
+		})
+	}
+	_, err := ParseContract(make([]byte, MaxContractBytes+1))
+	require.EqualError(t, err, "decode contract: larger than 1048576 bytes")
+}

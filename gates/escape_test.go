@@ -1,0 +1,101 @@
+package gates
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/strictcycle/strictcycle/config"
+)
+
+// TestPathEscapesRefusedAtReadTime: paths that leave the root through a
+// symlink (a file symlink to /etc/passwd, a directory symlink in the middle
+// of a path, a glob match through either) make the check an error, even
+// when a valid passing report sits beside them. Nothing outside the root
+// is read, so its content cannot leak into a reason or an artifact.
+func TestPathEscapesRefusedAtReadTime(t *testing.T) {
+	const fresh = `{"ts_utc":"2026-02-26T01:59:00Z","status":"pass"}`
+	outside := t.TempDir()
+	writeFile(t, outside, "r.json", fresh)
+	writeFile(t, outside, "sub/r.json", fresh)
+	realOutside, err := filepath.EvalSymlinks(outside)
+	require.NoError(t, err)
+
+	root := t.TempDir()
+	writeFile(t, root, "reports/a.json", fresh)
+	writeFile(t, root, "reports/deep/ok/r.json", fresh)
+	link := func(target, rel string) {
+		p := filepath.Join(root, filepath.FromSlash(rel))
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.Symlink(target, p))
+	}
+	link("/etc/passwd", "reports/passwd.json")
+	link(outside, "reports/dirlink")                                // a directory symlink out of the root
+	link(filepath.Join(outside, "r.json"), "reports/deep/x/r.json") // found by a ** walk
+
+	etc, err := filepath.EvalSymlinks("/etc/passwd")
+	require.NoError(t, err)
+	report := func(spec config.ReportSpec) config.Check {
+		spec.Condition = `status == "pass"`
+		return config.Check{Name: "r", Kind: config.KindReport, Report: &spec}
+	}
+	tests := []struct {
+		name   string
+		ck     config.Check
+		reason string
+	}{
+		{"report path is a symlink to /etc/passwd", report(config.ReportSpec{Path: "reports/passwd.json"}),
+			"bad: reports/passwd.json: resolves outside the root (" + etc + ")"},
+		{"directory symlink in the middle of a path", report(config.ReportSpec{Path: "reports/dirlink/r.json"}),
+			"bad: reports/dirlink/r.json: resolves outside the root (" + filepath.Join(realOutside, "r.json") + ")"},
+		{"directory symlink deeper", report(config.ReportSpec{Path: "reports/dirlink/sub/r.json"}),
+			"bad: reports/dirlink/sub/r.json: resolves outside the root (" + filepath.Join(realOutside, "sub", "r.json") + ")"},
+		{"glob matches a symlink out beside a valid report", report(config.ReportSpec{Globs: []string{"reports/*.json"}}),
+			"bad: reports/passwd.json: resolves outside the root (" + etc + ")"},
+		{"glob through a directory symlink", report(config.ReportSpec{Globs: []string{"reports/*/r.json"}}),
+			"bad: reports/dirlink/r.json: resolves outside the root (" + filepath.Join(realOutside, "r.json") + ")"},
+		{"** glob finds a file symlink out", report(config.ReportSpec{Globs: []string{"reports/deep/**/r.json"}}),
+			"bad: reports/deep/x/r.json: resolves outside the root (" + filepath.Join(realOutside, "r.json") + ")"},
+		{"paths list with a valid one first", report(config.ReportSpec{Paths: []string{"reports/a.json", "reports/dirlink/r.json"}}),
+			"bad: reports/dirlink/r.json: resolves outside the root (" + filepath.Join(realOutside, "r.json") + ")"},
+		{"files_present through a directory symlink", config.Check{Name: "r", Kind: config.KindFilesPresent, Files: []string{"reports/a.json", "reports/dirlink/r.json"}},
+			"bad: reports/dirlink/r.json: resolves outside the root (" + filepath.Join(realOutside, "r.json") + ")"},
+		{"files_glob matching a symlink out", config.Check{Name: "r", Kind: config.KindFilesGlob, Glob: &config.GlobSpec{Pattern: "reports/*.json"}},
+			"bad: reports/passwd.json: resolves outside the root (" + etc + ")"},
+		{"command artifact is a symlink out (--no-commands)", config.Check{Name: "r", Kind: config.KindCommand, Command: &config.CommandSpec{
+			Argv: []string{"/bin/false"}, Report: &config.ReportSpec{Path: "reports/passwd.json"}}},
+			"command not run (--no-commands); judged on reports/passwd.json: bad: reports/passwd.json: resolves outside the root (" + etc + ")"},
+		{"day2 eval is a symlink out", config.Check{Name: "r", Kind: config.KindDay2Gate, Day2: &config.Day2Spec{Eval: "reports/dirlink/r.json", RequireGo: true}},
+			"bad: reports/dirlink/r.json: resolves outside the root (" + filepath.Join(realOutside, "r.json") + ")"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runOne(t, root, tt.ck, func(o *Options) { o.NoCommands = true })
+			require.Equal(t, VerdictError, r.Verdict, r.Reason)
+			require.False(t, r.Pass)
+			require.Equal(t, tt.reason, r.Reason)
+			require.NotContains(t, r.Reason, "root:x:0:0", "content of /etc/passwd")
+		})
+	}
+
+	// The same checks without the escaping entries pass: the refusal is
+	// about the symlink, not the layout.
+	ok := runOne(t, root, report(config.ReportSpec{Globs: []string{"reports/deep/ok/*.json"}}))
+	require.Equal(t, VerdictPass, ok.Verdict, ok.Reason)
+}
+
+// TestEscapingEvidenceNotHashed: an evidence file that is a symlink out of
+// the root is recorded by path only: its content is never read or hashed.
+func TestEscapingEvidenceNotHashed(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, root, "a.txt", "a")
+	require.NoError(t, os.Symlink("/etc/passwd", filepath.Join(root, "ev.txt")))
+	r := runOne(t, root, config.Check{Name: "p", Kind: config.KindFilesPresent, Files: []string{"a.txt"}, Evidence: []string{"ev.txt"}})
+	require.Len(t, r.Evidence, 2)
+	ev := r.Evidence[1]
+	require.Equal(t, filepath.Join(root, "ev.txt"), ev.Path)
+	require.False(t, ev.Exists)
+	require.Empty(t, ev.SHA256)
+}
