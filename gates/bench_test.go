@@ -75,4 +75,3 @@ func BenchmarkGateScaling(b *testing.B) {
 		})
 	}
 }
-
