@@ -38,6 +38,11 @@ bench:
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./gates/ ./activities/
 
+# Bounded fuzzing of reports, timestamps, contracts and the gates CLI
+# flags (FUZZTIME per target, default 15s), as CI runs it.
+fuzz:
+	bash .ci/fuzz
+
 demo:
 	$(GO) run ./starter demo
 

@@ -58,7 +58,7 @@ func TestTemporalServerRestartedMidCycle(t *testing.T) {
 	s.dial()
 
 	res := s.result(ctx, run)
-	requirePassOneRestart(t, s, res, activities.RestartDone)
+	requirePassOneRestart(t, s, res, activities.RestartDone, 1)
 	h := s.history(ctx, run)
 	for _, a := range h {
 		require.Equal(t, "completed", a.Outcome, "%s", a.Type)
@@ -86,13 +86,13 @@ func TestRedisDownDuringRestartThenBack(t *testing.T) {
 		return ok && attempt >= 2 && lf != ""
 	}, 2*time.Minute, tick, "RestartService fails while Redis is down")
 	t.Logf("restart failure while Redis is down: %s", lastFailure)
-	require.Contains(t, lastFailure, `restart service "event-store-service": take lock:`)
+	require.Contains(t, lastFailure, `restart service "event-store-service": read restart mark: redis get`)
 	require.Contains(t, lastFailure, "connection refused")
 	require.Zero(t, s.producerStarts(staleService), "no restart without the lock and the mark")
 	rs.start()
 
 	res := s.result(ctx, run)
-	requirePassOneRestart(t, s, res, activities.RestartDone)
+	requirePassOneRestart(t, s, res, activities.RestartDone, 1)
 	restarts := only(s.history(ctx, run), activities.RestartServiceName)
 	require.Len(t, restarts, 1)
 	require.GreaterOrEqual(t, restarts[0].Attempt, int32(2))
@@ -115,7 +115,7 @@ func TestRedisDownForWholeCycle(t *testing.T) {
 
 	res := s.result(ctx, run)
 	require.Equal(t, "FAIL", res.Status)
-	require.True(t, strings.HasPrefix(res.Reason, `recovery round 1 could not complete: restart service "event-store-service": take lock:`), res.Reason)
+	require.True(t, strings.HasPrefix(res.Reason, `recovery round 1 could not complete: restart service "event-store-service": read restart mark: redis get`), res.Reason)
 	require.Contains(t, res.Reason, "connection refused")
 	require.Equal(t, []string{staleCheck}, res.CriticalFailures)
 	require.Equal(t, 1, res.Rounds)

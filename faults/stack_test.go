@@ -20,7 +20,6 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.uber.org/zap"
@@ -523,19 +522,6 @@ func (s *stack) dumpLogs() {
 	}
 }
 
-// historyEvents is the raw history, for tests that look past activities.
-func (s *stack) historyEvents(ctx context.Context, run client.WorkflowRun) []*historypb.HistoryEvent {
-	s.t.Helper()
-	it := s.cl.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	var out []*historypb.HistoryEvent
-	for it.HasNext() {
-		ev, err := it.Next()
-		require.NoError(s.t, err)
-		out = append(out, ev)
-	}
-	return out
-}
-
 // redisServer is a redis-server child process on its own port, without
 // persistence, that a test stops and starts again.
 type redisServer struct {
@@ -590,4 +576,12 @@ func (r *redisServer) stop() {
 	_ = r.cmd.Process.Signal(syscall.SIGKILL)
 	<-r.done
 	r.cmd = nil
+}
+
+// simOptions keeps the default interval for a producer started by a test.
+func simOptions(o simstack.Options) simstack.Options {
+	if o.Interval == 0 {
+		o.Interval = 500 * time.Millisecond
+	}
+	return o
 }

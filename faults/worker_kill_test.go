@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/strictcycle/strictcycle/activities"
-	"github.com/strictcycle/strictcycle/simstack"
 	"github.com/strictcycle/strictcycle/workflows"
 )
 
@@ -30,7 +29,9 @@ func requireRetriedAfterKill(t *testing.T, a *activityRun) {
 	require.Contains(t, a.LastFailure, "activity Heartbeat timeout", "%s: the killed attempt ended by its heartbeat timeout", a.Type)
 }
 
-func requirePassOneRestart(t *testing.T, s *stack, res *workflows.StrictCycleResult, outcome string) {
+// requirePassOneRestart checks a PASS after one restart in round 1, and
+// that the stale service's process was started starts times in all.
+func requirePassOneRestart(t *testing.T, s *stack, res *workflows.StrictCycleResult, outcome string, starts int) {
 	t.Helper()
 	require.Equal(t, "PASS", res.Status, res.Reason)
 	require.Equal(t, []string{}, res.CriticalFailures)
@@ -39,7 +40,7 @@ func requirePassOneRestart(t *testing.T, s *stack, res *workflows.StrictCycleRes
 	require.Equal(t, staleService, res.Restarts[0].Service)
 	require.Equal(t, outcome, res.Restarts[0].Outcome)
 	require.Empty(t, res.PublishError)
-	s.requireOneRestartPerRound(res, 1)
+	s.requireOneRestartPerRound(res, starts)
 }
 
 func TestWorkerKilledDuringReplay(t *testing.T) {
@@ -56,7 +57,7 @@ func TestWorkerKilledDuringReplay(t *testing.T) {
 	s.startWorker()
 
 	res := s.result(ctx, run)
-	requirePassOneRestart(t, s, res, activities.RestartDone)
+	requirePassOneRestart(t, s, res, activities.RestartDone, 1)
 	h := s.history(ctx, run)
 	replays := only(h, activities.RunReplayName)
 	require.Len(t, replays, 1)
@@ -87,7 +88,7 @@ func TestWorkerKilledDuringGateRun(t *testing.T) {
 	s.startWorker()
 
 	res := s.result(ctx, run)
-	requirePassOneRestart(t, s, res, activities.RestartDone)
+	requirePassOneRestart(t, s, res, activities.RestartDone, 1)
 	evals := only(s.history(ctx, run), activities.EvaluateGatesName)
 	require.Len(t, evals, 3, "gate run, recheck, final gate run")
 	requireRetriedAfterKill(t, evals[0])
@@ -119,7 +120,7 @@ func TestWorkerKilledDuringRestart(t *testing.T) {
 	res := s.result(ctx, run)
 	// The driver command outlived the worker and restarted the service; the
 	// retry found the intent mark and did not call the driver again.
-	requirePassOneRestart(t, s, res, activities.RestartAlreadyDone)
+	requirePassOneRestart(t, s, res, activities.RestartAlreadyDone, 1)
 	restarts := only(s.history(ctx, run), activities.RestartServiceName)
 	require.Len(t, restarts, 1)
 	requireRetriedAfterKill(t, restarts[0])
@@ -144,7 +145,7 @@ func TestWorkerKilledDuringWatch(t *testing.T) {
 	s.startWorker()
 
 	res := s.result(ctx, run)
-	requirePassOneRestart(t, s, res, activities.RestartDone)
+	requirePassOneRestart(t, s, res, activities.RestartDone, 1)
 	require.Positive(t, res.Restarts[0].FreshAfterMS)
 	watches := only(s.history(ctx, run), activities.WatchUntilFreshName)
 	require.Len(t, watches, 2, "wait_first, then the watch after the restart")
@@ -178,7 +179,7 @@ func TestWorkerKilledDuringPublish(t *testing.T) {
 	s.startWorker()
 
 	res := s.result(ctx, run)
-	requirePassOneRestart(t, s, res, activities.RestartDone)
+	requirePassOneRestart(t, s, res, activities.RestartDone, 1)
 	pubs := only(s.history(ctx, run), activities.PublishDecisionName)
 	require.Len(t, pubs, 1)
 	requireRetriedAfterKill(t, pubs[0])
@@ -188,12 +189,4 @@ func TestWorkerKilledDuringPublish(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, latest, run.GetRunID())
 	require.Contains(t, latest, `"status":"PASS"`)
-}
-
-// simOptions keeps the default interval for a producer started by a test.
-func simOptions(o simstack.Options) simstack.Options {
-	if o.Interval == 0 {
-		o.Interval = 500 * time.Millisecond
-	}
-	return o
 }

@@ -628,7 +628,7 @@ func appendUnique(list []string, v string) []string {
 func errMessage(err error) string {
 	var app *temporal.ApplicationError
 	if errors.As(err, &app) {
-		return app.Error()
+		return app.Message()
 	}
 	var canceled *temporal.CanceledError
 	if errors.As(err, &canceled) {

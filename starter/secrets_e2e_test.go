@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/strictcycle/strictcycle/worker/workerapp"
+	"github.com/strictcycle/strictcycle/workflows"
+)
+
+// startAuthRedis starts a throwaway redis-server with --requirepass on a
+// free loopback port; it is killed at cleanup.
+func startAuthRedis(t *testing.T, password string) string {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("redis-server not installed (.ci/run installs it)")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := ln.Addr().(*net.TCPAddr).Port
+	require.NoError(t, ln.Close())
+	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--requirepass", password,
+		"--save", "", "--appendonly", "no", "--dir", t.TempDir())
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	probe := redis.NewClient(&redis.Options{Addr: addr, Password: password})
+	defer probe.Close()
+	require.Eventually(t, func() bool { return probe.Ping(context.Background()).Err() == nil },
+		10*time.Second, 20*time.Millisecond, "redis-server on %s", addr)
+	return addr
+}
+
+// syncBuffer is a zap sink safe for the worker's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) Sync() error { return nil }
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// A real cycle with the Redis password in REDIS_URL (a redis-server with
+// --requirepass) and a redis_ping check in the contract: the password is in
+// none of the worker's logs (its own and the SDK's, at debug level), the
+// workflow history, the gate artifacts, or the published decision.
+func TestE2ESecretsNeverLeak(t *testing.T) {
+	const pw = "e2e-Redis-s3cret-pw"
+	s := newE2EStack(t, func(doc map[string]any) {
+		doc["checks"] = append(doc["checks"].([]any), map[string]any{
+			"name": "bus_ping", "severity": "critical", "kind": "redis_ping",
+			"pass_reason": "redis answers", "fail_reason": "redis down"})
+	})
+	addr := startAuthRedis(t, pw)
+	s.cfg.Redis.URL = "redis://default:" + pw + "@" + addr + "/0"
+
+	logs := &syncBuffer{}
+	logger := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), logs, zapcore.DebugLevel))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cl, err := workerapp.Dial(ctx, s.cfg, logger)
+	require.NoError(t, err)
+	defer cl.Close()
+	wctx, stopWorker := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- workerapp.Run(wctx, cl, s.cfg, logger, workerapp.RunOptions{}) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			stopWorker()
+			require.NoError(t, <-done)
+		})
+	}
+	defer stop()
+
+	run, err := startCycle(ctx, cl, s.cfg.TaskQueue, s.input())
+	require.NoError(t, err)
+	var res workflows.StrictCycleResult
+	require.NoError(t, run.Get(ctx, &res))
+	require.Equal(t, "PASS", res.Status, res.Reason)
+
+	// (b) workflow history: every event, every payload.
+	events, err := history(ctx, cl, run.GetID(), run.GetRunID())
+	require.NoError(t, err)
+	require.NotEmpty(t, events)
+	for _, ev := range events {
+		js, err := protojson.Marshal(ev)
+		require.NoError(t, err)
+		require.NotContains(t, string(js), pw, "history event %d (%s)", ev.GetEventId(), ev.GetEventType())
+	}
+	require.Contains(t, strings.Join(Timeline(events), "\n"), "decision PASS")
+
+	// (c) gate artifacts, including the redis_ping result.
+	dir := filepath.Dir(res.ArtifactPath)
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.NotEmpty(t, entries)
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		require.NoError(t, err)
+		require.NotContains(t, string(b), pw, e.Name())
+	}
+	latest, err := os.ReadFile(filepath.Join(dir, "latest.json"))
+	require.NoError(t, err)
+	require.Contains(t, string(latest), `"name": "bus_ping"`)
+
+	// The published decision, read back with the password.
+	rc := redis.NewClient(&redis.Options{Addr: addr, Password: pw})
+	defer rc.Close()
+	dec, err := rc.Get(ctx, s.cfg.Redis.KeyPrefix+":"+s.cfg.Environment+":promotion_gate:latest").Result()
+	require.NoError(t, err)
+	require.Contains(t, dec, `"status":"PASS"`)
+	require.NotContains(t, dec, pw)
+
+	// (a) logs, once the worker has stopped.
+	stop()
+	text := logs.String()
+	require.Contains(t, text, "worker started")
+	require.Contains(t, text, `"redis":"redis://default:xxxxx@`+addr+`/0"`)
+	require.NotContains(t, text, pw)
+}
