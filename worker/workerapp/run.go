@@ -101,6 +101,15 @@ func RunWorker(ctx context.Context, cfg config.Config, logger *zap.Logger, opts 
 		return err
 	}
 	defer c.Close()
+	if !opts.Dev {
+		// The workflows upsert these attributes; a namespace without them
+		// would fail every workflow task. Registering needs operator rights
+		// the worker may lack (Temporal Cloud), so a failure is a warning
+		// and the compose setup job registers them too.
+		if err := devserver.EnsureSearchAttributes(ctx, c.OperatorService(), cfg.Temporal.Namespace, workflows.SearchAttributeKeys()); err != nil {
+			logger.Warn("search attributes not registered; register them with `strictcycle schedule create --register-search-attributes` or your Temporal admin", zap.Error(err))
+		}
+	}
 
 	if uiURL != "" {
 		ready := opts.OnReady
