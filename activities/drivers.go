@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/strictcycle/strictcycle/procrun"
 	"io"
 	"net"
 	"net/http"
@@ -360,8 +361,8 @@ func (d *execDriver) run(ctx context.Context, svc ServiceRef, action string, tmp
 // runDriverArgv runs a driver command with cwd = root; a non-zero exit is
 // an error carrying the output tail.
 func runDriverArgv(ctx context.Context, kind, action string, svc ServiceRef, argv []string, timeout time.Duration) error {
-	res, err := runProc(ctx, procSpec{Argv: argv, Dir: svc.Root, Timeout: timeout})
-	if errors.Is(err, errStart) {
+	res, err := procrun.Run(ctx, procrun.Spec{Argv: argv, Dir: svc.Root, Timeout: timeout})
+	if errors.Is(err, procrun.ErrStart) {
 		return configErr("%s %s %q: %w", kind, action, svc.Name, err)
 	}
 	if err != nil {

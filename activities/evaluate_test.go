@@ -1,12 +1,10 @@
 package activities
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
+	"github.com/strictcycle/strictcycle/procrun"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -157,7 +155,7 @@ func TestRunReplay(t *testing.T) {
 			}
 			if tt.wantStatus != "" {
 				require.Equal(t, "reports/replay_regression/latest.json", res.Artifact)
-				require.LessOrEqual(t, len(res.OutputTail), outputTailBytes)
+				require.LessOrEqual(t, len(res.OutputTail), procrun.TailBytes)
 				require.Contains(t, res.OutputTail, "replay done marker")
 			}
 			if tt.name == "timeout kills the command" {
@@ -166,69 +164,4 @@ func TestRunReplay(t *testing.T) {
 			}
 		})
 	}
-}
-
-func TestRunProcCancelKillsGroup(t *testing.T) {
-	self, err := os.Executable()
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	beat := make(chan struct{}, 1)
-	res := make(chan error, 1)
-	go func() {
-		_, err := runProc(ctx, procSpec{Argv: []string{self, "helper:sleep", "30s"}, HeartbeatEvery: 5 * time.Millisecond,
-			Heartbeat: func(time.Duration) {
-				select {
-				case beat <- struct{}{}:
-				default:
-				}
-			}})
-		res <- err
-	}()
-	<-beat // running and heartbeating
-	cancel()
-	select {
-	case err := <-res:
-		require.ErrorIs(t, err, context.Canceled)
-	case <-time.After(10 * time.Second):
-		t.Fatal("cancellation did not kill the command")
-	}
-
-	_, err = runProc(context.Background(), procSpec{Argv: []string{filepath.Join(t.TempDir(), "nope")}})
-	require.ErrorIs(t, err, errStart)
-}
-
-func TestTailBuffer(t *testing.T) {
-	b := &tailBuffer{max: 5}
-	b.Write([]byte("abc"))
-	b.Write([]byte("defg"))
-	require.Equal(t, "cdefg", b.String())
-	b = &tailBuffer{max: 4}
-	b.Write([]byte("aé€")) // a(1) é(2) €(3): the tail cuts é
-	require.Equal(t, "€", b.String())
-}
-
-// TestRunProcTimeoutKillsGrandchildren: the timeout kills the whole process
-// group, not only the direct child (a replay script's workers die too).
-func TestRunProcTimeoutKillsGrandchildren(t *testing.T) {
-	self, err := os.Executable()
-	require.NoError(t, err)
-	dir := t.TempDir()
-	res, err := runProc(context.Background(), procSpec{Argv: []string{self, "helper:spawn"}, Dir: dir, Timeout: time.Second})
-	require.NoError(t, err)
-	require.True(t, res.TimedOut)
-	b, err := os.ReadFile(filepath.Join(dir, "child.pid"))
-	require.NoError(t, err)
-	pid, err := strconv.Atoi(string(b))
-	require.NoError(t, err)
-	require.Eventually(t, func() bool { return !processAlive(pid) }, 5*time.Second, 10*time.Millisecond)
-}
-
-// processAlive: the pid exists and is not a zombie.
-func processAlive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	f := strings.Fields(string(b))
-	return len(f) > 2 && f[2] != "Z"
 }

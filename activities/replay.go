@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/strictcycle/strictcycle/procrun"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,7 +47,7 @@ func (a *Activities) RunReplay(ctx context.Context, in *RunReplayInput) (*RunRep
 	for i, arg := range rp.Argv {
 		argv[i] = strings.ReplaceAll(arg, "{root}", in.Root)
 	}
-	pr, err := runProc(ctx, procSpec{
+	pr, err := procrun.Run(ctx, procrun.Spec{
 		Argv:           argv,
 		Dir:            in.Root,
 		Env:            rp.Env,
@@ -56,7 +57,7 @@ func (a *Activities) RunReplay(ctx context.Context, in *RunReplayInput) (*RunRep
 			activity.RecordHeartbeat(ctx, replayProgress{ElapsedMS: ms(elapsed)})
 		},
 	})
-	if errors.Is(err, errStart) {
+	if errors.Is(err, procrun.ErrStart) {
 		return nil, nonRetryable(ErrTypeBadContract, fmt.Errorf("run replay %q: %w", rp.Argv[0], err))
 	}
 	if err != nil {

@@ -1,13 +1,11 @@
 package gates
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/strictcycle/strictcycle/procrun"
 	"io/fs"
-	"os"
-	"os/exec"
 	"sort"
 	"strings"
 	"sync"
@@ -371,31 +369,6 @@ func lookup(obj map[string]any, path string) (any, bool) {
 	return cur, true
 }
 
-// tailBuffer keeps the last n bytes written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	n   int
-	buf []byte
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > t.n {
-		t.buf = append(t.buf[:0], t.buf[len(t.buf)-t.n:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(bytes.ToValidUTF8(t.buf, []byte("?")))
-}
-
-const outputTailBytes = 2000
-
 func checkCommand(ctx context.Context, env *evalEnv, ck *config.Check) Result {
 	spec := ck.Command
 	if env.noCommands {
@@ -415,43 +388,25 @@ func checkCommand(ctx context.Context, env *evalEnv, ck *config.Check) Result {
 	if timeout <= 0 {
 		timeout = defaultCommandTimeout
 	}
-	cctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	cmd := exec.CommandContext(cctx, spec.Argv[0], spec.Argv[1:]...)
-	cmd.Dir = env.root
-	cmd.Env = os.Environ()
-	keys := make([]string, 0, len(spec.Env))
-	for k := range spec.Env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		cmd.Env = append(cmd.Env, k+"="+spec.Env[k])
-	}
-	out := &tailBuffer{n: outputTailBytes}
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.WaitDelay = 5 * time.Second
-	err := cmd.Run()
+	// procrun kills the command's whole process group on timeout, so a
+	// hung script's children do not outlive the check.
+	res, err := procrun.Run(ctx, procrun.Spec{Argv: spec.Argv, Dir: env.root, Env: spec.Env, Timeout: timeout})
 	var r Result
-	r.OutputTail = out.String()
-	rc := -1
-	if cmd.ProcessState != nil {
-		rc = cmd.ProcessState.ExitCode()
-	}
-	var exitErr *exec.ExitError
+	r.OutputTail = res.Tail
+	rc := res.ExitCode
 	switch {
-	case cctx.Err() == context.DeadlineExceeded:
-		r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: command timed out after %s", failText(ck), fmtDur(timeout))
-		return r
-	case ctx.Err() != nil:
-		r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: command cancelled: %v", failText(ck), ctx.Err())
-		return r
-	case errors.As(err, &exitErr):
-		r.ExitCode = &rc
-		r.Verdict, r.Reason = VerdictFail, fmt.Sprintf("%s (rc=%d)", failText(ck), rc)
+	case errors.Is(err, procrun.ErrStart):
+		r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: %v", failText(ck), err)
 		return r
 	case err != nil:
-		r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: run %q: %v", failText(ck), spec.Argv[0], err)
+		r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: command cancelled: %v", failText(ck), ctx.Err())
+		return r
+	case res.TimedOut:
+		r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: command timed out after %s", failText(ck), fmtDur(timeout))
+		return r
+	case rc != 0:
+		r.ExitCode = &rc
+		r.Verdict, r.Reason = VerdictFail, fmt.Sprintf("%s (rc=%d)", failText(ck), rc)
 		return r
 	}
 	r.ExitCode = &rc

@@ -141,7 +141,7 @@ func TestCommandKind(t *testing.T) {
 		{"writes a passing artifact", []string{"/bin/sh", "-c", `mkdir -p reports && printf '%s' "$ART" > reports/c.json`}, 0, false, "", VerdictPass, "ok"},
 		{"non-zero exit", []string{"/bin/sh", "-c", "echo boom; exit 3"}, 0, false, "", VerdictFail, "bad (rc=3)"},
 		{"timeout", []string{"/bin/sh", "-c", "exec sleep 30"}, 200 * time.Millisecond, false, "", VerdictError, "bad: command timed out after 200ms"},
-		{"not found", []string{"/nonexistent/tool"}, 0, false, "", VerdictError, `bad: run "/nonexistent/tool": fork/exec /nonexistent/tool: no such file or directory`},
+		{"not found", []string{"/nonexistent/tool"}, 0, false, "", VerdictError, `bad: start "/nonexistent/tool": cannot start: fork/exec /nonexistent/tool: no such file or directory`},
 		{"no-commands judges the artifact", []string{"/bin/false"}, 0, true, artifact, VerdictPass,
 			"ok (command not run (--no-commands); judged on reports/c.json)"},
 		{"no-commands stale artifact", []string{"/bin/false"}, 0, true, `{"ts_utc":"2026-02-24T02:33:47Z","status":"pass"}`, VerdictStale,

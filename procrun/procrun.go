@@ -1,4 +1,8 @@
-package activities
+// Package procrun runs an argv without a shell, in its own process group,
+// with a timeout that kills the whole group, optional heartbeats, and the
+// tail of its output. The gate engine's command checks and the activities'
+// replay and restart drivers share it.
+package procrun
 
 import (
 	"context"
@@ -12,11 +16,11 @@ import (
 	"time"
 )
 
-// outputTailBytes is how much of a command's output a result keeps.
-const outputTailBytes = 2000
+// TailBytes is how much of a command's output a result keeps.
+const TailBytes = 2000
 
-// procSpec is one argv to run without a shell.
-type procSpec struct {
+// Spec is one argv to run without a shell.
+type Spec struct {
 	Argv    []string
 	Dir     string
 	Env     map[string]string
@@ -26,25 +30,25 @@ type procSpec struct {
 	HeartbeatEvery time.Duration
 }
 
-// procResult is how a command ended. A non-zero exit is a result.
-type procResult struct {
+// Result is how a command ended. A non-zero exit is a result.
+type Result struct {
 	ExitCode int
 	Tail     string
 	Duration time.Duration
 	TimedOut bool
 }
 
-// errStart marks a command that could not be started (not found, not
+// ErrStart marks a command that could not be started (not found, not
 // executable, bad cwd): a configuration problem, not a transient one.
-var errStart = errors.New("cannot start")
+var ErrStart = errors.New("cannot start")
 
-// runProc runs spec.Argv in its own process group and kills the whole group
+// Run runs spec.Argv in its own process group and kills the whole group
 // on timeout or cancellation, so that children of a script die with it.
 // It returns an error only when the command could not be started or ctx
 // was cancelled; a timeout is a result (TimedOut, exit code -1).
-func runProc(ctx context.Context, spec procSpec) (procResult, error) {
+func Run(ctx context.Context, spec Spec) (Result, error) {
 	if len(spec.Argv) == 0 || spec.Argv[0] == "" {
-		return procResult{}, fmt.Errorf("run command: empty argv: %w", errStart)
+		return Result{}, fmt.Errorf("run command: empty argv: %w", ErrStart)
 	}
 	runCtx := ctx
 	if spec.Timeout > 0 {
@@ -63,7 +67,7 @@ func runProc(ctx context.Context, spec procSpec) (procResult, error) {
 	for _, k := range keys {
 		cmd.Env = append(cmd.Env, k+"="+spec.Env[k])
 	}
-	tail := &tailBuffer{max: outputTailBytes}
+	tail := &tailBuffer{max: TailBytes}
 	cmd.Stdout = tail
 	cmd.Stderr = tail
 	setProcessGroup(cmd)
@@ -73,7 +77,7 @@ func runProc(ctx context.Context, spec procSpec) (procResult, error) {
 
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		return procResult{}, fmt.Errorf("start %q: %w: %w", spec.Argv[0], errStart, err)
+		return Result{}, fmt.Errorf("start %q: %w: %w", spec.Argv[0], ErrStart, err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -94,7 +98,7 @@ loop:
 			spec.Heartbeat(time.Since(start))
 		}
 	}
-	res := procResult{Tail: tail.String(), Duration: time.Since(start), ExitCode: -1}
+	res := Result{Tail: tail.String(), Duration: time.Since(start), ExitCode: -1}
 	if cmd.ProcessState != nil {
 		res.ExitCode = cmd.ProcessState.ExitCode()
 	}
