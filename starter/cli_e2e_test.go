@@ -82,3 +82,35 @@ func TestE2ECLI(t *testing.T) {
 	code, out = s.cli("schedule", "bogus")
 	require.Equal(t, exitError, code, out)
 }
+
+// A protected service waits for an operator: `status` shows the pending
+// approval, `approve` lets the restart happen, and the cycle passes.
+func TestE2EApproveProtectedService(t *testing.T) {
+	s := newE2EStack(t, func(doc map[string]any) {
+		doc["services"].(map[string]any)[DemoService] = map[string]any{"protected": true}
+	})
+	s.startWorker()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	run, err := startCycle(ctx, s.cl, s.cfg.TaskQueue, s.input())
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		st, err := queryStatus(ctx, s.cl, run.GetID(), run.GetRunID())
+		return err == nil && st.Phase == workflows.PhaseApproval
+	}, time.Minute, 50*time.Millisecond)
+
+	code, out := s.cli("status")
+	require.Equal(t, exitPass, code, out)
+	require.Contains(t, out, `"pending_approvals": [`)
+	code, out = s.cli("waive", "--check", "no_such_check", "--reason", "x", "--by", "op")
+	require.Equal(t, exitError, code, out)
+	require.Contains(t, out, `waive: check "no_such_check" is not in contract simstack-demo`)
+	code, out = s.cli("approve", "--service", DemoService, "--by", "op")
+	require.Equal(t, exitPass, code, out)
+
+	var res workflows.StrictCycleResult
+	require.NoError(t, run.Get(ctx, &res))
+	require.Equal(t, "PASS", res.Status, res.Reason)
+	require.Len(t, res.Restarts, 1)
+	require.Equal(t, DemoService, res.Restarts[0].Service)
+}

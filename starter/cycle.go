@@ -288,52 +288,45 @@ func update(ctx context.Context, c *common, id, runID, name string, arg any, std
 	return exitPass
 }
 
-func approveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	c, err := newCommon("approve", stderr)
-	if err != nil {
-		return fail(stderr, err)
+// updateCmd builds an operator command that sends one validated update to
+// a cycle; bind declares the request's flags and returns the request.
+func updateCmd(name string, bind func(fs *flag.FlagSet) any) func(context.Context, []string, io.Writer, io.Writer) int {
+	return func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+		c, err := newCommon(name, stderr)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		id, runID := c.cycleRef()
+		req := bind(c.fs)
+		if err := c.fs.Parse(args); err != nil {
+			return exitError
+		}
+		return update(ctx, c, *id, *runID, name, req, stdout, stderr)
 	}
-	id, runID := c.cycleRef()
-	var req workflows.ApproveRequest
-	c.fs.StringVar(&req.Service, "service", "", "protected service to restart")
-	c.fs.StringVar(&req.By, "by", os.Getenv("USER"), "who approves")
-	if err := c.fs.Parse(args); err != nil {
-		return exitError
-	}
-	return update(ctx, c, *id, *runID, workflows.UpdateApprove, req, stdout, stderr)
 }
 
-func abortCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	c, err := newCommon("abort", stderr)
-	if err != nil {
-		return fail(stderr, err)
-	}
-	id, runID := c.cycleRef()
-	var req workflows.AbortRequest
-	c.fs.StringVar(&req.Reason, "reason", "", "why the cycle is aborted")
-	c.fs.StringVar(&req.By, "by", os.Getenv("USER"), "who aborts")
-	if err := c.fs.Parse(args); err != nil {
-		return exitError
-	}
-	return update(ctx, c, *id, *runID, workflows.UpdateAbort, req, stdout, stderr)
-}
-
-func waiveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	c, err := newCommon("waive", stderr)
-	if err != nil {
-		return fail(stderr, err)
-	}
-	id, runID := c.cycleRef()
-	var req workflows.WaiveRequest
-	c.fs.StringVar(&req.Check, "check", "", "critical check to waive")
-	c.fs.StringVar(&req.Reason, "reason", "", "why (ticket, incident)")
-	c.fs.StringVar(&req.By, "by", os.Getenv("USER"), "who waives")
-	c.fs.DurationVar(&req.For, "for", time.Hour, "how long the waiver lasts (at most 24h)")
-	if err := c.fs.Parse(args); err != nil {
-		return exitError
-	}
-	return update(ctx, c, *id, *runID, workflows.UpdateWaive, req, stdout, stderr)
-}
+var (
+	approveCmd = updateCmd(workflows.UpdateApprove, func(fs *flag.FlagSet) any {
+		req := &workflows.ApproveRequest{}
+		fs.StringVar(&req.Service, "service", "", "protected service to restart")
+		fs.StringVar(&req.By, "by", os.Getenv("USER"), "who approves")
+		return req
+	})
+	abortCmd = updateCmd(workflows.UpdateAbort, func(fs *flag.FlagSet) any {
+		req := &workflows.AbortRequest{}
+		fs.StringVar(&req.Reason, "reason", "", "why the cycle is aborted")
+		fs.StringVar(&req.By, "by", os.Getenv("USER"), "who aborts")
+		return req
+	})
+	waiveCmd = updateCmd(workflows.UpdateWaive, func(fs *flag.FlagSet) any {
+		req := &workflows.WaiveRequest{}
+		fs.StringVar(&req.Check, "check", "", "critical check to waive")
+		fs.StringVar(&req.Reason, "reason", "", "why (ticket, incident)")
+		fs.StringVar(&req.By, "by", os.Getenv("USER"), "who waives")
+		fs.DurationVar(&req.For, "for", time.Hour, "how long the waiver lasts (at most 24h)")
+		return req
+	})
+)
 
 func drillCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c, err := newCommon("drill", stderr)
