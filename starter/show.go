@@ -71,6 +71,7 @@ func Timeline(events []*historypb.HistoryEvent) []string {
 	dc := converter.GetDefaultDataConverter()
 	var lines []string
 	var t0 time.Time
+	wfType := ""
 	acts := map[int64]*scheduled{}
 	stamp := func(t time.Time) string { return fmt.Sprintf("%+8.2fs", t.Sub(t0).Seconds()) }
 	for _, e := range events {
@@ -79,6 +80,7 @@ func Timeline(events []*historypb.HistoryEvent) []string {
 		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
 			a := e.GetWorkflowExecutionStartedEventAttributes()
 			t0 = at
+			wfType = a.GetWorkflowType().GetName()
 			line := fmt.Sprintf("%s  %s started %s", stamp(at), a.GetWorkflowType().GetName(), at.UTC().Format(time.RFC3339))
 			var in workflows.StrictCycleInput
 			if dc.FromPayloads(a.GetInput(), &in) == nil && in.Environment != "" {
@@ -131,6 +133,21 @@ func Timeline(events []*historypb.HistoryEvent) []string {
 			lines = append(lines, fmt.Sprintf("%s  timer %s started (%s)", stamp(at), a.GetTimerId(), a.GetStartToFireTimeout().AsDuration()))
 		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
 			a := e.GetWorkflowExecutionCompletedEventAttributes()
+			if wfType == workflows.RecoveryDrillName {
+				var drill workflows.RecoveryDrillResult
+				if dc.FromPayloads(a.GetResult(), &drill) == nil {
+					lines = append(lines, fmt.Sprintf("%s  drill %s", stamp(at), drill.Status))
+					for _, st := range drill.Steps {
+						mark := "ok"
+						if !st.OK {
+							mark = "FAILED"
+						}
+						lines = append(lines, fmt.Sprintf("%24s %-20s %-6s %s", "", st.Name, mark, st.Detail))
+					}
+					lines = append(lines, fmt.Sprintf("%s  drill report %s", stamp(at), drill.ReportPath))
+				}
+				continue
+			}
 			var res workflows.StrictCycleResult
 			if dc.FromPayloads(a.GetResult(), &res) == nil && res.Status != "" {
 				line := fmt.Sprintf("%s  decision %s", stamp(at), res.Status)
@@ -141,11 +158,9 @@ func Timeline(events []*historypb.HistoryEvent) []string {
 				if res.ArtifactPath != "" {
 					lines = append(lines, fmt.Sprintf("%s  evidence %s bundle %s", stamp(at), res.ArtifactPath, res.EvidenceBundleID))
 				}
-				continue
-			}
-			var drill workflows.RecoveryDrillResult
-			if dc.FromPayloads(a.GetResult(), &drill) == nil {
-				lines = append(lines, fmt.Sprintf("%s  drill %s report %s", stamp(at), drill.Status, drill.ReportPath))
+				if res.PublishError != "" {
+					lines = append(lines, fmt.Sprintf("%s  publish failed: %s", stamp(at), res.PublishError))
+				}
 			}
 		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
 			a := e.GetWorkflowExecutionFailedEventAttributes()
