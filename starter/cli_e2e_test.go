@@ -77,6 +77,12 @@ func TestE2ECLI(t *testing.T) {
 	require.Equal(t, exitPass, code, out)
 	code, out = s.cli("schedule", "trigger")
 	require.Equal(t, exitPass, code, out)
+	// show and status find the scheduled run (its id has the schedule's
+	// time suffix) as the environment's newest cycle.
+	require.Eventually(t, func() bool {
+		code, out = s.cli("show")
+		return code == exitPass && strings.Contains(out, "workflow "+id+"-") && strings.Contains(out, "decision PASS")
+	}, time.Minute, 200*time.Millisecond, out)
 	code, out = s.cli("schedule", "delete")
 	require.Equal(t, exitPass, code, out)
 	code, out = s.cli("schedule", "bogus")

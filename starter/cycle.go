@@ -14,6 +14,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
@@ -231,16 +232,29 @@ func printDecision(out io.Writer, res *workflows.StrictCycleResult, asJSON bool)
 
 // cycleRef resolves which execution an operator command targets.
 func (c *common) cycleRef() (id, runID *string) {
-	id = c.fs.String("workflow-id", "", "workflow id (default: the environment's cycle)")
+	id = c.fs.String("workflow-id", "", "workflow id (default: the environment's newest cycle, run or scheduled)")
 	runID = c.fs.String("run-id", "", "run id (default: the latest run)")
 	return id, runID
 }
 
-func (c *common) idOr(id string) string {
+// resolve picks the execution: the given id (and run), else the
+// environment's newest cycle — started by `run` (strictcycle-<env>-cycle)
+// or by its schedule (the same id with the schedule's time suffix). The
+// visibility store lists running executions first, then the most recent.
+func (c *common) resolve(ctx context.Context, cl client.Client, id, runID string) (string, string) {
 	if id != "" {
-		return id
+		return id, runID
 	}
-	return workflows.WorkflowID(c.cfg.Environment, "cycle")
+	fixed := workflows.WorkflowID(c.cfg.Environment, "cycle")
+	resp, err := cl.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+		Query:    fmt.Sprintf("WorkflowType = '%s' AND WorkflowId STARTS_WITH '%s'", workflows.StrictCycleName, fixed),
+		PageSize: 1,
+	})
+	if err != nil || len(resp.GetExecutions()) == 0 {
+		return fixed, ""
+	}
+	ex := resp.GetExecutions()[0].GetExecution()
+	return ex.GetWorkflowId(), ex.GetRunId()
 }
 
 func statusCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -257,7 +271,8 @@ func statusCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return fail(stderr, err)
 	}
 	defer cl.Close()
-	st, err := queryStatus(ctx, cl, c.idOr(*id), *runID)
+	wid, rid := c.resolve(ctx, cl, *id, *runID)
+	st, err := queryStatus(ctx, cl, wid, rid)
 	if err != nil {
 		return fail(stderr, err)
 	}
@@ -273,16 +288,17 @@ func update(ctx context.Context, c *common, id, runID, name string, arg any, std
 		return fail(stderr, err)
 	}
 	defer cl.Close()
+	id, runID = c.resolve(ctx, cl, id, runID)
 	h, err := cl.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: c.idOr(id), RunID: runID, UpdateName: name, Args: []any{arg},
+		WorkflowID: id, RunID: runID, UpdateName: name, Args: []any{arg},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err != nil {
-		return fail(stderr, fmt.Errorf("%s %s: %w", name, c.idOr(id), err))
+		return fail(stderr, fmt.Errorf("%s %s: %w", name, id, err))
 	}
 	var out any
 	if err := h.Get(ctx, &out); err != nil {
-		return fail(stderr, fmt.Errorf("%s %s: %w", name, c.idOr(id), err))
+		return fail(stderr, fmt.Errorf("%s %s: %w", name, id, err))
 	}
 	fmt.Fprintf(stdout, "%s: %v\n", name, out)
 	return exitPass

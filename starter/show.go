@@ -33,10 +33,16 @@ func showCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, err)
 	}
 	defer cl.Close()
-	events, err := history(ctx, cl, c.idOr(*id), *runID)
+	wid, rid := c.resolve(ctx, cl, *id, *runID)
+	events, err := history(ctx, cl, wid, rid)
 	if err != nil {
 		return fail(stderr, err)
 	}
+	fmt.Fprintf(stdout, "workflow %s", wid)
+	if rid != "" {
+		fmt.Fprintf(stdout, " run %s", rid)
+	}
+	fmt.Fprintln(stdout)
 	for _, line := range Timeline(events) {
 		fmt.Fprintln(stdout, line)
 	}
