@@ -55,14 +55,14 @@ func (d *drill) step(ctx workflow.Context, name string, ok bool, detail string) 
 
 func (d *drill) evaluate(ctx workflow.Context, only []string, write bool) (*activities.GateSummary, error) {
 	var out activities.GateSummary
-	err := workflow.ExecuteActivity(withOptions(ctx, evaluateOptions), activities.EvaluateGatesName,
+	err := workflow.ExecuteActivity(withOptions(ctx, evaluateOptions, "gate run"), activities.EvaluateGatesName,
 		&activities.EvaluateGatesInput{Target: d.in.Target, NoCommands: d.in.NoCommands, Only: only, RunID: d.runID, WriteArtifacts: write}).Get(ctx, &out)
 	return &out, err
 }
 
 func (d *drill) service(ctx workflow.Context, name, action string) (*activities.ServiceActionResult, error) {
 	var out activities.ServiceActionResult
-	err := workflow.ExecuteActivity(withOptions(ctx, drillOptions), name,
+	err := workflow.ExecuteActivity(withOptions(ctx, drillOptions, action+" "+d.in.Service), name,
 		&activities.ServiceActionInput{Target: d.in.Target, Service: d.in.Service, RunID: d.runID}).Get(ctx, &out)
 	return &out, err
 }
@@ -71,7 +71,11 @@ func (d *drill) watch(ctx workflow.Context, wantStale bool, notBefore time.Time,
 	var out activities.WatchUntilFreshResult
 	opts := watchOptions
 	opts.StartToCloseTimeout = timeout + time.Minute
-	err := workflow.ExecuteActivity(withOptions(ctx, opts), activities.WatchUntilFreshName,
+	summary := "watch " + d.in.Check + " until fresh"
+	if wantStale {
+		summary = "watch " + d.in.Check + " until stale"
+	}
+	err := workflow.ExecuteActivity(withOptions(ctx, opts, summary), activities.WatchUntilFreshName,
 		&activities.WatchUntilFreshInput{Target: d.in.Target, Service: d.in.Service, Checks: []string{d.in.Check},
 			NotBefore: notBefore, Timeout: timeout, WantStale: wantStale}).Get(ctx, &out)
 	return &out, err
@@ -79,7 +83,7 @@ func (d *drill) watch(ctx workflow.Context, wantStale bool, notBefore time.Time,
 
 func (d *drill) run(ctx workflow.Context) (*RecoveryDrillResult, error) {
 	res := &RecoveryDrillResult{Status: "fail"}
-	if err := workflow.ExecuteActivity(withOptions(ctx, planOptions), activities.DescribeContractName, d.in.Target).Get(ctx, &d.plan); err != nil {
+	if err := workflow.ExecuteActivity(withOptions(ctx, planOptions, "load contract "+d.in.Contract), activities.DescribeContractName, d.in.Target).Get(ctx, &d.plan); err != nil {
 		d.step(ctx, DrillBaseline, false, "load contract: "+errMessage(err))
 		return d.finish(ctx, res)
 	}
@@ -151,7 +155,7 @@ func (d *drill) finish(ctx workflow.Context, res *RecoveryDrillResult) (*Recover
 		Root:        d.in.Root,
 	}
 	var out activities.WriteDrillReportResult
-	if err := workflow.ExecuteActivity(withOptions(ctx, drillOptions), activities.WriteDrillReportName, report).Get(ctx, &out); err != nil {
+	if err := workflow.ExecuteActivity(withOptions(ctx, drillOptions, "write drill report"), activities.WriteDrillReportName, report).Get(ctx, &out); err != nil {
 		return res, fmt.Errorf("write drill report: %w", err)
 	}
 	res.ReportPath = out.Path

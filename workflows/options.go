@@ -68,6 +68,10 @@ func retry(initial time.Duration, attempts int32) *temporal.RetryPolicy {
 	}
 }
 
-func withOptions(ctx workflow.Context, o workflow.ActivityOptions) workflow.Context {
+// withOptions applies o with a one-line summary that the Web UI shows for
+// the activity in the history timeline (user metadata: not part of the
+// command's identity, so it does not affect replay).
+func withOptions(ctx workflow.Context, o workflow.ActivityOptions, summary string) workflow.Context {
+	o.Summary = summary
 	return workflow.WithActivityOptions(ctx, o)
 }

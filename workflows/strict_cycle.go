@@ -211,6 +211,15 @@ func (s *strictCycle) validateWaive(ctx workflow.Context, req WaiveRequest) erro
 func (s *strictCycle) setPhase(ctx workflow.Context, phase string, waiting ...string) {
 	s.status.Phase = phase
 	s.status.WaitingOn = waiting
+	// Shown by the Web UI and `temporal workflow describe` while it runs.
+	details := fmt.Sprintf("**%s** (round %d/%d)", phase, s.status.Round, s.maxRounds())
+	if len(waiting) > 0 {
+		details += " waiting on " + strings.Join(waiting, ", ")
+	}
+	if len(s.status.Failures) > 0 {
+		details += "; failing: " + strings.Join(s.status.Failures, ", ")
+	}
+	workflow.SetCurrentDetails(ctx, details)
 	// The phase attribute is best effort: a failure to upsert must not stop
 	// a cycle, and upserts are cheap commands in history.
 	_ = workflow.UpsertTypedSearchAttributes(ctx, SAPhase.ValueSet(phase))
@@ -230,7 +239,7 @@ func (s *strictCycle) run(root workflow.Context) (*StrictCycleResult, error) {
 
 	s.setPhase(root, PhasePlan)
 	var plan activities.Plan
-	if err := workflow.ExecuteActivity(withOptions(ctx, planOptions), activities.DescribeContractName, s.target()).Get(ctx, &plan); err != nil {
+	if err := workflow.ExecuteActivity(withOptions(ctx, planOptions, "load contract "+s.in.Contract), activities.DescribeContractName, s.target()).Get(ctx, &plan); err != nil {
 		return s.decide(root, res, nil, fmt.Sprintf("load contract %s: %s", s.in.Contract, errMessage(err)))
 	}
 	s.plan = &plan
@@ -241,7 +250,7 @@ func (s *strictCycle) run(root workflow.Context) (*StrictCycleResult, error) {
 		var rr activities.RunReplayResult
 		opts := replayOptions
 		opts.StartToCloseTimeout = plan.ReplayTimeout + time.Minute
-		err := workflow.ExecuteActivity(withOptions(ctx, opts), activities.RunReplayName,
+		err := workflow.ExecuteActivity(withOptions(ctx, opts, "replay regression"), activities.RunReplayName,
 			&activities.RunReplayInput{Target: s.target(), RunID: s.runID}).Get(ctx, &rr)
 		if err != nil {
 			if s.aborted() {
@@ -326,7 +335,11 @@ func (s *strictCycle) errReason(what string, err error) string {
 
 func (s *strictCycle) evaluate(ctx workflow.Context, only []string, write bool) (*activities.GateSummary, error) {
 	var out activities.GateSummary
-	err := workflow.ExecuteActivity(withOptions(ctx, evaluateOptions), activities.EvaluateGatesName,
+	summary := "gate run"
+	if len(only) > 0 {
+		summary = "recheck " + strings.Join(only, ",")
+	}
+	err := workflow.ExecuteActivity(withOptions(ctx, evaluateOptions, summary), activities.EvaluateGatesName,
 		&activities.EvaluateGatesInput{
 			Target:         s.target(),
 			NoCommands:     s.in.NoCommands,
@@ -436,7 +449,7 @@ func (s *strictCycle) recoverRound(ctx workflow.Context, round int, groups []ser
 		}
 		s.setPhase(ctx, PhaseRestart, g.Service)
 		var rr activities.RestartServiceResult
-		err := workflow.ExecuteActivity(withOptions(ctx, restartOptions), activities.RestartServiceName,
+		err := workflow.ExecuteActivity(withOptions(ctx, restartOptions, fmt.Sprintf("restart %s (round %d)", g.Service, round)), activities.RestartServiceName,
 			&activities.RestartServiceInput{
 				Target: s.target(), Service: g.Service, RunID: s.runID, Round: round,
 				Approved: s.approved[g.Service], DryRun: s.in.DryRun,
@@ -513,7 +526,11 @@ func (s *strictCycle) watchAll(ctx workflow.Context, groups []serviceGroup, notB
 		}
 		opts := watchOptions
 		opts.StartToCloseTimeout = timeout + time.Minute
-		futures[i] = workflow.ExecuteActivity(withOptions(ctx, opts), activities.WatchUntilFreshName,
+		summary := "wait for a natural refresh of " + g.Service
+		if notBefore != nil {
+			summary = "watch " + g.Service + " until fresh after restart"
+		}
+		futures[i] = workflow.ExecuteActivity(withOptions(ctx, opts, summary), activities.WatchUntilFreshName,
 			&activities.WatchUntilFreshInput{Target: s.target(), Service: g.Service, Checks: g.Checks, NotBefore: nb, Timeout: timeout})
 	}
 	out := make([]activities.WatchUntilFreshResult, len(groups))
@@ -563,7 +580,7 @@ func (s *strictCycle) decide(ctx workflow.Context, res *StrictCycleResult, sum *
 	for _, r := range res.Restarts {
 		restarts = append(restarts, fmt.Sprintf("%d:%s:%s", r.Round, r.Service, r.Outcome))
 	}
-	err := workflow.ExecuteActivity(withOptions(ctx, publishOptions), activities.PublishDecisionName,
+	err := workflow.ExecuteActivity(withOptions(ctx, publishOptions, "publish "+res.Status), activities.PublishDecisionName,
 		&activities.PublishDecisionInput{
 			Environment: s.in.Environment, WorkflowID: s.wfID, RunID: s.runID,
 			Status: res.Status, CriticalFailures: res.CriticalFailures,
