@@ -22,8 +22,10 @@ test: redis
 
 # Start a throwaway redis-server on 127.0.0.1:6379 when none answers.
 redis:
-	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || \
-		redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || { \
+		command -v redis-server >/dev/null || { echo "make test needs redis-server: apt-get install redis-server (.ci/run does it)"; exit 1; }; \
+		redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no; \
+		for i in 1 2 3 4 5 6 7 8 9 10; do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.2; done; }
 
 test-short:
 	$(GO) test -short -count=1 ./...
