@@ -3,6 +3,7 @@ package faults
 import (
 	"context"
 	"encoding/json"
+	"github.com/strictcycle/strictcycle/redistest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,11 +73,11 @@ func TestTemporalServerRestartedMidCycle(t *testing.T) {
 // while RestartService is retried, and the cycle completes.
 func TestRedisDownDuringRestartThenBack(t *testing.T) {
 	t.Parallel()
-	rs := startRedisServer(t)
-	s := newStack(t, stackOptions{redisURL: rs.url()})
+	rs := redistest.Start(t, "")
+	s := newStack(t, stackOptions{redisURL: rs.URL()})
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	rs.stop()
+	rs.Kill()
 	s.startWorker()
 	run := s.startCycle(ctx)
 	var lastFailure string
@@ -89,7 +90,7 @@ func TestRedisDownDuringRestartThenBack(t *testing.T) {
 	require.Contains(t, lastFailure, `restart service "event-store-service": read restart mark: redis get`)
 	require.Contains(t, lastFailure, "connection refused")
 	require.Zero(t, s.producerStarts(staleService), "no restart without the lock and the mark")
-	rs.start()
+	rs.Restart()
 
 	res := s.result(ctx, run)
 	requirePassOneRestart(t, s, res, activities.RestartDone, 1)
@@ -105,11 +106,11 @@ func TestRedisDownDuringRestartThenBack(t *testing.T) {
 // history) with PublishError saying why it is not in Redis.
 func TestRedisDownForWholeCycle(t *testing.T) {
 	t.Parallel()
-	rs := startRedisServer(t)
-	s := newStack(t, stackOptions{redisURL: rs.url()})
+	rs := redistest.Start(t, "")
+	s := newStack(t, stackOptions{redisURL: rs.URL()})
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	rs.stop()
+	rs.Kill()
 	s.startWorker()
 	run := s.startCycle(ctx)
 

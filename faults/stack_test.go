@@ -522,62 +522,6 @@ func (s *stack) dumpLogs() {
 	}
 }
 
-// redisServer is a redis-server child process on its own port, without
-// persistence, that a test stops and starts again.
-type redisServer struct {
-	t    *testing.T
-	port int
-	dir  string
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-func startRedisServer(t *testing.T) *redisServer {
-	t.Helper()
-	port, err := devserver.FreePort("127.0.0.1")
-	require.NoError(t, err)
-	r := &redisServer{t: t, port: port, dir: t.TempDir()}
-	r.start()
-	t.Cleanup(r.stop)
-	return r
-}
-
-func (r *redisServer) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.port) }
-
-func (r *redisServer) start() {
-	r.t.Helper()
-	cmd := exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", r.dir)
-	logf, err := os.Create(filepath.Join(r.dir, "redis.log"))
-	require.NoError(r.t, err)
-	defer logf.Close()
-	cmd.Stdout, cmd.Stderr = logf, logf
-	require.NoError(r.t, cmd.Start(), "start redis-server (is it installed?)")
-	r.cmd, r.done = cmd, make(chan struct{})
-	done := r.done
-	go func() {
-		_ = cmd.Wait()
-		close(done)
-	}()
-	rc := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", r.port)})
-	defer rc.Close()
-	require.Eventually(r.t, func() bool {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		return rc.Ping(ctx).Err() == nil
-	}, 10*time.Second, tick, "redis-server answers on port %d", r.port)
-}
-
-// stop kills redis-server (SIGKILL: an outage, not a shutdown).
-func (r *redisServer) stop() {
-	if r.cmd == nil {
-		return
-	}
-	_ = r.cmd.Process.Signal(syscall.SIGKILL)
-	<-r.done
-	r.cmd = nil
-}
-
 // simOptions keeps the default interval for a producer started by a test.
 func simOptions(o simstack.Options) simstack.Options {
 	if o.Interval == 0 {

@@ -2,6 +2,7 @@ package faults
 
 import (
 	"context"
+	"github.com/strictcycle/strictcycle/redistest"
 	"testing"
 	"time"
 
@@ -160,8 +161,8 @@ func TestWorkerKilledDuringPublish(t *testing.T) {
 	t.Parallel()
 	// Its own Redis: CLIENT PAUSE would stall every other user of a shared
 	// one.
-	rs := startRedisServer(t)
-	s := newStack(t, stackOptions{redisURL: rs.url(), contract: func(doc map[string]any) {
+	rs := redistest.Start(t, "")
+	s := newStack(t, stackOptions{redisURL: rs.URL(), contract: func(doc map[string]any) {
 		setExecRestart(doc, "--start-delay", "3s")
 	}})
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)

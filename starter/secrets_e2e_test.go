@@ -3,11 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,36 +16,10 @@ import (
 	"go.uber.org/zap/zapcore"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/strictcycle/strictcycle/redistest"
 	"github.com/strictcycle/strictcycle/worker/workerapp"
 	"github.com/strictcycle/strictcycle/workflows"
 )
-
-// startAuthRedis starts a throwaway redis-server with --requirepass on a
-// free loopback port; it is killed at cleanup.
-func startAuthRedis(t *testing.T, password string) string {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("redis-server not installed (.ci/run installs it)")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := ln.Addr().(*net.TCPAddr).Port
-	require.NoError(t, ln.Close())
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--requirepass", password,
-		"--save", "", "--appendonly", "no", "--dir", t.TempDir())
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	probe := redis.NewClient(&redis.Options{Addr: addr, Password: password})
-	defer probe.Close()
-	require.Eventually(t, func() bool { return probe.Ping(context.Background()).Err() == nil },
-		10*time.Second, 20*time.Millisecond, "redis-server on %s", addr)
-	return addr
-}
 
 // syncBuffer is a zap sink safe for the worker's goroutines.
 type syncBuffer struct {
@@ -81,7 +52,7 @@ func TestE2ESecretsNeverLeak(t *testing.T) {
 			"name": "bus_ping", "severity": "critical", "kind": "redis_ping",
 			"pass_reason": "redis answers", "fail_reason": "redis down"})
 	})
-	addr := startAuthRedis(t, pw)
+	addr := redistest.Start(t, pw).Addr()
 	s.cfg.Redis.URL = "redis://default:" + pw + "@" + addr + "/0"
 
 	logs := &syncBuffer{}

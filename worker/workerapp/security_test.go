@@ -13,13 +13,11 @@ import (
 	"math/big"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/testsuite"
 	"go.uber.org/zap"
@@ -29,35 +27,9 @@ import (
 	"github.com/strictcycle/strictcycle/activities"
 	"github.com/strictcycle/strictcycle/config"
 	"github.com/strictcycle/strictcycle/gates"
+	"github.com/strictcycle/strictcycle/redistest"
 	"github.com/strictcycle/strictcycle/worker/workerapp"
 )
-
-// StartAuthRedis starts a throwaway redis-server with --requirepass on a
-// free loopback port and returns its address; it is killed at cleanup.
-func startAuthRedis(t *testing.T, password string) string {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("redis-server not installed (.ci/run installs it)")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := ln.Addr().(*net.TCPAddr).Port
-	require.NoError(t, ln.Close())
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--requirepass", password,
-		"--save", "", "--appendonly", "no", "--dir", t.TempDir())
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	probe := redis.NewClient(&redis.Options{Addr: addr, Password: password})
-	defer probe.Close()
-	require.Eventually(t, func() bool { return probe.Ping(context.Background()).Err() == nil },
-		10*time.Second, 20*time.Millisecond, "redis-server on %s", addr)
-	return addr
-}
 
 // TestRedisAUTH: the worker's Redis client built from REDIS_URL /
 // REDIS_PASSWORD authenticates against a redis-server with --requirepass;
@@ -65,7 +37,7 @@ func startAuthRedis(t *testing.T, password string) string {
 // redis_ping fail closed with a clear error that carries no password.
 func TestRedisAUTH(t *testing.T) {
 	const pw = "s3cret-Pa55word"
-	addr := startAuthRedis(t, pw)
+	addr := redistest.Start(t, pw).Addr()
 	tests := []struct {
 		name     string
 		url      string
