@@ -230,13 +230,6 @@ func printDecision(out io.Writer, res *workflows.StrictCycleResult, asJSON bool)
 	return exitFail
 }
 
-// cycleRef resolves which execution an operator command targets.
-func (c *common) cycleRef() (id, runID *string) {
-	id = c.fs.String("workflow-id", "", "workflow id (default: the environment's newest cycle, run or scheduled)")
-	runID = c.fs.String("run-id", "", "run id (default: the latest run)")
-	return id, runID
-}
-
 // resolve picks the execution: the given id (and run), else the
 // environment's newest cycle — started by `run` (strictcycle-<env>-cycle)
 // or by its schedule (the same id with the schedule's time suffix). The
@@ -257,68 +250,66 @@ func (c *common) resolve(ctx context.Context, cl client.Client, id, runID string
 	return ex.GetWorkflowId(), ex.GetRunId()
 }
 
-func statusCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	c, err := newCommon("status", stderr)
-	if err != nil {
-		return fail(stderr, err)
-	}
-	id, runID := c.cycleRef()
-	if err := c.fs.Parse(args); err != nil {
-		return exitError
-	}
-	cl, err := c.dial(ctx)
-	if err != nil {
-		return fail(stderr, err)
-	}
-	defer cl.Close()
-	wid, rid := c.resolve(ctx, cl, *id, *runID)
-	st, err := queryStatus(ctx, cl, wid, rid)
-	if err != nil {
-		return fail(stderr, err)
-	}
-	b, _ := json.MarshalIndent(st, "", "  ")
-	fmt.Fprintln(stdout, string(b))
-	return exitPass
-}
-
-// update sends a validated update and prints its result.
-func update(ctx context.Context, c *common, id, runID, name string, arg any, stdout, stderr io.Writer) int {
-	cl, err := c.dial(ctx)
-	if err != nil {
-		return fail(stderr, err)
-	}
-	defer cl.Close()
-	id, runID = c.resolve(ctx, cl, id, runID)
-	h, err := cl.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: id, RunID: runID, UpdateName: name, Args: []any{arg},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err != nil {
-		return fail(stderr, fmt.Errorf("%s %s: %w", name, id, err))
-	}
-	var out any
-	if err := h.Get(ctx, &out); err != nil {
-		return fail(stderr, fmt.Errorf("%s %s: %w", name, id, err))
-	}
-	fmt.Fprintf(stdout, "%s: %v\n", name, out)
-	return exitPass
-}
-
-// updateCmd builds an operator command that sends one validated update to
-// a cycle; bind declares the request's flags and returns the request.
-func updateCmd(name string, bind func(fs *flag.FlagSet) any) func(context.Context, []string, io.Writer, io.Writer) int {
+// cycleCmd builds a command that acts on one cycle: --workflow-id and
+// --run-id, else the environment's newest cycle. bind (optional) declares
+// the command's own flags and returns its request.
+func cycleCmd(name string, bind func(*flag.FlagSet) any,
+	act func(ctx context.Context, cl client.Client, id, runID string, req any, out io.Writer) error,
+) func(context.Context, []string, io.Writer, io.Writer) int {
 	return func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		c, err := newCommon(name, stderr)
 		if err != nil {
 			return fail(stderr, err)
 		}
-		id, runID := c.cycleRef()
-		req := bind(c.fs)
+		id := c.fs.String("workflow-id", "", "workflow id (default: the environment's newest cycle, run or scheduled)")
+		runID := c.fs.String("run-id", "", "run id (default: the latest run)")
+		var req any
+		if bind != nil {
+			req = bind(c.fs)
+		}
 		if err := c.fs.Parse(args); err != nil {
 			return exitError
 		}
-		return update(ctx, c, *id, *runID, name, req, stdout, stderr)
+		cl, err := c.dial(ctx)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		defer cl.Close()
+		wid, rid := c.resolve(ctx, cl, *id, *runID)
+		if err := act(ctx, cl, wid, rid, req, stdout); err != nil {
+			return fail(stderr, err)
+		}
+		return exitPass
 	}
+}
+
+var statusCmd = cycleCmd("status", nil, func(ctx context.Context, cl client.Client, id, runID string, _ any, out io.Writer) error {
+	st, err := queryStatus(ctx, cl, id, runID)
+	if err != nil {
+		return err
+	}
+	b, _ := json.MarshalIndent(st, "", "  ")
+	fmt.Fprintln(out, string(b))
+	return nil
+})
+
+// updateCmd builds an operator command that sends one validated update.
+func updateCmd(name string, bind func(*flag.FlagSet) any) func(context.Context, []string, io.Writer, io.Writer) int {
+	return cycleCmd(name, bind, func(ctx context.Context, cl client.Client, id, runID string, req any, out io.Writer) error {
+		h, err := cl.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+			WorkflowID: id, RunID: runID, UpdateName: name, Args: []any{req},
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		})
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", name, id, err)
+		}
+		var res any
+		if err := h.Get(ctx, &res); err != nil {
+			return fmt.Errorf("%s %s: %w", name, id, err)
+		}
+		fmt.Fprintf(out, "%s: %v\n", name, res)
+		return nil
+	})
 }
 
 var (

@@ -19,35 +19,21 @@ import (
 	"github.com/strictcycle/strictcycle/workflows"
 )
 
-func showCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	c, err := newCommon("show", stderr)
+var showCmd = cycleCmd("show", nil, func(ctx context.Context, cl client.Client, id, runID string, _ any, out io.Writer) error {
+	events, err := history(ctx, cl, id, runID)
 	if err != nil {
-		return fail(stderr, err)
+		return err
 	}
-	id, runID := c.cycleRef()
-	if err := c.fs.Parse(args); err != nil {
-		return exitError
+	fmt.Fprintf(out, "workflow %s", id)
+	if runID != "" {
+		fmt.Fprintf(out, " run %s", runID)
 	}
-	cl, err := c.dial(ctx)
-	if err != nil {
-		return fail(stderr, err)
-	}
-	defer cl.Close()
-	wid, rid := c.resolve(ctx, cl, *id, *runID)
-	events, err := history(ctx, cl, wid, rid)
-	if err != nil {
-		return fail(stderr, err)
-	}
-	fmt.Fprintf(stdout, "workflow %s", wid)
-	if rid != "" {
-		fmt.Fprintf(stdout, " run %s", rid)
-	}
-	fmt.Fprintln(stdout)
+	fmt.Fprintln(out)
 	for _, line := range Timeline(events) {
-		fmt.Fprintln(stdout, line)
+		fmt.Fprintln(out, line)
 	}
-	return exitPass
-}
+	return nil
+})
 
 func history(ctx context.Context, cl client.Client, id, runID string) ([]*historypb.HistoryEvent, error) {
 	it := cl.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
