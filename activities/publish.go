@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 )
 
 // pyISO is the timestamp format of the hbot reports (Python isoformat).
@@ -73,6 +74,13 @@ func (a *Activities) PublishDecision(ctx context.Context, in *PublishDecisionInp
 	if err != nil {
 		return nil, fmt.Errorf("%s: encode transition: %w", op, err)
 	}
+	// The file first: it is local, so the decision lands on disk even when
+	// Redis is down (a retry rewrites the same content).
+	if d.Root != "" {
+		if err := writeStrictCycleLatest(d.Root, ts, &d); err != nil {
+			return nil, err
+		}
+	}
 	stopBeat := a.heartbeatWhile(ctx)
 	defer stopBeat()
 	res, err := a.store.PublishOnce(ctx, Publication{
@@ -92,6 +100,53 @@ func (a *Activities) PublishDecision(ctx context.Context, in *PublishDecisionInp
 		return nil, err
 	}
 	return res, nil
+}
+
+// strictCycleLatest is reports/promotion_gates/strict_cycle_latest.json: the
+// Python strict cycle's fields first (strict_gate_rc 0 PASS, 2 FAIL), then
+// strictcycle's.
+type strictCycleLatest struct {
+	TsUTC            string   `json:"ts_utc"`
+	StrictGateRC     int      `json:"strict_gate_rc"`
+	StrictGateStatus string   `json:"strict_gate_status"`
+	CriticalFailures []string `json:"critical_failures"`
+	GateLatestPath   string   `json:"gate_latest_path"`
+	Stdout           string   `json:"stdout"`
+
+	Environment      string   `json:"environment"`
+	WorkflowID       string   `json:"workflow_id"`
+	RunID            string   `json:"run_id"`
+	Reason           string   `json:"reason"`
+	Rounds           int      `json:"rounds"`
+	Restarts         []string `json:"restarts"`
+	EvidenceBundleID string   `json:"evidence_bundle_id"`
+	ArtifactPath     string   `json:"artifact_path"`
+}
+
+func writeStrictCycleLatest(root, ts string, d *PublishDecisionInput) error {
+	dir, err := insideRoot(root, "reports/promotion_gates")
+	if err != nil {
+		return nonRetryable(ErrTypeBadInput, fmt.Errorf("write strict cycle latest: %w", err))
+	}
+	rc := 2
+	if d.Status == "PASS" {
+		rc = 0
+	}
+	stdout := "[promotion-gates] status=" + d.Status + "\n"
+	if len(d.CriticalFailures) > 0 {
+		stdout += "[promotion-gates] critical_failures=" + strings.Join(d.CriticalFailures, ",") + "\n"
+	}
+	stdout += "[promotion-gates] evidence=" + d.ArtifactPath + "\n"
+	b, err := json.MarshalIndent(strictCycleLatest{
+		TsUTC: ts, StrictGateRC: rc, StrictGateStatus: d.Status, CriticalFailures: d.CriticalFailures,
+		GateLatestPath: filepath.Join(dir, "latest.json"), Stdout: stdout,
+		Environment: d.Environment, WorkflowID: d.WorkflowID, RunID: d.RunID, Reason: d.Reason,
+		Rounds: d.Rounds, Restarts: d.Restarts, EvidenceBundleID: d.EvidenceBundleID, ArtifactPath: d.ArtifactPath,
+	}, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode strict cycle latest: %w", err)
+	}
+	return writeAtomic(filepath.Join(dir, "strict_cycle_latest.json"), append(b, '\n'))
 }
 
 // WriteDrillReport writes reports/recovery/recovery_drill_<stamp>.json and

@@ -161,3 +161,30 @@ func TestWriteDrillReport(t *testing.T) {
 	_, err = env.ExecuteActivity(WriteDrillReportName, &DrillReport{})
 	require.ErrorContains(t, err, "write drill report: no root")
 }
+
+// The decision also lands as reports/promotion_gates/strict_cycle_latest.json
+// in the Python strict cycle's shape, before Redis is touched: with Redis
+// down the file is still written.
+func TestPublishDecisionWritesStrictCycleLatest(t *testing.T) {
+	root := t.TempDir()
+	now := time.Date(2026, 2, 24, 1, 28, 51, 174807000, time.UTC)
+	a := New(Options{Store: NewRedisStore(redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}), "x"), Now: func() time.Time { return now }})
+	env := activityEnv(a)
+	_, err := env.ExecuteActivity(PublishDecisionName, &PublishDecisionInput{
+		Environment: "prod", WorkflowID: "strictcycle-prod-cycle", RunID: "run-1", Status: "FAIL",
+		CriticalFailures: []string{"day2_event_store_gate"}, ArtifactPath: "/r/reports/promotion_gates/promotion_gates_x.json",
+		Rounds: 1, Restarts: []string{"1:ops-scheduler:restarted"}, Reason: "still failing", Root: root,
+	})
+	require.Error(t, err, "redis is down")
+	b, err := os.ReadFile(filepath.Join(root, "reports", "promotion_gates", "strict_cycle_latest.json"))
+	require.NoError(t, err)
+	var got map[string]any
+	require.NoError(t, json.Unmarshal(b, &got))
+	require.Equal(t, "2026-02-24T01:28:51.174807+00:00", got["ts_utc"])
+	require.Equal(t, float64(2), got["strict_gate_rc"])
+	require.Equal(t, "FAIL", got["strict_gate_status"])
+	require.Equal(t, []any{"day2_event_store_gate"}, got["critical_failures"])
+	require.Equal(t, filepath.Join(root, "reports", "promotion_gates", "latest.json"), got["gate_latest_path"])
+	require.Equal(t, "[promotion-gates] status=FAIL\n[promotion-gates] critical_failures=day2_event_store_gate\n[promotion-gates] evidence=/r/reports/promotion_gates/promotion_gates_x.json\n", got["stdout"])
+	require.Equal(t, "strictcycle-prod-cycle", got["workflow_id"])
+}

@@ -184,6 +184,10 @@ type PublishDecisionInput struct {
 	Restarts         []string  `json:"restarts"`
 	Reason           string    `json:"reason"`
 	DecidedAt        time.Time `json:"decided_at"`
+	// Root, when set, also receives reports/promotion_gates/
+	// strict_cycle_latest.json, the file the Python strict cycle wrote and
+	// its consumers (soak monitor, readiness decision) read.
+	Root string `json:"root,omitempty"`
 }
 
 // PublishDecisionResult says where the decision landed.

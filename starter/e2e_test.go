@@ -171,6 +171,7 @@ func TestE2EStaleIntegrityRestartsAndPasses(t *testing.T) {
 	require.Positive(t, res.Restarts[0].FreshAfterMS)
 	require.True(t, simstack.Running(s.root, DemoService), "the exec driver started the producer")
 	require.FileExists(t, res.ArtifactPath)
+	require.FileExists(t, filepath.Join(s.root, "reports", "promotion_gates", "strict_cycle_latest.json"))
 	require.Equal(t, []string{"1:" + DemoService + ":restarted"}, s.restartsInRedis())
 
 	// A second start while none runs is allowed; while one runs it is refused.

@@ -227,6 +227,14 @@ func (s *strictCycle) setPhase(ctx workflow.Context, phase string, waiting ...st
 
 func (s *strictCycle) target() activities.Target { return s.in.Target }
 
+// artifactRoot is where decision artifacts go; a dry run writes none.
+func (s *strictCycle) artifactRoot() string {
+	if s.in.DryRun {
+		return ""
+	}
+	return s.in.Root
+}
+
 func (s *strictCycle) run(root workflow.Context) (*StrictCycleResult, error) {
 	logger := workflow.GetLogger(root)
 	_ = workflow.UpsertTypedSearchAttributes(root, SAEnvironment.ValueSet(s.in.Environment), SAStatus.ValueSet("RUNNING"))
@@ -586,6 +594,7 @@ func (s *strictCycle) decide(ctx workflow.Context, res *StrictCycleResult, sum *
 			Status: res.Status, CriticalFailures: res.CriticalFailures,
 			EvidenceBundleID: res.EvidenceBundleID, ArtifactPath: res.ArtifactPath,
 			Rounds: res.Rounds, Restarts: restarts, Reason: res.Reason, DecidedAt: res.DecidedAt,
+			Root: s.artifactRoot(),
 		}).Get(ctx, &pub)
 	if err != nil {
 		// The decision stands in history and in the result even when Redis
