@@ -120,3 +120,25 @@ func TestE2EApproveProtectedService(t *testing.T) {
 	require.Len(t, res.Restarts, 1)
 	require.Equal(t, DemoService, res.Restarts[0].Service)
 }
+
+// A second cycle in an environment where one runs is refused with the
+// running one named.
+func TestE2ESecondCycleRefused(t *testing.T) {
+	s := newE2EStack(t, func(doc map[string]any) {
+		doc["services"].(map[string]any)[DemoService] = map[string]any{"protected": true}
+	})
+	s.startWorker()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	run, err := startCycle(ctx, s.cl, s.cfg.TaskQueue, s.input())
+	require.NoError(t, err)
+	code, out := s.cli("run")
+	require.Equal(t, exitError, code, out)
+	require.Contains(t, out, "a cycle is already running in environment "+s.cfg.Environment)
+	code, out = s.cli("abort", "--reason", "test over", "--by", "op")
+	require.Equal(t, exitPass, code, out)
+	var res workflows.StrictCycleResult
+	require.NoError(t, run.Get(ctx, &res))
+	require.Equal(t, "FAIL", res.Status)
+	require.Equal(t, "aborted by op: test over", res.Reason)
+}

@@ -132,6 +132,16 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // while one runs in the same environment is refused.
 func startCycle(ctx context.Context, cl client.Client, queue string, in *workflows.StrictCycleInput) (client.WorkflowRun, error) {
 	id := workflows.WorkflowID(in.Environment, "cycle")
+	// A scheduled cycle has the same id plus the schedule's time suffix, so
+	// the id conflict policy alone does not see it: ask visibility too.
+	running, err := cl.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+		Query:    fmt.Sprintf("WorkflowId STARTS_WITH '%s' AND ExecutionStatus = 'Running'", id),
+		PageSize: 1,
+	})
+	if err == nil && len(running.GetExecutions()) > 0 {
+		ex := running.GetExecutions()[0].GetExecution()
+		return nil, fmt.Errorf("start cycle %s: a cycle is already running in environment %s (%s run %s)", id, in.Environment, ex.GetWorkflowId(), ex.GetRunId())
+	}
 	run, err := cl.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       id,
 		TaskQueue:                queue,
