@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Exit codes, as the Python gate runner: 0 PASS, 2 FAIL, 1 error (bad
@@ -21,6 +23,9 @@ const (
 )
 
 func main() {
+	// go-redis prints dial retries on its own; this CLI reports every
+	// Redis error itself, with the operation that failed.
+	redis.SetLogger(quietRedis{})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
@@ -84,3 +89,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	return cmd(ctx, args[1:], stdout, stderr)
 }
+
+// quietRedis drops go-redis's internal log lines.
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}

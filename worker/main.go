@@ -13,6 +13,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/strictcycle/strictcycle/config"
 	"github.com/strictcycle/strictcycle/worker/workerapp"
 )
@@ -54,5 +56,6 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return err
 	}
 	defer func() { _ = logger.Sync() }()
+	redis.SetLogger(workerapp.RedisLogger{Z: logger.Named("redis")})
 	return workerapp.RunWorker(ctx, cfg, logger, workerapp.RunOptions{Dev: *dev})
 }

@@ -1,6 +1,7 @@
 package workerapp
 
 import (
+	"context"
 	"fmt"
 
 	"go.temporal.io/sdk/log"
@@ -88,4 +89,13 @@ func fields(keyvals []any) []zap.Field {
 		fs = append(fs, zap.Any(key, keyvals[i+1]))
 	}
 	return fs
+}
+
+// RedisLogger routes go-redis's internal log lines (dial retries, pool
+// events) through zap, so the worker's output stays structured.
+type RedisLogger struct{ Z *zap.Logger }
+
+// Printf implements go-redis's internal logging interface.
+func (l RedisLogger) Printf(_ context.Context, format string, v ...any) {
+	l.Z.Warn("redis client", zap.String("detail", fmt.Sprintf(format, v...)))
 }
