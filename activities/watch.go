@@ -18,6 +18,9 @@ import (
 
 // watchProgress is the heartbeat detail of WatchUntilFresh.
 type watchProgress struct {
+	// Started is when the first attempt began: a retried attempt (after a
+	// worker died) waits only for what is left of the timeout.
+	Started     time.Time  `json:"started"`
 	Evaluations int        `json:"evaluations"`
 	Events      int        `json:"events"`
 	Polls       int        `json:"polls"`
@@ -84,13 +87,23 @@ func (a *Activities) WatchUntilFresh(ctx context.Context, in *WatchUntilFreshInp
 		events, watchErrs = w.fw.Events, w.fw.Errors
 	}
 
-	deadline := time.NewTimer(timeout)
+	progress := watchProgress{Started: a.now()}
+	if activity.HasHeartbeatDetails(ctx) {
+		var prev watchProgress
+		if err := activity.GetHeartbeatDetails(ctx, &prev); err == nil && !prev.Started.IsZero() {
+			progress.Started = prev.Started
+		}
+	}
+	remaining := timeout - a.now().Sub(progress.Started)
+	if remaining < 0 {
+		remaining = 0
+	}
+	deadline := time.NewTimer(remaining)
 	defer deadline.Stop()
 	ticker := time.NewTicker(poll)
 	defer ticker.Stop()
 
 	res := &WatchUntilFreshResult{}
-	progress := watchProgress{}
 	for {
 		rep, err := e.Run(ctx, gates.RunOptions{Only: in.Checks})
 		if err != nil {

@@ -348,3 +348,25 @@ func BenchmarkWatchLatency(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// A retried attempt (a worker died mid-watch) waits only for what is left
+// of the timeout, known from the first attempt's heartbeat.
+func TestWatchUntilFreshRetryKeepsDeadline(t *testing.T) {
+	contract := loadTestContract(t, nil)
+	root := t.TempDir()
+	writeReport(t, root, "reports/risk_service/latest.json", time.Now().Add(-time.Hour), "ok")
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.SetTestTimeout(time.Minute)
+	env.SetHeartbeatDetails(watchProgress{Started: time.Now().Add(-time.Hour + 200*time.Millisecond)})
+	env.RegisterActivity(New(Options{}))
+	start := time.Now()
+	v, err := env.ExecuteActivity(WatchUntilFreshName, &WatchUntilFreshInput{Target: Target{Root: root, Contract: contract},
+		Checks: []string{"risk_service_fresh"}, Timeout: time.Hour, Poll: 50 * time.Millisecond})
+	require.NoError(t, err)
+	var res WatchUntilFreshResult
+	require.NoError(t, v.Get(&res))
+	require.False(t, res.Fresh)
+	require.Contains(t, res.Reason, "timeout after 1h0m0s")
+	require.Less(t, time.Since(start), 30*time.Second, "the first attempt's hour is nearly spent")
+}
