@@ -56,6 +56,10 @@ func streamIDTime(id string) (time.Time, error) {
 // go-redis) it is computed as entries-added minus the group's entries-read.
 func (g goRedis) GroupLag(ctx context.Context, stream, group string) (int64, error) {
 	groups, err := g.c.XInfoGroups(ctx, stream).Result()
+	if err != nil && strings.Contains(err.Error(), "no such key") {
+		// An absent stream has no group either: missing, not an error.
+		return 0, fmt.Errorf("read groups of stream %q: stream absent: %w", stream, errNoGroup)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("read groups of stream %q: %w", stream, err)
 	}

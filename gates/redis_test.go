@@ -75,6 +75,8 @@ func TestRedisKinds(t *testing.T) {
 			VerdictFail, "bad: group g lag 1 > 0 on stream " + stream},
 		{"group missing", config.Check{Name: "l", Kind: config.KindRedisGroupLag, Redis: &config.RedisSpec{Stream: stream, Group: "nope"}},
 			VerdictMissing, "bad: group nope missing on stream " + stream},
+		{"stream of the group absent", config.Check{Name: "l", Kind: config.KindRedisGroupLag, Redis: &config.RedisSpec{Stream: prefix + "none", Group: "g"}},
+			VerdictMissing, "bad: group g missing on stream " + prefix + "none"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
