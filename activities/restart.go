@@ -243,6 +243,13 @@ func budgetOf(rec config.Recovery) (int, time.Duration) {
 	return n, w
 }
 
+// drillLockTTL bounds how long a drill that died between stop and start can
+// keep cycles from restarting the service (a drill runs for at most the
+// workflow timeout of its starter).
+const drillLockTTL = 2 * time.Hour
+
+func drillHolder(runID string) string { return "drill/" + runID }
+
 func lockTTL(rec config.Recovery) time.Duration {
 	if rec.LockTTL > 0 {
 		return rec.LockTTL
@@ -286,6 +293,27 @@ func (a *Activities) serviceAction(ctx context.Context, in *ServiceActionInput, 
 		return nil, driverError(op, in.Service, err)
 	}
 	ref := ServiceRef{Name: in.Service, Root: in.Root, Spec: svc}
+	// A drill holds the service's restart lock from stop to start, so a
+	// strict cycle running meanwhile sees lock_held and never restarts the
+	// service the drill took down (its gate fails closed instead, which is
+	// what the drill proves).
+	lk, holder := lockKey(envName(in.Environment), in.Service), drillHolder(in.RunID)
+	if action == "stop" && a.store != nil {
+		got, err := a.store.SetNX(ctx, lk, holder, drillLockTTL)
+		if err != nil {
+			return nil, fmt.Errorf("%s %q: take restart lock: %w", op, in.Service, err)
+		}
+		if !got {
+			other, _, err := a.store.Get(ctx, lk)
+			if err != nil {
+				return nil, fmt.Errorf("%s %q: read restart lock: %w", op, in.Service, err)
+			}
+			if other != holder {
+				// Retryable: a restart in progress ends within its lock ttl.
+				return nil, fmt.Errorf("%s %q: restart lock %q held by %q", op, in.Service, lk, other)
+			}
+		}
+	}
 	activity.GetLogger(ctx).Info("service action", "action", action, "service", in.Service, "driver", drv.Name())
 	if action == "stop" {
 		err = drv.Stop(ctx, ref)
@@ -293,7 +321,18 @@ func (a *Activities) serviceAction(ctx context.Context, in *ServiceActionInput, 
 		err = drv.Start(ctx, ref)
 	}
 	if err != nil {
+		if action == "stop" && a.store != nil {
+			// The service was not taken down: do not keep cycles off it.
+			bctx, cancel := background(ctx)
+			_, _ = a.store.CompareAndDelete(bctx, lk, holder)
+			cancel()
+		}
 		return nil, driverError(op, in.Service, err)
+	}
+	if action == "start" && a.store != nil {
+		if _, err := a.store.CompareAndDelete(ctx, lk, holder); err != nil {
+			return nil, fmt.Errorf("%s %q: release restart lock: %w", op, in.Service, err)
+		}
 	}
 	return &ServiceActionResult{Service: in.Service, Action: action, Driver: drv.Name(), At: a.now(),
 		Detail: fmt.Sprintf("%s with the %s driver", action, drv.Name())}, nil

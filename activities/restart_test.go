@@ -316,3 +316,32 @@ func TestRestartServiceTakesOverOwnLock(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, RestartLockHeld, res.Outcome)
 }
+
+// A drill holds the restart lock from stop to start: a cycle meanwhile gets
+// lock_held and never restarts what the drill took down; after the drill's
+// start, restarts work again. A retried stop of the same drill is fine.
+func TestDrillHoldsRestartLock(t *testing.T) {
+	f := newRestartFixture(t, 3)
+	env := activityEnv(f.a)
+	act := func(name string, runID string) error {
+		_, err := env.ExecuteActivity(name, &ServiceActionInput{Target: Target{Environment: "test", Root: t.TempDir(), Contract: "restart-test"},
+			Service: "risk-service", RunID: runID})
+		return err
+	}
+	require.NoError(t, act(StopServiceName, "drill-1"))
+	require.NoError(t, act(StopServiceName, "drill-1"), "a retried stop of the same drill")
+	require.ErrorContains(t, act(StopServiceName, "drill-2"), `restart lock "test:restart:lock:risk-service" held by "drill/drill-1"`)
+
+	res, err := f.restart(t, RestartServiceInput{Service: "risk-service", RunID: "cycle-1", Round: 1})
+	require.NoError(t, err)
+	require.Equal(t, RestartLockHeld, res.Outcome)
+	require.Contains(t, res.Detail, `held by "drill/drill-1"`)
+	require.Zero(t, f.drv.count())
+
+	require.NoError(t, act(StartServiceName, "drill-1"))
+	res, err = f.restart(t, RestartServiceInput{Service: "risk-service", RunID: "cycle-1", Round: 2})
+	require.NoError(t, err)
+	require.Equal(t, RestartDone, res.Outcome)
+	require.Equal(t, 2, f.drv.stops)
+	require.Equal(t, 1, f.drv.starts)
+}
