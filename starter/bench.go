@@ -364,55 +364,13 @@ func benchGateDay28(ctx context.Context, o benchOptions, out io.Writer) error {
 	return nil
 }
 
-// writeScalingTree writes n report files and a contract of n report checks
-// over them; every third check has a pass condition, every fifth reads the
-// freshest of a glob.
-func writeScalingTree(root string, n int, now time.Time) (*config.Contract, error) {
-	c := &config.Contract{
-		Name:      fmt.Sprintf("scaling-%d", n),
-		Freshness: config.Freshness{Window: 15 * time.Minute, FutureSkew: 2 * time.Minute},
-		Services:  map[string]config.Service{"svc": {}},
-	}
-	for i := range n {
-		dir := fmt.Sprintf("reports/gen_%03d", i/50)
-		rel := fmt.Sprintf("%s/report_%04d.json", dir, i)
-		body, err := json.Marshal(map[string]any{
-			"ts_utc": now.UTC().Format("2006-01-02T15:04:05.000000+00:00"), "status": "ok",
-			"critical_count": 0, "service": fmt.Sprintf("svc-%d", i), "latency_ms": 12.5,
-			"counts": map[string]int{"a": i, "b": 2 * i},
-		})
-		if err != nil {
-			return nil, err
-		}
-		p := filepath.Join(root, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(p, body, 0o644); err != nil {
-			return nil, err
-		}
-		spec := &config.ReportSpec{Path: rel, TimestampKeys: []string{"ts_utc", "last_update_utc"}}
-		if i%5 == 4 {
-			spec = &config.ReportSpec{Globs: []string{fmt.Sprintf("%s/report_%04d.js*", dir, i)}, TimestampKeys: []string{"ts_utc"}}
-		}
-		if i%3 == 0 {
-			spec.Condition = `(status == "ok" or status == "warning") and critical_count == 0`
-		}
-		c.Checks = append(c.Checks, config.Check{
-			Name: fmt.Sprintf("report_%04d", i), Severity: config.SeverityCritical, Kind: config.KindReport,
-			Producer: "svc", PassReason: "ok", FailReason: "bad", Report: spec,
-		})
-	}
-	return c, nil
-}
-
 func benchGateScaling(ctx context.Context, o benchOptions, out io.Writer) error {
 	fmt.Fprintf(out, "\n6. gate time by number of report checks (generated reports; 1/3 with a condition, 1/5 by glob)\n")
 	fmt.Fprintf(out, "   %6s  %12s  %10s  %10s  %12s  %10s\n", "checks", "ns/op", "median", "median/chk", "allocs/op", "allocs/chk")
 	var first float64
 	for _, n := range o.Scaling {
 		root := filepath.Join(o.Dir, fmt.Sprintf("scaling-%d", n))
-		c, err := writeScalingTree(root, n, time.Now())
+		c, err := gates.WriteScalingTree(root, n, time.Now())
 		if err != nil {
 			return fmt.Errorf("scaling tree %d: %w", n, err)
 		}
