@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -71,15 +69,6 @@ func helperMain(mode string, args []string) int {
 			fmt.Sscan(args[2], &n)
 			return n
 		}
-		return 0
-	case "spawn": // start a grandchild sleeper, write its pid, then sleep
-		self, _ := os.Executable()
-		child := exec.Command(self, "helper:sleep", "60s")
-		if err := child.Start(); err != nil {
-			return 2
-		}
-		os.WriteFile("child.pid", []byte(strconv.Itoa(child.Process.Pid)), 0o644)
-		time.Sleep(60 * time.Second)
 		return 0
 	case "sleep":
 		d, _ := time.ParseDuration(args[0])
