@@ -29,7 +29,6 @@ const (
 	defaultHeartbeatEvery = 5 * time.Second
 	defaultDebounce       = 5 * time.Millisecond
 	defaultPoll           = 2 * time.Second
-	defaultWatchTimeout   = DefaultWatchTimeout
 	defaultMaxRestarts    = 3
 	defaultBudgetWindow   = time.Hour
 	defaultLockTTL        = 5 * time.Minute

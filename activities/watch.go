@@ -60,7 +60,7 @@ func (a *Activities) WatchUntilFresh(ctx context.Context, in *WatchUntilFreshInp
 		timeout = c.Recovery.WatchTimeout
 	}
 	if timeout <= 0 {
-		timeout = defaultWatchTimeout
+		timeout = DefaultWatchTimeout
 	}
 	poll := in.Poll
 	if poll <= 0 {
