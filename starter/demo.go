@@ -95,8 +95,9 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer) (_ *workflows.St
 	cfg.Environment = "demo"
 	cfg.Root = o.Root
 	// Each demo is a new simulated stack: its restart budgets and latest
-	// decision must not carry over from an earlier demo in the same Redis.
-	cfg.Redis.KeyPrefix = "strictcycle-demo-" + filepath.Base(o.Root)
+	// decision must not carry over from an earlier demo in the same Redis
+	// (a root's base name is no key: t.TempDir() repeats "001").
+	cfg.Redis.KeyPrefix = "strictcycle-demo-" + time.Now().UTC().Format("20060102T150405.000000000")
 
 	// Redis: the configured one, or an in-process stand-in for the demo only.
 	redisURL, stopRedis, err := demoRedis(ctx, cfg.Redis.URL, out)
@@ -104,6 +105,11 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer) (_ *workflows.St
 		return nil, err
 	}
 	defer stopRedis()
+	if !o.Keep {
+		// Budgets, locks, marks and the latest decision belong to this
+		// demo only.
+		defer dropKeys(redisURL, cfg.Redis.KeyPrefix)
+	}
 	cfg.Redis.URL = redisURL
 
 	// The simulated stack, with its own contract whose exec driver runs
@@ -233,6 +239,22 @@ func demoRedis(ctx context.Context, url string, out io.Writer) (string, func(), 
 	}
 	fmt.Fprintf(out, "redis: nothing answered at %s; using an in-process Redis-compatible server at %s for this demo only\n", workerapp.RedactURL(url), mr.Addr())
 	return "redis://" + mr.Addr() + "/0", mr.Close, nil
+}
+
+// dropKeys deletes the keys under prefix (best effort).
+func dropKeys(url, prefix string) {
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return
+	}
+	rc := redis.NewClient(opts)
+	defer rc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	it := rc.Scan(ctx, 0, prefix+":*", 100).Iterator()
+	for it.Next(ctx) {
+		rc.Del(ctx, it.Val())
+	}
 }
 
 // waitReports waits until every started producer has written its reports.

@@ -301,3 +301,19 @@ func TestE2ENonRecoverableFailsClosed(t *testing.T) {
 	require.False(t, simstack.Running(s.root, DemoService), "nothing was restarted")
 	saveHistory(t, s.cl, run.GetID(), run.GetRunID(), "strict_cycle_fail_closed")
 }
+
+// Demos in a row against the same Redis each get their own restart budget
+// (three demos used to exhaust a budget of three per hour).
+func TestDemosInARowKeepTheirOwnBudget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test: skipped with -short")
+	}
+	for i := range 4 {
+		var out bytes.Buffer
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		res, err := runDemo(ctx, demoOptions{Root: filepath.Join(t.TempDir(), "001"), Self: []string{os.Args[0]}, Interval: 500 * time.Millisecond}, &out)
+		cancel()
+		require.NoError(t, err, out.String())
+		require.Equal(t, "PASS", res.Status, "demo %d: %s", i+1, out.String())
+	}
+}
