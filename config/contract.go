@@ -102,9 +102,11 @@ type ReportSpec struct {
 // CommandSpec runs an argv (no shell) with cwd = root, then optionally judges
 // the report it writes.
 type CommandSpec struct {
-	Argv    []string          `yaml:"argv" json:"argv"`
-	Env     map[string]string `yaml:"env,omitempty" json:"env,omitempty"`
-	Timeout time.Duration     `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	Argv []string          `yaml:"argv" json:"argv"`
+	Env  map[string]string `yaml:"env,omitempty" json:"env,omitempty"`
+	// ChildEnv names the worker variables the command receives.
+	ChildEnv `yaml:",inline"`
+	Timeout  time.Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 	// Report, when set, is read after the command exits 0 (and, with
 	// --no-commands, instead of running it).
 	Report *ReportSpec `yaml:"report,omitempty" json:"report,omitempty"`
@@ -151,10 +153,11 @@ type Day2Spec struct {
 
 // Replay is the replay regression step of a strict cycle.
 type Replay struct {
-	Check   string            `yaml:"check" json:"check"`
-	Argv    []string          `yaml:"argv" json:"argv"`
-	Env     map[string]string `yaml:"env,omitempty" json:"env,omitempty"`
-	Timeout time.Duration     `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	Check    string            `yaml:"check" json:"check"`
+	Argv     []string          `yaml:"argv" json:"argv"`
+	Env      map[string]string `yaml:"env,omitempty" json:"env,omitempty"`
+	ChildEnv `yaml:",inline"`
+	Timeout  time.Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 	// Artifact is the report the command writes (relative to root).
 	Artifact string `yaml:"artifact" json:"artifact"`
 }
@@ -210,13 +213,36 @@ type ComposeDriver struct {
 	EnvFile  string   `yaml:"env_file,omitempty" json:"env_file,omitempty"`
 	Files    []string `yaml:"files,omitempty" json:"files,omitempty"`
 	Profiles []string `yaml:"profiles,omitempty" json:"profiles,omitempty"`
+	// ChildEnv names the worker variables `docker compose` receives (e.g.
+	// DOCKER_HOST, DOCKER_CONFIG).
+	ChildEnv `yaml:",inline"`
 }
 
 // ExecDriver runs argv templates; the placeholders {service} and {root} are
 // substituted as whole arguments or parts of one, never through a shell.
 type ExecDriver struct {
-	Restart []string      `yaml:"restart,omitempty" json:"restart,omitempty"`
-	Stop    []string      `yaml:"stop,omitempty" json:"stop,omitempty"`
-	Start   []string      `yaml:"start,omitempty" json:"start,omitempty"`
-	Timeout time.Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	Restart  []string      `yaml:"restart,omitempty" json:"restart,omitempty"`
+	Stop     []string      `yaml:"stop,omitempty" json:"stop,omitempty"`
+	Start    []string      `yaml:"start,omitempty" json:"start,omitempty"`
+	Timeout  time.Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	ChildEnv `yaml:",inline"`
+}
+
+// ChildEnv declares which variables of the worker's environment a child
+// process (the replay command, a command check, a compose or exec restart)
+// receives. A child's environment is PATH, HOME, LANG, LC_ALL and TZ when
+// set, the PassEnv and SecretEnv variables, then its explicit env map;
+// nothing else of the worker's environment (REDIS_URL, TEMPORAL_API_KEY,
+// ...) reaches it.
+type ChildEnv struct {
+	// PassEnv are passed as they are.
+	PassEnv []string `yaml:"pass_env,omitempty" json:"pass_env,omitempty"`
+	// SecretEnv are passed too, and their values are masked in everything
+	// the child prints before it is stored anywhere.
+	SecretEnv []string `yaml:"secret_env,omitempty" json:"secret_env,omitempty"`
+}
+
+// Names lists PassEnv then SecretEnv.
+func (e ChildEnv) Names() []string {
+	return append(append([]string{}, e.PassEnv...), e.SecretEnv...)
 }

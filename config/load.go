@@ -102,6 +102,9 @@ func ParseContract(data []byte) (*Contract, error) {
 	if len(data) > MaxContractBytes {
 		return nil, fmt.Errorf("decode contract: larger than %d bytes", MaxContractBytes)
 	}
+	if err := refuseAliases(data); err != nil {
+		return nil, fmt.Errorf("decode contract: %w", err)
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var c Contract
@@ -119,4 +122,42 @@ func ParseContract(data []byte) (*Contract, error) {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// refuseAliases refuses YAML anchors and aliases. An alias is expanded by
+// the typed decoding, so a few KiB of nested aliases ("billion laughs")
+// become gigabytes; a contract has no need for them. The document is first
+// parsed into a node tree, which holds an alias as one node, unexpanded.
+func refuseAliases(data []byte) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			// The strict decoding reports it.
+			return nil
+		}
+		if n := findAlias(&doc); n != nil {
+			if n.Kind == yaml.AliasNode {
+				return fmt.Errorf("line %d: alias *%s: YAML aliases are not allowed in a contract", n.Line, n.Value)
+			}
+			return fmt.Errorf("line %d: anchor &%s: YAML anchors are not allowed in a contract", n.Line, n.Anchor)
+		}
+	}
+}
+
+// findAlias returns the first alias or anchored node of the tree.
+func findAlias(n *yaml.Node) *yaml.Node {
+	if n.Kind == yaml.AliasNode || n.Anchor != "" {
+		return n
+	}
+	for _, c := range n.Content {
+		if a := findAlias(c); a != nil {
+			return a
+		}
+	}
+	return nil
 }

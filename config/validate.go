@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/vm"
 )
 
 // kindBlocks maps every check kind to the one kind block it needs ("" means
@@ -123,6 +124,7 @@ func (c *Contract) Validate() error {
 			ps.addf("replay.check: %q is not a check of the contract", r.Check)
 		}
 		ps.argv("replay.argv", r.Argv, false)
+		ps.childEnv("replay", r.ChildEnv, r.Env)
 		ps.relPath("replay.artifact", r.Artifact)
 		ps.duration("replay.timeout", r.Timeout)
 	}
@@ -195,6 +197,7 @@ func (ps *problems) check(at string, ck *Check, c *Contract) {
 	}
 	if cmd := ck.Command; cmd != nil {
 		ps.argv(at+": command.argv", cmd.Argv, false)
+		ps.childEnv(at+": command", cmd.ChildEnv, cmd.Env)
 		ps.duration(at+": command.timeout", cmd.Timeout)
 		if cmd.Report != nil {
 			ps.report(at+": command.report", cmd.Report)
@@ -271,19 +274,30 @@ func (ps *problems) report(at string, r *ReportSpec) {
 
 // CompileCondition compiles a pass condition the way the engine does (a
 // boolean expr-lang expression over the report's JSON object; unknown names
-// are nil) and returns the first line of the compiler's error.
+// are nil) and returns the first line of the compiler's error. A condition
+// that uses an unbounded construct (see CheckBounded) is refused.
 func CompileCondition(cond string) error {
-	_, err := expr.Compile(cond, ConditionOptions()...)
+	_, err := CompileConditionProgram(cond)
+	return err
+}
+
+// CompileConditionProgram is CompileCondition returning the program.
+func CompileConditionProgram(cond string) (*vm.Program, error) {
+	if err := CheckBounded(cond); err != nil {
+		return nil, fmt.Errorf("compile %q: %w", cond, err)
+	}
+	p, err := expr.Compile(cond, ConditionOptions()...)
 	if err != nil {
 		msg, _, _ := strings.Cut(err.Error(), "\n")
-		return fmt.Errorf("compile %q: %s", cond, msg)
+		return nil, fmt.Errorf("compile %q: %s", cond, msg)
 	}
-	return nil
+	return p, nil
 }
 
 // ConditionOptions are the expr options a condition is compiled with.
 func ConditionOptions() []expr.Option {
-	return []expr.Option{expr.Env(map[string]any{}), expr.AllowUndefinedVariables(), expr.AsBool()}
+	return []expr.Option{expr.Env(map[string]any{}), expr.AllowUndefinedVariables(), expr.AsBool(),
+		expr.MaxNodes(MaxConditionNodes)}
 }
 
 func (ps *problems) recovery(r *Recovery) {
@@ -302,6 +316,8 @@ func (ps *problems) recovery(r *Recovery) {
 	if r.MaxRounds < 0 {
 		ps.addf("recovery.max_rounds: %d is negative", r.MaxRounds)
 	}
+	ps.childEnv("recovery.compose", r.Compose.ChildEnv, nil)
+	ps.childEnv("recovery.exec", r.Exec.ChildEnv, nil)
 	if len(r.Compose.Command) > 0 {
 		ps.argv("recovery.compose.command", r.Compose.Command, false)
 	}
@@ -321,6 +337,48 @@ func (ps *problems) recovery(r *Recovery) {
 	ps.template("recovery.exec.start", r.Exec.Start)
 	if r.Driver == DriverExec && len(r.Exec.Restart) == 0 && (len(r.Exec.Stop) == 0 || len(r.Exec.Start) == 0) {
 		ps.addf("recovery.exec: driver exec needs restart, or stop and start")
+	}
+}
+
+// envNameRE is a portable environment variable name.
+var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// childEnv checks the variable names a child receives: well formed, listed
+// once, and none of the worker's own settings (REDIS_URL, TEMPORAL_API_KEY,
+// ...), which a child must never see.
+func (ps *problems) childEnv(at string, ce ChildEnv, env map[string]string) {
+	own := map[string]bool{}
+	for _, v := range Vars() {
+		own[v.Name] = true
+	}
+	seen := map[string]string{}
+	for _, list := range []struct {
+		field string
+		names []string
+	}{{"pass_env", ce.PassEnv}, {"secret_env", ce.SecretEnv}} {
+		for i, n := range list.names {
+			where := fmt.Sprintf("%s.%s[%d]", at, list.field, i)
+			switch {
+			case !envNameRE.MatchString(n):
+				ps.addf("%s: %q is not a variable name (%s)", where, n, envNameRE)
+			case own[n]:
+				ps.addf("%s: %s is a setting of the worker and is never passed to a child", where, n)
+			case seen[n] != "":
+				ps.addf("%s: %s is already listed (%s)", where, n, seen[n])
+			default:
+				seen[n] = where
+			}
+		}
+	}
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !envNameRE.MatchString(k) {
+			ps.addf("%s.env: %q is not a variable name (%s)", at, k, envNameRE)
+		}
 	}
 }
 

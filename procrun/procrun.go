@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/strictcycle/strictcycle/redact"
 )
 
 // TailBytes is how much of a command's output a result keeps.
@@ -21,10 +23,18 @@ const TailBytes = 2000
 
 // Spec is one argv to run without a shell.
 type Spec struct {
-	Argv    []string
-	Dir     string
-	Env     map[string]string
-	Timeout time.Duration
+	Argv []string
+	Dir  string
+	// Env is set in the child's environment after the base variables
+	// (BaseEnv) and the PassEnv ones.
+	Env map[string]string
+	// PassEnv names variables of this process's environment the child
+	// receives as well. Nothing else of this process's environment
+	// (REDIS_URL, TEMPORAL_API_KEY, ...) reaches the child.
+	PassEnv []string
+	// Redactor masks secrets in the output tail; nil masks nothing.
+	Redactor *redact.Redactor
+	Timeout  time.Duration
 	// Heartbeat, when set, is called every HeartbeatEvery while it runs.
 	Heartbeat      func(elapsed time.Duration)
 	HeartbeatEvery time.Duration
@@ -58,16 +68,10 @@ func Run(ctx context.Context, spec Spec) (Result, error) {
 	}
 	cmd := exec.CommandContext(runCtx, spec.Argv[0], spec.Argv[1:]...)
 	cmd.Dir = spec.Dir
-	cmd.Env = os.Environ()
-	keys := make([]string, 0, len(spec.Env))
-	for k := range spec.Env {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		cmd.Env = append(cmd.Env, k+"="+spec.Env[k])
-	}
-	tail := &tailBuffer{max: TailBytes}
+	cmd.Env = Environ(spec.PassEnv, spec.Env)
+	// The window is longer than the tail by the longest secret, so that a
+	// secret ending inside the tail is seen whole and masked.
+	tail := &tailBuffer{max: TailBytes + spec.Redactor.MaxLen()}
 	cmd.Stdout = tail
 	cmd.Stderr = tail
 	setProcessGroup(cmd)
@@ -98,7 +102,7 @@ loop:
 			spec.Heartbeat(time.Since(start))
 		}
 	}
-	res := Result{Tail: tail.String(), Duration: time.Since(start), ExitCode: -1}
+	res := Result{Tail: tail.redacted(spec.Redactor, TailBytes), Duration: time.Since(start), ExitCode: -1}
 	if cmd.ProcessState != nil {
 		res.ExitCode = cmd.ProcessState.ExitCode()
 	}
@@ -117,11 +121,38 @@ loop:
 	return res, nil
 }
 
+// BaseEnv are the variables of this process's environment every child
+// receives when they are set.
+var BaseEnv = []string{"PATH", "HOME", "LANG", "LC_ALL", "TZ"}
+
+// Environ is a child's whole environment: BaseEnv and pass taken from this
+// process's environment when set, then extra in key order.
+func Environ(pass []string, extra map[string]string) []string {
+	env := []string{}
+	seen := map[string]bool{}
+	for _, n := range slices.Concat(BaseEnv, pass) {
+		if v, ok := os.LookupEnv(n); ok && !seen[n] {
+			seen[n] = true
+			env = append(env, n+"="+v)
+		}
+	}
+	keys := make([]string, 0, len(extra))
+	for k := range extra {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		env = append(env, k+"="+extra[k])
+	}
+	return env
+}
+
 // tailBuffer keeps the last max bytes written to it.
 type tailBuffer struct {
 	mu  sync.Mutex
 	max int
 	buf []byte
+	cut bool // bytes were dropped from the front
 }
 
 func (b *tailBuffer) Write(p []byte) (int, error) {
@@ -130,8 +161,16 @@ func (b *tailBuffer) Write(p []byte) (int, error) {
 	b.buf = append(b.buf, p...)
 	if over := len(b.buf) - b.max; over > 0 {
 		b.buf = append(b.buf[:0], b.buf[over:]...)
+		b.cut = true
 	}
 	return len(p), nil
+}
+
+// redacted returns the last max bytes with r's secrets masked.
+func (b *tailBuffer) redacted(r *redact.Redactor, max int) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return r.Tail(b.buf, b.cut, max)
 }
 
 // String returns the tail as valid UTF-8 (a cut rune is dropped).
