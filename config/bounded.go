@@ -122,8 +122,8 @@ func (v *boundsVisitor) Visit(node *ast.Node) {
 			hi, hok := n.Right.(*ast.IntegerNode)
 			if !lok || !hok {
 				v.fail("a range needs integer literal bounds")
-			} else if hi.Value-lo.Value >= MaxConditionRange {
-				v.fail("range %d..%d is larger than %d", lo.Value, hi.Value, MaxConditionRange)
+			} else if hi.Value-lo.Value+1 > MaxConditionRange {
+				v.fail("range %d..%d has more than %d elements", lo.Value, hi.Value, MaxConditionRange)
 			}
 		case "+":
 			if v.inPred[n] {

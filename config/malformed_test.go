@@ -20,7 +20,7 @@ var malformedContracts = map[string]string{
 	"alias_in_valid_field.yaml":          "decode contract: line 2: anchor &d: YAML anchors are not allowed in a contract",
 	"billion_laughs.yaml":                "decode contract: line 1: anchor &a: YAML anchors are not allowed in a contract",
 	"condition_concat_in_predicate.yaml": "validate contract: checks[0] (a): report.condition: compile \"all(items, # + big != \\\"\\\")\": + is not allowed inside a predicate (a string concatenation allocates once per element)",
-	"condition_huge_range.yaml":          "validate contract: checks[0] (a): report.condition: compile \"len(1..100000000) > 0\": range 1..100000000 is larger than 1000",
+	"condition_huge_range.yaml":          "validate contract: checks[0] (a): report.condition: compile \"len(1..100000000) > 0\": range 1..100000000 has more than 1000 elements",
 	"condition_let_doubling.yaml":        "validate contract: checks[0] (a): report.condition: compile \"let a = s + s; let b = a + a; b != \\\"\\\"\": let is not allowed in a condition",
 	"condition_reduce.yaml":              "validate contract: checks[0] (a): report.condition: compile \"reduce(1..31, #acc + #acc, \\\"ab\\\") != \\\"\\\"\": builtin reduce() is not allowed in a condition (its cost is not bounded by the report); + is not allowed inside a predicate (a string concatenation allocates once per element)",
 	"condition_repeat.yaml":              "validate contract: checks[0] (a): report.condition: compile \"len(repeat(\\\"ab\\\", 1000000000)) > 0\": builtin repeat() is not allowed in a condition (its cost is not bounded by the report)",
