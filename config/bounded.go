@@ -5,25 +5,37 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/parser"
 )
 
 // Bounds of a pass condition. A condition is written by the contract's
-// author but runs inside the worker on every evaluation, so what it may
-// allocate is bounded twice: at load time no construct whose cost grows
-// without bound is accepted (CheckBounded), and at run time the engine gives
-// the expr VM a memory budget (ConditionMemoryBudget) that stops a loop over
-// too many elements with an error, which is a not-pass verdict.
+// author but runs inside the worker on every evaluation, so its cost is
+// bounded twice: at load time no construct whose cost grows without bound
+// is accepted (CheckBounded), and at run time every evaluation has a budget
+// (ConditionEnv): at most MaxConditionSteps evaluations of predicate bodies
+// (all, any, map, filter, ... nested or not), at most ConditionTimeout of
+// wall time, and the expr VM's memory budget (ConditionMemoryBudget) for
+// the arrays, maps and ranges it builds. A blown budget is an evaluation
+// error, so the check is not a pass.
 const (
+	// MaxConditionSteps bounds the predicate body evaluations of one run.
+	MaxConditionSteps = 1_000_000
+	// ConditionTimeout bounds the wall time of one evaluation; it is
+	// checked between predicate steps.
+	ConditionTimeout = 2 * time.Second
 	// MaxConditionNodes bounds the size of a condition's syntax tree.
 	MaxConditionNodes = 200
 	// MaxConditionRange bounds a range literal (1..N).
 	MaxConditionRange = 1000
 	// ConditionMemoryBudget is the expr VM's budget for one evaluation, in
-	// its units (elements of the arrays, maps, ranges and loops it makes).
-	ConditionMemoryBudget = 1 << 20
+	// its units (elements of the arrays, maps, ranges and loops it makes):
+	// a tenth of expr's default, ample for reports listing hundreds of bots
+	// or strategies, and small enough that a nested loop over a large
+	// array stops in milliseconds.
+	ConditionMemoryBudget = 100_000
 )
 
 // boundedBuiltins are the builtins a condition may call: each costs at most
@@ -53,6 +65,9 @@ var allocating = []string{"string", "trim", "trimPrefix", "trimSuffix", "upper",
 // string builtin inside a predicate, and a `matches` whose pattern is not a
 // literal.
 func CheckBounded(cond string) error {
+	if strings.Contains(cond, budgetVar) {
+		return fmt.Errorf("%s is reserved", budgetVar)
+	}
 	tree, err := parser.Parse(cond)
 	if err != nil {
 		// The compiler reports it with its position.
@@ -134,5 +149,77 @@ func (v *boundsVisitor) Visit(node *ast.Node) {
 				v.fail("matches needs a string literal pattern")
 			}
 		}
+	}
+}
+
+// budgetVar is the variable holding the evaluation's budget; tickFunc is
+// the function every predicate body is wrapped in (see ConditionOptions).
+const (
+	budgetVar = "__strictcycle_budget"
+	tickFunc  = "__strictcycle_tick"
+)
+
+// ConditionBudget counts the steps and watches the deadline of one
+// evaluation. It is not safe for concurrent use: one per evaluation.
+type ConditionBudget struct {
+	steps    int
+	deadline time.Time
+}
+
+// ConditionEnv returns the environment one evaluation of a condition runs
+// over: the report's fields and a fresh budget. A program compiled with
+// ConditionOptions fails when run without it.
+func ConditionEnv(obj map[string]any) map[string]any {
+	env := make(map[string]any, len(obj)+1)
+	for k, v := range obj {
+		env[k] = v
+	}
+	env[budgetVar] = &ConditionBudget{deadline: time.Now().Add(ConditionTimeout)}
+	return env
+}
+
+func (b *ConditionBudget) step() error {
+	b.steps++
+	if b.steps > MaxConditionSteps {
+		return fmt.Errorf("condition budget exceeded: more than %d predicate steps", MaxConditionSteps)
+	}
+	if b.steps%16 == 0 && time.Now().After(b.deadline) {
+		return fmt.Errorf("condition budget exceeded: ran longer than %s", ConditionTimeout)
+	}
+	return nil
+}
+
+// tick is the function wrapped around every predicate body: it spends one
+// step of the budget and returns the body's value.
+func tick(params ...any) (any, error) {
+	if len(params) != 2 {
+		return nil, errors.New("condition budget: bad call")
+	}
+	b, ok := params[0].(*ConditionBudget)
+	if !ok {
+		return nil, errors.New("condition budget: evaluated without a budget")
+	}
+	if err := b.step(); err != nil {
+		return nil, err
+	}
+	return params[1], nil
+}
+
+// budgetPatcher wraps every predicate body p as tick(budget, p).
+type budgetPatcher struct{}
+
+func (budgetPatcher) Visit(node *ast.Node) {
+	p, ok := (*node).(*ast.PredicateNode)
+	if !ok {
+		return
+	}
+	if c, ok := p.Node.(*ast.CallNode); ok {
+		if id, ok := c.Callee.(*ast.IdentifierNode); ok && id.Value == tickFunc {
+			return // already wrapped
+		}
+	}
+	p.Node = &ast.CallNode{
+		Callee:    &ast.IdentifierNode{Value: tickFunc},
+		Arguments: []ast.Node{&ast.IdentifierNode{Value: budgetVar}, p.Node},
 	}
 }

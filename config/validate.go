@@ -297,7 +297,7 @@ func CompileConditionProgram(cond string) (*vm.Program, error) {
 // ConditionOptions are the expr options a condition is compiled with.
 func ConditionOptions() []expr.Option {
 	return []expr.Option{expr.Env(map[string]any{}), expr.AllowUndefinedVariables(), expr.AsBool(),
-		expr.MaxNodes(MaxConditionNodes)}
+		expr.MaxNodes(MaxConditionNodes), expr.Function(tickFunc, tick), expr.Patch(budgetPatcher{})}
 }
 
 func (ps *problems) recovery(r *Recovery) {

@@ -186,7 +186,7 @@ func watchPaths(ck *config.Check) []string {
 func (e *Engine) env(now time.Time) *evalEnv {
 	return &evalEnv{
 		root: e.root, realRoot: e.realRoot, now: now, window: e.Window(), skew: e.skew(),
-		noCommands: e.opts.NoCommands, redis: e.opts.Redis, programs: e.programs, yamlCache: e.yaml,
+		noCommands: e.opts.NoCommands, secrets: e.opts.Secrets, redis: e.opts.Redis, programs: e.programs, yamlCache: e.yaml,
 	}
 }
 

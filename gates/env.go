@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/expr-lang/expr/vm"
+
+	"github.com/strictcycle/strictcycle/redact"
 )
 
 // maxReportBytes bounds what one report read may load into memory.
@@ -36,6 +38,7 @@ type evalEnv struct {
 	skew     time.Duration
 
 	noCommands bool
+	secrets    *redact.Redactor
 	redis      RedisClient
 	programs   map[string]*vm.Program // by condition source
 	yamlCache  *sync.Map              // rel path -> yamlEntry

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/strictcycle/strictcycle/procrun"
 	"io/fs"
 	"sort"
 	"strings"
@@ -14,8 +13,11 @@ import (
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/parser"
+	"github.com/expr-lang/expr/vm"
 
 	"github.com/strictcycle/strictcycle/config"
+	"github.com/strictcycle/strictcycle/procrun"
+	"github.com/strictcycle/strictcycle/redact"
 )
 
 // checkFunc evaluates one check. It fills the verdict, reason, evidence and
@@ -266,7 +268,7 @@ func (e *evalEnv) evalCondition(cond string, obj map[string]any) (bool, string, 
 			return false, "", fmt.Errorf("compile condition: %v", err)
 		}
 	}
-	out, err := expr.Run(prog, obj)
+	out, err := runBudgeted(prog, obj)
 	if err != nil {
 		msg, _, _ := strings.Cut(err.Error(), "\n")
 		return false, "", fmt.Errorf("condition %q failed (%s): %s", cond, observed(cond, obj), msg)
@@ -276,6 +278,21 @@ func (e *evalEnv) evalCondition(cond string, obj map[string]any) (bool, string, 
 		return true, "", nil
 	}
 	return false, fmt.Sprintf("condition false (%s; rule: %s)", observed(cond, obj), cond), nil
+}
+
+// runBudgeted runs a condition over a fresh budget (config.ConditionEnv:
+// predicate steps and wall time) with the VM's memory budget set
+// (config.ConditionMemoryBudget); a blown budget is an error, so the check
+// is not a pass. The VM recovers its own panics into errors; a panic
+// outside it is recovered here, so a condition never crashes the worker.
+func runBudgeted(prog *vm.Program, obj map[string]any) (out any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("condition panicked: %v", r)
+		}
+	}()
+	m := vm.VM{MemoryBudget: config.ConditionMemoryBudget}
+	return m.Run(prog, config.ConditionEnv(obj))
 }
 
 var fieldCache sync.Map // condition -> []string
@@ -371,6 +388,10 @@ func lookup(obj map[string]any, path string) (any, bool) {
 
 func checkCommand(ctx context.Context, env *evalEnv, ck *config.Check) Result {
 	spec := ck.Command
+	// What the command prints, and the reason built from the report it
+	// wrote (which may quote what it was given), are masked against the
+	// worker's secrets and the command's secret_env values.
+	red := env.secrets.With(redact.FromEnv(spec.SecretEnv)...)
 	if env.noCommands {
 		if spec.Report == nil {
 			return Result{Verdict: VerdictSkipped, Reason: "command not run (--no-commands); no artifact to judge"}
@@ -382,6 +403,7 @@ func checkCommand(ctx context.Context, env *evalEnv, ck *config.Check) Result {
 		} else {
 			r.Reason = note + ": " + r.Reason
 		}
+		r.Reason = red.String(r.Reason)
 		return r
 	}
 	timeout := spec.Timeout
@@ -389,8 +411,23 @@ func checkCommand(ctx context.Context, env *evalEnv, ck *config.Check) Result {
 		timeout = defaultCommandTimeout
 	}
 	// procrun kills the command's whole process group on timeout, so a
-	// hung script's children do not outlive the check.
-	res, err := procrun.Run(ctx, procrun.Spec{Argv: spec.Argv, Dir: env.root, Env: spec.Env, Timeout: timeout})
+	// hung script's children do not outlive the check. The command gets an
+	// explicit environment (its env map and the variables it names), never
+	// the worker's.
+	res, err := procrun.Run(ctx, procrun.Spec{Argv: spec.Argv, Dir: env.root, Env: spec.Env,
+		PassEnv: spec.Names(), Redactor: red, Timeout: timeout})
+	r := commandResult(ctx, ck, res, err, timeout)
+	if r.Verdict == "" {
+		r = env.judgeReport(ck, spec.Report)
+		r.ExitCode, r.OutputTail = &res.ExitCode, res.Tail
+	}
+	r.Reason = red.String(r.Reason)
+	return r
+}
+
+// commandResult judges how a command ended; an empty verdict means it
+// exited 0 and its report is to be judged.
+func commandResult(ctx context.Context, ck *config.Check, res procrun.Result, err error, timeout time.Duration) Result {
 	var r Result
 	r.OutputTail = res.Tail
 	rc := res.ExitCode
@@ -410,13 +447,10 @@ func checkCommand(ctx context.Context, env *evalEnv, ck *config.Check) Result {
 		return r
 	}
 	r.ExitCode = &rc
-	if spec.Report == nil {
+	if ck.Command.Report == nil {
 		r.Verdict, r.Reason = VerdictPass, passText(ck)
-		return r
 	}
-	jr := env.judgeReport(ck, spec.Report)
-	jr.ExitCode, jr.OutputTail = r.ExitCode, r.OutputTail
-	return jr
+	return r
 }
 
 func reportLabel(spec *config.ReportSpec) string {

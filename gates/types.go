@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/strictcycle/strictcycle/config"
+	"github.com/strictcycle/strictcycle/redact"
 )
 
 // Verdict is the outcome class of one check. Only VerdictPass passes.
@@ -126,6 +127,9 @@ type Options struct {
 	NoCommands bool
 	// Redis is used by the redis_* kinds; nil makes them errors.
 	Redis RedisClient
+	// Secrets are the worker's secret values (Redis password, Temporal API
+	// key, TLS key), masked in everything a command check prints.
+	Secrets *redact.Redactor
 }
 
 // RunOptions select what one Run evaluates.
