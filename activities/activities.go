@@ -17,6 +17,7 @@ import (
 
 	"github.com/strictcycle/strictcycle/config"
 	"github.com/strictcycle/strictcycle/gates"
+	"github.com/strictcycle/strictcycle/redact"
 )
 
 // Defaults of Options and of unset contract values.
@@ -53,6 +54,11 @@ type Options struct {
 	LoadContract ContractLoader
 	// GatesRedis serves the redis_* check kinds; nil makes them errors.
 	GatesRedis gates.RedisClient
+	// Secrets are the worker's secret values (Redis password, Temporal API
+	// key, TLS key): masked in everything a child process prints (replay,
+	// command checks, compose and exec restarts) before it is returned,
+	// logged or stored.
+	Secrets *redact.Redactor
 
 	// Stream receives decisions (DefaultStream), TransitionStream the
 	// status transitions (DefaultTransitionStream); both are trimmed with
@@ -78,6 +84,7 @@ type Activities struct {
 	now          func() time.Time
 	loadContract ContractLoader
 	gatesRedis   gates.RedisClient
+	secrets      *redact.Redactor
 
 	stream           string
 	transitionStream string
@@ -100,6 +107,7 @@ func New(opts Options) *Activities {
 		now:               opts.Now,
 		loadContract:      opts.LoadContract,
 		gatesRedis:        opts.GatesRedis,
+		secrets:           opts.Secrets,
 		stream:            opts.Stream,
 		transitionStream:  opts.TransitionStream,
 		streamMaxLen:      opts.StreamMaxLen,
@@ -108,7 +116,7 @@ func New(opts Options) *Activities {
 		disableFileEvents: opts.DisableFileEvents,
 	}
 	if a.drivers == nil {
-		a.drivers = NewDriver
+		a.drivers = driversWithSecrets(opts.Secrets)
 	}
 	if a.now == nil {
 		a.now = time.Now
@@ -175,6 +183,7 @@ func (a *Activities) engine(t Target, noCommands bool) (*config.Contract, *gates
 		CI:         t.CI,
 		NoCommands: noCommands,
 		Redis:      a.gatesRedis,
+		Secrets:    a.secrets,
 	})
 	if err != nil {
 		return nil, nil, nonRetryable(ErrTypeBadContract, fmt.Errorf("build gate engine for %q: %w", t.Contract, err))

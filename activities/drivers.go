@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/strictcycle/strictcycle/procrun"
 	"io"
 	"net"
 	"net/http"
@@ -17,6 +16,8 @@ import (
 	"time"
 
 	"github.com/strictcycle/strictcycle/config"
+	"github.com/strictcycle/strictcycle/procrun"
+	"github.com/strictcycle/strictcycle/redact"
 )
 
 // Driver restarts, stops and starts one service of the stack.
@@ -95,6 +96,21 @@ func NewDriver(rec config.Recovery, svc config.Service, name string) (Driver, er
 		return &execDriver{cfg: rec.Exec}, nil
 	default:
 		return nil, configErr("driver for %q: unknown driver %q (want docker, compose or exec)", name, kind)
+	}
+}
+
+// driversWithSecrets is NewDriver whose compose and exec drivers mask the
+// worker's secrets in what their commands print.
+func driversWithSecrets(secrets *redact.Redactor) DriverFactory {
+	return func(rec config.Recovery, svc config.Service, name string) (Driver, error) {
+		d, err := NewDriver(rec, svc, name)
+		switch d := d.(type) {
+		case *composeDriver:
+			d.secrets = secrets
+		case *execDriver:
+			d.secrets = secrets
+		}
+		return d, err
 	}
 }
 
@@ -266,7 +282,10 @@ func engineError(status int, body []byte) error {
 
 const defaultCommandTimeout = 3 * time.Minute
 
-type composeDriver struct{ cfg config.ComposeDriver }
+type composeDriver struct {
+	cfg     config.ComposeDriver
+	secrets *redact.Redactor
+}
 
 func (d *composeDriver) Name() string { return config.DriverCompose }
 
@@ -310,12 +329,15 @@ func (d *composeDriver) run(ctx context.Context, svc ServiceRef, action string) 
 	if err := validServiceName(svc.Name); err != nil {
 		return err
 	}
-	return runDriverArgv(ctx, "compose", action, svc, composeArgv(d.cfg, svc, action), defaultCommandTimeout)
+	return runDriverArgv(ctx, "compose", action, svc, composeArgv(d.cfg, svc, action), defaultCommandTimeout, d.cfg.ChildEnv, d.secrets)
 }
 
 // --- exec: configured argv templates ---
 
-type execDriver struct{ cfg config.ExecDriver }
+type execDriver struct {
+	cfg     config.ExecDriver
+	secrets *redact.Redactor
+}
 
 func (d *execDriver) Name() string { return config.DriverExec }
 
@@ -355,13 +377,17 @@ func (d *execDriver) run(ctx context.Context, svc ServiceRef, action string, tmp
 	if t <= 0 {
 		t = defaultCommandTimeout
 	}
-	return runDriverArgv(ctx, "exec", action, svc, argv, t)
+	return runDriverArgv(ctx, "exec", action, svc, argv, t, d.cfg.ChildEnv, d.secrets)
 }
 
-// runDriverArgv runs a driver command with cwd = root; a non-zero exit is
-// an error carrying the output tail.
-func runDriverArgv(ctx context.Context, kind, action string, svc ServiceRef, argv []string, timeout time.Duration) error {
-	res, err := procrun.Run(ctx, procrun.Spec{Argv: argv, Dir: svc.Root, Timeout: timeout})
+// runDriverArgv runs a driver command with cwd = root and an explicit
+// environment (the base variables and those ce names, never the worker's
+// others); a non-zero exit is an error carrying the output tail, masked
+// against secrets and ce's secret values.
+func runDriverArgv(ctx context.Context, kind, action string, svc ServiceRef, argv []string, timeout time.Duration,
+	ce config.ChildEnv, secrets *redact.Redactor) error {
+	red := secrets.With(redact.FromEnv(ce.SecretEnv)...)
+	res, err := procrun.Run(ctx, procrun.Spec{Argv: argv, Dir: svc.Root, Timeout: timeout, PassEnv: ce.Names(), Redactor: red})
 	if errors.Is(err, procrun.ErrStart) {
 		return configErr("%s %s %q: %w", kind, action, svc.Name, err)
 	}

@@ -5,13 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/strictcycle/strictcycle/procrun"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
+
+	"github.com/strictcycle/strictcycle/procrun"
+	"github.com/strictcycle/strictcycle/redact"
 )
 
 // replayProgress is the heartbeat detail of RunReplay and EvaluateGates.
@@ -47,10 +49,15 @@ func (a *Activities) RunReplay(ctx context.Context, in *RunReplayInput) (*RunRep
 	for i, arg := range rp.Argv {
 		argv[i] = strings.ReplaceAll(arg, "{root}", in.Root)
 	}
+	// The command gets an explicit environment (its env map and the
+	// variables it names), never the worker's; what it prints is masked.
+	red := a.secrets.With(redact.FromEnv(rp.SecretEnv)...)
 	pr, err := procrun.Run(ctx, procrun.Spec{
 		Argv:           argv,
 		Dir:            in.Root,
 		Env:            rp.Env,
+		PassEnv:        rp.Names(),
+		Redactor:       red,
 		Timeout:        rp.Timeout,
 		HeartbeatEvery: a.heartbeatEvery,
 		Heartbeat: func(elapsed time.Duration) {
@@ -75,6 +82,9 @@ func (a *Activities) RunReplay(ctx context.Context, in *RunReplayInput) (*RunRep
 			res.Reason = strings.TrimPrefix(res.Reason+"; "+err.Error(), "; ")
 		}
 	}
+	// The artifact's status and the reason come from what the command
+	// wrote: masked as its output is.
+	res.Status, res.Reason = red.String(res.Status), red.String(res.Reason)
 	return res, nil
 }
 
