@@ -243,11 +243,13 @@ func Run(ctx context.Context, c client.Client, cfg config.Config, logger *zap.Lo
 	return err
 }
 
-// NewActivities builds the production activities on a Redis client.
+// NewActivities builds the production activities on a Redis client; what
+// their child processes print is masked against Secrets(cfg).
 func NewActivities(cfg config.Config, rdb *redis.Client) *activities.Activities {
 	return activities.New(activities.Options{
 		Store:        activities.NewRedisStore(rdb, cfg.Redis.KeyPrefix),
 		GatesRedis:   gates.NewRedisClient(rdb),
+		Secrets:      Secrets(cfg),
 		Stream:       cfg.Redis.Stream,
 		StreamMaxLen: cfg.Redis.StreamMaxLen,
 	})
