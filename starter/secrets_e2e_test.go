@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -44,16 +46,36 @@ func (b *syncBuffer) String() string {
 // A real cycle with the Redis password in REDIS_URL (a redis-server with
 // --requirepass) and a redis_ping check in the contract: the password is in
 // none of the worker's logs (its own and the SDK's, at debug level), the
-// workflow history, the gate artifacts, or the published decision.
+// workflow history, the gate artifacts, the published decision or the
+// decision stream. The replay and a command check print their whole
+// environment and a file holding the password: the worker's REDIS_URL and
+// TEMPORAL_API_KEY are not in their environment, and the password they
+// print is masked before it is stored anywhere.
 func TestE2ESecretsNeverLeak(t *testing.T) {
-	const pw = "e2e-Redis-s3cret-pw"
+	const (
+		pw     = "e2e-Redis-s3cret-pw"
+		apiKey = "e2e-temporal-api-key-77"
+	)
+	sh, err := exec.LookPath("sh")
+	require.NoError(t, err)
+	const leaky = "env; cat leak.txt"
 	s := newE2EStack(t, func(doc map[string]any) {
 		doc["checks"] = append(doc["checks"].([]any), map[string]any{
 			"name": "bus_ping", "severity": "critical", "kind": "redis_ping",
-			"pass_reason": "redis answers", "fail_reason": "redis down"})
+			"pass_reason": "redis answers", "fail_reason": "redis down"}, map[string]any{
+			"name": "leaky_command", "severity": "critical", "kind": "command",
+			"command": map[string]any{"argv": []any{sh, "-c", leaky}}})
+		replay := doc["replay"].(map[string]any)
+		replay["argv"] = append([]any{sh, "-c", leaky + `; exec "$@"`, "sh"}, replay["argv"].([]any)...)
 	})
 	addr := redistest.Start(t, pw).Addr()
 	s.cfg.Redis.URL = "redis://default:" + pw + "@" + addr + "/0"
+	// The worker process's environment holds the secrets; the API key is
+	// not in the configuration (the dev server has no TLS), so nothing
+	// would mask it: it must not reach a child at all.
+	t.Setenv("REDIS_URL", s.cfg.Redis.URL)
+	t.Setenv("TEMPORAL_API_KEY", apiKey)
+	require.NoError(t, os.WriteFile(filepath.Join(s.root, "leak.txt"), []byte("leaked "+pw+"\n"), 0o600))
 
 	logs := &syncBuffer{}
 	logger := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), logs, zapcore.DebugLevel))
@@ -84,11 +106,19 @@ func TestE2ESecretsNeverLeak(t *testing.T) {
 	events, err := history(ctx, cl, run.GetID(), run.GetRunID())
 	require.NoError(t, err)
 	require.NotEmpty(t, events)
+	var replayed bool
 	for _, ev := range events {
 		js, err := protojson.Marshal(ev)
 		require.NoError(t, err)
 		require.NotContains(t, string(js), pw, "history event %d (%s)", ev.GetEventId(), ev.GetEventType())
+		require.NotContains(t, string(js), apiKey, "history event %d (%s)", ev.GetEventId(), ev.GetEventType())
+		if r := ev.GetActivityTaskCompletedEventAttributes().GetResult(); r != nil {
+			for _, p := range r.GetPayloads() {
+				replayed = replayed || strings.Contains(string(p.GetData()), "leaked [redacted]")
+			}
+		}
 	}
+	require.True(t, replayed, "the replay's masked output is in the history")
 	require.Contains(t, strings.Join(Timeline(events), "\n"), "decision PASS")
 
 	// (c) gate artifacts, including the redis_ping result.
@@ -100,10 +130,13 @@ func TestE2ESecretsNeverLeak(t *testing.T) {
 		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
 		require.NoError(t, err)
 		require.NotContains(t, string(b), pw, e.Name())
+		require.NotContains(t, string(b), apiKey, e.Name())
+		require.NotContains(t, string(b), "REDIS_URL=", e.Name())
 	}
 	latest, err := os.ReadFile(filepath.Join(dir, "latest.json"))
 	require.NoError(t, err)
 	require.Contains(t, string(latest), `"name": "bus_ping"`)
+	require.Contains(t, string(latest), `leaked [redacted]`, "the command's masked output is in the artifact")
 
 	// The published decision, read back with the password.
 	rc := redis.NewClient(&redis.Options{Addr: addr, Password: pw})
@@ -112,6 +145,15 @@ func TestE2ESecretsNeverLeak(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, dec, `"status":"PASS"`)
 	require.NotContains(t, dec, pw)
+	msgs, err := rc.XRange(ctx, s.cfg.Redis.Stream, "-", "+").Result()
+	require.NoError(t, err)
+	require.NotEmpty(t, msgs, "the decision is on the stream")
+	for _, m := range msgs {
+		js, err := json.Marshal(m.Values)
+		require.NoError(t, err)
+		require.NotContains(t, string(js), pw)
+		require.NotContains(t, string(js), apiKey)
+	}
 
 	// (a) logs, once the worker has stopped.
 	stop()
@@ -119,4 +161,5 @@ func TestE2ESecretsNeverLeak(t *testing.T) {
 	require.Contains(t, text, "worker started")
 	require.Contains(t, text, `"redis":"redis://default:xxxxx@`+addr+`/0"`)
 	require.NotContains(t, text, pw)
+	require.NotContains(t, text, apiKey)
 }
