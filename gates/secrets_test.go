@@ -66,6 +66,11 @@ func TestCommandChildEnvironment(t *testing.T) {
 	for _, s := range []string{testRedisPassword, testAPIKey, testHbotToken, "not-for-children"} {
 		require.NotContains(t, string(b), s)
 	}
+
+	// --no-commands judges the report the command wrote: masked too.
+	r = runOne(t, root, ck, func(o *Options) { o.NoCommands = true })
+	require.Equal(t, VerdictFail, r.Verdict)
+	require.Equal(t, `command not run (--no-commands); judged on reports/r.json: bad: condition false (status="[redacted]"; rule: status == "ok")`, r.Reason)
 }
 
 // TestCommandOutputRedactedAtTheCut: a secret printed so that only its end

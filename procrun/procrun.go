@@ -26,7 +26,7 @@ type Spec struct {
 	Argv []string
 	Dir  string
 	// Env is set in the child's environment after the base variables
-	// (BaseEnv) and the PassEnv ones.
+	// (see Environ) and the PassEnv ones.
 	Env map[string]string
 	// PassEnv names variables of this process's environment the child
 	// receives as well. Nothing else of this process's environment
@@ -121,16 +121,17 @@ loop:
 	return res, nil
 }
 
-// BaseEnv are the variables of this process's environment every child
+// baseEnv are the variables of this process's environment every child
 // receives when they are set.
-var BaseEnv = []string{"PATH", "HOME", "LANG", "LC_ALL", "TZ"}
+var baseEnv = [...]string{"PATH", "HOME", "LANG", "LC_ALL", "TZ"}
 
-// Environ is a child's whole environment: BaseEnv and pass taken from this
-// process's environment when set, then extra in key order.
+// Environ is a child's whole environment: PATH, HOME, LANG, LC_ALL, TZ and
+// pass taken from this process's environment when set, then extra in key
+// order.
 func Environ(pass []string, extra map[string]string) []string {
 	env := []string{}
 	seen := map[string]bool{}
-	for _, n := range slices.Concat(BaseEnv, pass) {
+	for _, n := range slices.Concat(baseEnv[:], pass) {
 		if v, ok := os.LookupEnv(n); ok && !seen[n] {
 			seen[n] = true
 			env = append(env, n+"="+v)
