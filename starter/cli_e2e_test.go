@@ -72,7 +72,7 @@ func TestE2ECLI(t *testing.T) {
 	require.Contains(t, out, "updated")
 	code, out = s.cli("schedule", "list")
 	require.Equal(t, exitPass, code, out)
-	require.Contains(t, out, ScheduleID(s.cfg.Environment))
+	require.Contains(t, out, workflows.ScheduleID(s.cfg.Environment))
 	code, out = s.cli("schedule", "pause", "--note", "maintenance")
 	require.Equal(t, exitPass, code, out)
 	code, out = s.cli("schedule", "trigger")
