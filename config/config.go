@@ -105,7 +105,7 @@ type Var struct {
 func Vars() []Var {
 	d := Default()
 	return []Var{
-		{Name: "STRICTCYCLE_ENVIRONMENT", Default: d.Environment, Doc: "environment name: part of workflow ids, Redis keys and search attributes",
+		{Name: "STRICTCYCLE_ENVIRONMENT", Default: d.Environment, Doc: "environment name (lower-case letters, digits and underscores, no hyphen, at most 63): part of workflow ids, Redis keys and search attributes",
 			set: func(c *Config, v string) error { c.Environment = v; return nil }},
 		{Name: "STRICTCYCLE_ROOT", Default: d.Root, Doc: "hbot stack root (the folder holding reports/)",
 			set: func(c *Config, v string) error { c.Root = v; return nil }},
@@ -117,7 +117,7 @@ func Vars() []Var {
 			set: func(c *Config, v string) error { c.MetricsAddr = v; return nil }},
 		{Name: "STRICTCYCLE_LOG_LEVEL", Default: d.LogLevel, Doc: "zap log level (debug, info, warn, error)",
 			set: func(c *Config, v string) error { c.LogLevel = v; return nil }},
-		{Name: "STRICTCYCLE_SCHEDULE_EVERY", Default: d.ScheduleEvery.String(), Doc: "interval of the per-environment schedule (`schedule create`)",
+		{Name: "STRICTCYCLE_SCHEDULE_EVERY", Default: d.ScheduleEvery.String(), Doc: "interval of the per-environment schedule (`schedule create`; at least 1m, as `--every`)",
 			set: func(c *Config, v string) error { return setDuration(&c.ScheduleEvery, v) }},
 		{Name: "TEMPORAL_ADDRESS", Default: d.Temporal.Address, Doc: "Temporal frontend host:port",
 			set: func(c *Config, v string) error { c.Temporal.Address = v; return nil }},
