@@ -139,8 +139,9 @@ func TestE2EAbortExactEnvironment(t *testing.T) {
 }
 
 // scheduledResult waits for the n-th action of the environment's schedule
-// and returns its ScheduledCycle result.
-func (s *e2eStack) scheduledResult(ctx context.Context, n int) workflows.ScheduledCycleResult {
+// and returns its ScheduledCycle result; its history is saved as name (see
+// saveHistory).
+func (s *e2eStack) scheduledResult(ctx context.Context, n int, name string) workflows.ScheduledCycleResult {
 	s.t.Helper()
 	h := s.cl.ScheduleClient().GetHandle(ctx, workflows.ScheduleID(s.cfg.Environment))
 	var action *client.ScheduleWorkflowExecution
@@ -155,6 +156,7 @@ func (s *e2eStack) scheduledResult(ctx context.Context, n int) workflows.Schedul
 	require.True(s.t, strings.HasPrefix(action.WorkflowID, workflows.ScheduledID(s.cfg.Environment)+"-"), action.WorkflowID)
 	var res workflows.ScheduledCycleResult
 	require.NoError(s.t, s.cl.GetWorkflow(ctx, action.WorkflowID, action.FirstExecutionRunID).Get(ctx, &res))
+	saveHistory(s.t, s.cl, action.WorkflowID, action.FirstExecutionRunID, name)
 	return res
 }
 
@@ -177,7 +179,7 @@ func TestE2EScheduleAndManualExclusive(t *testing.T) {
 	t.Cleanup(func() { s.cli("schedule", "delete") })
 	code, out = s.cli("schedule", "trigger")
 	require.Equal(t, exitPass, code, out)
-	skipped := s.scheduledResult(ctx, 1)
+	skipped := s.scheduledResult(ctx, 1, "scheduled_cycle_skipped")
 	require.True(t, skipped.Skipped)
 	require.Equal(t, "skipped: cycle "+id+" running", skipped.Reason)
 	require.Empty(t, skipped.CycleRunID)
@@ -209,7 +211,7 @@ func TestE2EScheduleAndManualExclusive(t *testing.T) {
 	require.Contains(t, out, `"phase": "awaiting_approval"`)
 	code, out = s.cli("abort", "--reason", "scheduled one", "--by", "op")
 	require.Equal(t, exitPass, code, out)
-	ran := s.scheduledResult(ctx, 2)
+	ran := s.scheduledResult(ctx, 2, "scheduled_cycle_ran")
 	require.False(t, ran.Skipped)
 	require.Equal(t, scheduledRun, ran.CycleRunID)
 	require.Equal(t, "FAIL", ran.Status)
