@@ -355,7 +355,7 @@ var (
 		fs.StringVar(&req.Check, "check", "", "critical check to waive")
 		fs.StringVar(&req.Reason, "reason", "", "why (ticket, incident)")
 		fs.StringVar(&req.By, "by", os.Getenv("USER"), "who waives")
-		fs.DurationVar(&req.For, "for", time.Hour, "how long the waiver lasts (at most 24h)")
+		fs.DurationVar(&req.For, "for", time.Hour, "how long the waiver lasts (1m to 24h)")
 		return req
 	})
 )
