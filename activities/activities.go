@@ -209,18 +209,20 @@ func (a *Activities) requireStore(op string) error {
 	return nil
 }
 
+// envName is the environment part of Redis keys. A name outside
+// config.ValidateEnvironment's grammar (a colon, a quote, none at all) is bad
+// input: it could share a key with another environment's locks, budgets or
+// decision.
+func envName(env string) (string, error) {
+	if err := config.ValidateEnvironment(env); err != nil {
+		return "", nonRetryable(ErrTypeBadInput, fmt.Errorf("build redis keys: %w", err))
+	}
+	return env, nil
+}
+
 // nonRetryable wraps err as a non-retryable application error of type typ.
 // The message is err's text; no cause is attached so the history does not
 // repeat the text twice.
-// envName is the environment part of Redis keys; an unnamed environment is
-// "default".
-func envName(env string) string {
-	if env == "" {
-		return "default"
-	}
-	return env
-}
-
 func nonRetryable(typ string, err error) error {
 	return temporal.NewNonRetryableApplicationError(err.Error(), typ, nil)
 }

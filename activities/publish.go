@@ -47,6 +47,10 @@ func (a *Activities) PublishDecision(ctx context.Context, in *PublishDecisionInp
 	if in.RunID == "" || in.Status == "" {
 		return nil, nonRetryable(ErrTypeBadInput, fmt.Errorf("%s: run_id and status are required", op))
 	}
+	env, err := envName(in.Environment)
+	if err != nil {
+		return nil, err
+	}
 	if err := a.requireStore(op); err != nil {
 		return nil, err
 	}
@@ -84,7 +88,7 @@ func (a *Activities) PublishDecision(ctx context.Context, in *PublishDecisionInp
 	stopBeat := a.heartbeatWhile(ctx)
 	defer stopBeat()
 	res, err := a.store.PublishOnce(ctx, Publication{
-		LatestKey:        latestKey(envName(d.Environment)),
+		LatestKey:        latestKey(env),
 		Stream:           a.stream,
 		TransitionStream: a.transitionStream,
 		MaxLen:           a.streamMaxLen,

@@ -74,7 +74,10 @@ func (a *Activities) RestartService(ctx context.Context, in *RestartServiceInput
 	if err := a.requireStore(fmt.Sprintf("restart service %q", in.Service)); err != nil {
 		return nil, err
 	}
-	env := envName(in.Environment)
+	env, err := envName(in.Environment)
+	if err != nil {
+		return nil, err
+	}
 	if in.DryRun {
 		used, err := a.store.BudgetUsed(ctx, budgetKey(env, in.Service), a.now(), window)
 		if err != nil {
@@ -297,7 +300,11 @@ func (a *Activities) serviceAction(ctx context.Context, in *ServiceActionInput, 
 	// strict cycle running meanwhile sees lock_held and never restarts the
 	// service the drill took down (its gate fails closed instead, which is
 	// what the drill proves).
-	lk, holder := lockKey(envName(in.Environment), in.Service), drillHolder(in.RunID)
+	env, err := envName(in.Environment)
+	if err != nil {
+		return nil, err
+	}
+	lk, holder := lockKey(env, in.Service), drillHolder(in.RunID)
 	if action == "stop" && a.store != nil {
 		got, err := a.store.SetNX(ctx, lk, holder, drillLockTTL)
 		if err != nil {

@@ -277,7 +277,7 @@ func TestStopStartService(t *testing.T) {
 		return drv, nil
 	}})
 	env := activityEnv(a)
-	in := &ServiceActionInput{Target: Target{Contract: "x", Root: t.TempDir()}, Service: "risk-service", RunID: "r"}
+	in := &ServiceActionInput{Target: Target{Environment: "test", Contract: "x", Root: t.TempDir()}, Service: "risk-service", RunID: "r"}
 	v, err := env.ExecuteActivity(StopServiceName, in)
 	require.NoError(t, err)
 	var res ServiceActionResult

@@ -105,7 +105,7 @@ type Var struct {
 func Vars() []Var {
 	d := Default()
 	return []Var{
-		{Name: "STRICTCYCLE_ENVIRONMENT", Default: d.Environment, Doc: "environment name: part of workflow ids, Redis keys and search attributes",
+		{Name: "STRICTCYCLE_ENVIRONMENT", Default: d.Environment, Doc: "environment name (lower-case letters, digits and underscores, no hyphen, at most 63): part of workflow ids, Redis keys and search attributes",
 			set: func(c *Config, v string) error { c.Environment = v; return nil }},
 		{Name: "STRICTCYCLE_ROOT", Default: d.Root, Doc: "hbot stack root (the folder holding reports/)",
 			set: func(c *Config, v string) error { c.Root = v; return nil }},
@@ -117,7 +117,7 @@ func Vars() []Var {
 			set: func(c *Config, v string) error { c.MetricsAddr = v; return nil }},
 		{Name: "STRICTCYCLE_LOG_LEVEL", Default: d.LogLevel, Doc: "zap log level (debug, info, warn, error)",
 			set: func(c *Config, v string) error { c.LogLevel = v; return nil }},
-		{Name: "STRICTCYCLE_SCHEDULE_EVERY", Default: d.ScheduleEvery.String(), Doc: "interval of the per-environment schedule (`schedule create`)",
+		{Name: "STRICTCYCLE_SCHEDULE_EVERY", Default: d.ScheduleEvery.String(), Doc: "interval of the per-environment schedule (`schedule create`; at least 1m, as `--every`)",
 			set: func(c *Config, v string) error { return setDuration(&c.ScheduleEvery, v) }},
 		{Name: "TEMPORAL_ADDRESS", Default: d.Temporal.Address, Doc: "Temporal frontend host:port",
 			set: func(c *Config, v string) error { c.Temporal.Address = v; return nil }},
@@ -178,8 +178,8 @@ func (c *Config) FromEnv(lookup func(string) (string, bool)) error {
 func (c *Config) Validate() error {
 	var errs []error
 	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-	if !envName.MatchString(c.Environment) {
-		add("STRICTCYCLE_ENVIRONMENT: %q must match %s", c.Environment, envName)
+	if err := ValidateEnvironment(c.Environment); err != nil {
+		add("STRICTCYCLE_ENVIRONMENT: %w", err)
 	}
 	if c.Root == "" {
 		add("STRICTCYCLE_ROOT: must not be empty")
@@ -213,8 +213,8 @@ func (c *Config) Validate() error {
 	if c.Temporal.DevUIPort < 0 || c.Temporal.DevUIPort > 65535 {
 		add("STRICTCYCLE_DEV_UI_PORT: %d is not a port", c.Temporal.DevUIPort)
 	}
-	if c.ScheduleEvery < time.Minute {
-		add("STRICTCYCLE_SCHEDULE_EVERY: %s is shorter than 1m", c.ScheduleEvery)
+	if err := ValidateScheduleEvery(c.ScheduleEvery); err != nil {
+		add("STRICTCYCLE_SCHEDULE_EVERY: %w", err)
 	}
 	if _, err := zapLevel(c.LogLevel); err != nil {
 		add("STRICTCYCLE_LOG_LEVEL: %v", err)
@@ -231,7 +231,36 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	return c, c.Validate()
 }
 
-var envName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+// envName is the grammar of an environment name. It has no hyphen: a
+// workflow id is "strictcycle-<env>-<purpose>", so the first hyphen after the
+// prefix ends the environment and no two (environment, purpose) pairs build
+// the same id. It has no quote, space or upper case either, so a name can sit
+// inside a visibility query literal and a Redis key as it is.
+var envName = regexp.MustCompile(`^[a-z0-9][a-z0-9_]{0,62}$`)
+
+// ValidateEnvironment checks an environment name against the one grammar
+// every entry uses: the --env flag, STRICTCYCLE_ENVIRONMENT, workflow inputs
+// and the activities that build Redis keys.
+func ValidateEnvironment(name string) error {
+	if !envName.MatchString(name) {
+		return fmt.Errorf("environment name %q must match %s (lower-case letters, digits and underscores, at most 63)", name, envName)
+	}
+	return nil
+}
+
+// MinScheduleEvery is the shortest interval of a per-environment schedule: a
+// strict cycle can restart services and wait for their reports, so a shorter
+// period only piles up skipped runs.
+const MinScheduleEvery = time.Minute
+
+// ValidateScheduleEvery checks the interval of `schedule create`, whether it
+// comes from STRICTCYCLE_SCHEDULE_EVERY or the --every flag.
+func ValidateScheduleEvery(every time.Duration) error {
+	if every < MinScheduleEvery {
+		return fmt.Errorf("schedule interval %s is shorter than %s", every, MinScheduleEvery)
+	}
+	return nil
+}
 
 func zapLevel(s string) (string, error) {
 	switch s {

@@ -45,7 +45,7 @@ func TestLoadFromEnvAndValidate(t *testing.T) {
 		"TEMPORAL_TLS_CERT":       "/c.pem",
 	}
 	_, err = Load(func(k string) (string, bool) { v, ok := bad[k]; return v, ok })
-	require.EqualError(t, err, `STRICTCYCLE_ENVIRONMENT: "Prod Env" must match ^[a-z0-9][a-z0-9_-]{0,62}$
+	require.EqualError(t, err, `STRICTCYCLE_ENVIRONMENT: environment name "Prod Env" must match ^[a-z0-9][a-z0-9_]{0,62}$ (lower-case letters, digits and underscores, at most 63)
 TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY: set both or neither
 REDIS_URL: must be redis:// or rediss:// (value not shown)
 STRICTCYCLE_LOG_LEVEL: level "loud" is not debug|info|warn|error`)

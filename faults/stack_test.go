@@ -92,8 +92,8 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	if s.redisURL == "" {
 		s.redisURL = sharedRedisURL()
 	}
-	name := strings.ToLower(regexp.MustCompile(`[^A-Za-z0-9]+`).ReplaceAllString(t.Name(), "-"))
-	s.env = "faults-" + strings.TrimPrefix(name, "test")
+	name := strings.ToLower(regexp.MustCompile(`[^A-Za-z0-9]+`).ReplaceAllString(t.Name(), "_"))
+	s.env = "faults_" + strings.TrimPrefix(name, "test")
 	if len(s.env) > 48 {
 		s.env = s.env[:48]
 	}

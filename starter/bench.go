@@ -645,7 +645,7 @@ func (b *clusterBench) sequential(ctx context.Context) error {
 }
 
 func (b *clusterBench) sequentialMode(ctx context.Context, skipReplay bool) error {
-	const env = "bench-seq"
+	const env = "bench_seq"
 	var lat durations
 	steps := map[string]durations{}
 	for i := -2; i < b.o.Cycles; i++ {
@@ -791,11 +791,11 @@ func (b *clusterBench) load(ctx context.Context) error {
 		where = fmt.Sprintf("worker process pid %d", pid)
 	}
 	// Warm the worker with one cycle (and let it settle) before idle RSS.
-	root, err := b.seedEnv(ctx, "bench-warm")
+	root, err := b.seedEnv(ctx, "bench_warm")
 	if err != nil {
 		return err
 	}
-	if _, _, err := b.cycle(ctx, queue, b.input("bench-warm", root)); err != nil {
+	if _, _, err := b.cycle(ctx, queue, b.input("bench_warm", root)); err != nil {
 		return fmt.Errorf("warm-up cycle on %s: %w", where, err)
 	}
 	time.Sleep(time.Second)
@@ -865,7 +865,7 @@ func (b *clusterBench) concurrent(ctx context.Context, queue string, n int, stat
 		roots := make([]string, n)
 		for i := range n {
 			var err error
-			if roots[i], err = b.seedEnv(ctx, fmt.Sprintf("bench-load-%03d", i)); err != nil {
+			if roots[i], err = b.seedEnv(ctx, fmt.Sprintf("bench_load_%03d", i)); err != nil {
 				return 0, err
 			}
 		}
@@ -875,7 +875,7 @@ func (b *clusterBench) concurrent(ctx context.Context, queue string, n int, stat
 		t0 := time.Now()
 		for i := range n {
 			g.Go(func() error {
-				run, d, err := b.cycle(gctx, queue, b.input(fmt.Sprintf("bench-load-%03d", i), roots[i]))
+				run, d, err := b.cycle(gctx, queue, b.input(fmt.Sprintf("bench_load_%03d", i), roots[i]))
 				runs[i], each[i] = run, d
 				return err
 			})

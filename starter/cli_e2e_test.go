@@ -15,12 +15,23 @@ import (
 // cli runs the strictcycle CLI in-process with the stack's configuration
 // in the environment, as an operator would run it.
 func (s *e2eStack) cli(args ...string) (int, string) {
+	s.setCLIEnv()
+	return runCLI(args...)
+}
+
+// setCLIEnv puts the stack's configuration in the process environment.
+func (s *e2eStack) setCLIEnv() {
 	s.t.Setenv("TEMPORAL_ADDRESS", s.cfg.Temporal.Address)
 	s.t.Setenv("REDIS_URL", s.cfg.Redis.URL)
 	s.t.Setenv("STRICTCYCLE_REDIS_PREFIX", s.cfg.Redis.KeyPrefix)
 	s.t.Setenv("STRICTCYCLE_ENVIRONMENT", s.cfg.Environment)
 	s.t.Setenv("STRICTCYCLE_ROOT", s.root)
 	s.t.Setenv("STRICTCYCLE_CONTRACT", s.cfg.Contract)
+}
+
+// runCLI runs the CLI with the environment as it is; safe to call from
+// several goroutines at once.
+func runCLI(args ...string) (int, string) {
 	var out, errOut bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -72,16 +83,18 @@ func TestE2ECLI(t *testing.T) {
 	require.Contains(t, out, "updated")
 	code, out = s.cli("schedule", "list")
 	require.Equal(t, exitPass, code, out)
-	require.Contains(t, out, ScheduleID(s.cfg.Environment))
+	require.Contains(t, out, workflows.ScheduleID(s.cfg.Environment))
 	code, out = s.cli("schedule", "pause", "--note", "maintenance")
 	require.Equal(t, exitPass, code, out)
 	code, out = s.cli("schedule", "trigger")
 	require.Equal(t, exitPass, code, out)
-	// show and status find the scheduled run (its id has the schedule's
-	// time suffix) as the environment's newest cycle.
+	// show and status find the scheduled cycle as the environment's newest
+	// cycle: it runs under the same id, started by the schedule's wrapper.
 	require.Eventually(t, func() bool {
 		code, out = s.cli("show")
-		return code == exitPass && strings.Contains(out, "workflow "+id+"-") && strings.Contains(out, "decision PASS")
+		return code == exitPass && strings.Contains(out, "workflow "+id+"\n") &&
+			strings.Contains(out, "StrictCycle started") && strings.Contains(out, " by "+workflows.ScheduledID(s.cfg.Environment)+"-") &&
+			strings.Contains(out, "decision PASS")
 	}, time.Minute, 200*time.Millisecond, out)
 	code, out = s.cli("schedule", "delete")
 	require.Equal(t, exitPass, code, out)

@@ -9,12 +9,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
@@ -45,6 +45,21 @@ func newCommon(name string, stderr io.Writer) (*common, error) {
 	return c, nil
 }
 
+// parse parses the command's flags, then checks the environment name: the
+// --env flag overrides STRICTCYCLE_ENVIRONMENT after config validated it, so
+// the flag's value goes through the same grammar here. It returns false,
+// having reported why, when the command must exit 1.
+func (c *common) parse(args []string, stderr io.Writer) bool {
+	if err := c.fs.Parse(args); err != nil {
+		return false // the flag package printed the error and the usage
+	}
+	if err := config.ValidateEnvironment(c.cfg.Environment); err != nil {
+		fail(stderr, fmt.Errorf("flag --env: %w", err))
+		return false
+	}
+	return true
+}
+
 func (c *common) dial(ctx context.Context) (client.Client, error) {
 	return workerapp.Dial(ctx, c.cfg, zap.NewNop())
 }
@@ -60,27 +75,24 @@ func (c *common) targetFlags() *activities.Target {
 
 // resolveTarget makes the root and a contract file absolute, since the
 // worker may run elsewhere.
-func (c *common) resolveTarget(t *activities.Target) error {
+func (c *common) resolveTarget(t *activities.Target) (*config.Contract, error) {
 	t.Environment = c.cfg.Environment
 	root, err := filepath.Abs(t.Root)
 	if err != nil {
-		return fmt.Errorf("resolve root %q: %w", t.Root, err)
+		return nil, fmt.Errorf("resolve root %q: %w", t.Root, err)
 	}
 	t.Root = root
 	if st, err := os.Stat(root); err != nil || !st.IsDir() {
-		return fmt.Errorf("root %q is not a directory", root)
+		return nil, fmt.Errorf("root %q is not a directory", root)
 	}
 	if strings.ContainsAny(t.Contract, "/\\") || strings.HasSuffix(t.Contract, ".yaml") || strings.HasSuffix(t.Contract, ".yml") {
 		p, err := filepath.Abs(t.Contract)
 		if err != nil {
-			return fmt.Errorf("resolve contract %q: %w", t.Contract, err)
+			return nil, fmt.Errorf("resolve contract %q: %w", t.Contract, err)
 		}
 		t.Contract = p
 	}
-	if _, err := config.LoadContract(t.Contract); err != nil {
-		return err
-	}
-	return nil
+	return config.LoadContract(t.Contract)
 }
 
 func fail(stderr io.Writer, err error) int {
@@ -101,10 +113,10 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c.fs.BoolVar(&in.DryRun, "dry-run", false, "evaluate and report what would be restarted; restart nothing")
 	c.fs.BoolVar(&in.SkipReplay, "skip-replay", false, "do not run the replay command (its check is judged on its last artifact)")
 	c.fs.IntVar(&in.MaxRounds, "max-rounds", 0, "recovery rounds (0 = contract's)")
-	if err := c.fs.Parse(args); err != nil {
+	if !c.parse(args, stderr) {
 		return exitError
 	}
-	if err := c.resolveTarget(t); err != nil {
+	if _, err := c.resolveTarget(t); err != nil {
 		return fail(stderr, err)
 	}
 	in.Target = *t
@@ -128,35 +140,47 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return printDecision(stdout, res, *jsonOut)
 }
 
-// startCycle starts a strict cycle under its business id; a second start
-// while one runs in the same environment is refused.
+// startCycle starts a strict cycle under the environment's one cycle id.
+// The server refuses the start while a cycle of the environment runs,
+// whether `run` or the schedule started it (the schedule's ScheduledCycle
+// starts its cycle under the same id), so no visibility query is needed and
+// none can race. WorkflowExecutionErrorWhenAlreadyStarted makes the refusal
+// an error: without it the SDK hands back the running cycle, and its
+// decision would be printed as this command's.
 func startCycle(ctx context.Context, cl client.Client, queue string, in *workflows.StrictCycleInput) (client.WorkflowRun, error) {
-	id := workflows.WorkflowID(in.Environment, "cycle")
-	// A scheduled cycle has the same id plus the schedule's time suffix, so
-	// the id conflict policy alone does not see it: ask visibility too.
-	running, err := cl.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-		Query:    fmt.Sprintf("WorkflowId STARTS_WITH '%s' AND ExecutionStatus = 'Running'", id),
-		PageSize: 1,
-	})
-	if err == nil && len(running.GetExecutions()) > 0 {
-		ex := running.GetExecutions()[0].GetExecution()
-		return nil, fmt.Errorf("start cycle %s: a cycle is already running in environment %s (%s run %s)", id, in.Environment, ex.GetWorkflowId(), ex.GetRunId())
+	if err := config.ValidateEnvironment(in.Environment); err != nil {
+		return nil, fmt.Errorf("start cycle: %w", err)
 	}
+	id := workflows.CycleID(in.Environment)
 	run, err := cl.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       id,
-		TaskQueue:                queue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		WorkflowExecutionTimeout: 2 * time.Hour,
+		ID:                                       id,
+		TaskQueue:                                queue,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		WorkflowExecutionTimeout:                 workflows.CycleTimeout,
 	}, workflows.StrictCycleName, in)
 	if err != nil {
 		var started *serviceerror.WorkflowExecutionAlreadyStarted
 		if errors.As(err, &started) {
-			return nil, fmt.Errorf("start cycle %s: a cycle is already running in environment %s (run %s)", id, in.Environment, started.RunId)
+			return nil, fmt.Errorf("start cycle %s: a cycle is already running in environment %s (run %s%s)", id, in.Environment, started.RunId, startedBy(ctx, cl, id, started.RunId))
 		}
 		return nil, fmt.Errorf("start cycle %s: %w", id, err)
 	}
 	return run, nil
+}
+
+// startedBy names the workflow that started a running cycle (the
+// schedule's ScheduledCycle run), for the refusal message; best effort.
+func startedBy(ctx context.Context, cl client.Client, id, runID string) string {
+	d, err := cl.DescribeWorkflowExecution(ctx, id, runID)
+	if err != nil {
+		return ""
+	}
+	if p := d.GetWorkflowExecutionInfo().GetParentExecution(); p.GetWorkflowId() != "" {
+		return ", started by " + p.GetWorkflowId()
+	}
+	return ", started by run"
 }
 
 // waitCycle prints each phase change from the status query until the
@@ -241,23 +265,14 @@ func printDecision(out io.Writer, res *workflows.StrictCycleResult, asJSON bool)
 }
 
 // resolve picks the execution: the given id (and run), else the
-// environment's newest cycle — started by `run` (strictcycle-<env>-cycle)
-// or by its schedule (the same id with the schedule's time suffix). The
-// visibility store lists running executions first, then the most recent.
-func (c *common) resolve(ctx context.Context, cl client.Client, id, runID string) (string, string) {
+// environment's cycle id, whose latest run is its newest cycle — started by
+// `run` or by the schedule, which share the id. No visibility query: the id
+// is exact, so a command never acts on another environment's cycle.
+func (c *common) resolve(id, runID string) (string, string) {
 	if id != "" {
 		return id, runID
 	}
-	fixed := workflows.WorkflowID(c.cfg.Environment, "cycle")
-	resp, err := cl.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-		Query:    fmt.Sprintf("WorkflowType = '%s' AND WorkflowId STARTS_WITH '%s'", workflows.StrictCycleName, fixed),
-		PageSize: 1,
-	})
-	if err != nil || len(resp.GetExecutions()) == 0 {
-		return fixed, ""
-	}
-	ex := resp.GetExecutions()[0].GetExecution()
-	return ex.GetWorkflowId(), ex.GetRunId()
+	return workflows.CycleID(c.cfg.Environment), runID
 }
 
 // cycleCmd builds a command that acts on one cycle: --workflow-id and
@@ -271,13 +286,13 @@ func cycleCmd(name string, bind func(*flag.FlagSet) any,
 		if err != nil {
 			return fail(stderr, err)
 		}
-		id := c.fs.String("workflow-id", "", "workflow id (default: the environment's newest cycle, run or scheduled)")
+		id := c.fs.String("workflow-id", "", "workflow id (default: the environment's cycle id, strictcycle-<env>-cycle)")
 		runID := c.fs.String("run-id", "", "run id (default: the latest run)")
 		var req any
 		if bind != nil {
 			req = bind(c.fs)
 		}
-		if err := c.fs.Parse(args); err != nil {
+		if !c.parse(args, stderr) {
 			return exitError
 		}
 		cl, err := c.dial(ctx)
@@ -285,7 +300,7 @@ func cycleCmd(name string, bind func(*flag.FlagSet) any,
 			return fail(stderr, err)
 		}
 		defer cl.Close()
-		wid, rid := c.resolve(ctx, cl, *id, *runID)
+		wid, rid := c.resolve(*id, *runID)
 		if err := act(ctx, cl, wid, rid, req, stdout); err != nil {
 			return fail(stderr, err)
 		}
@@ -340,7 +355,7 @@ var (
 		fs.StringVar(&req.Check, "check", "", "critical check to waive")
 		fs.StringVar(&req.Reason, "reason", "", "why (ticket, incident)")
 		fs.StringVar(&req.By, "by", os.Getenv("USER"), "who waives")
-		fs.DurationVar(&req.For, "for", time.Hour, "how long the waiver lasts (at most 24h)")
+		fs.DurationVar(&req.For, "for", time.Hour, "how long the waiver lasts (1m to 24h)")
 		return req
 	})
 )
@@ -356,13 +371,17 @@ func drillCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	c.fs.StringVar(&in.Check, "check", "", "critical check expected to fail while it is down")
 	c.fs.DurationVar(&in.StaleTimeout, "stale-timeout", 0, "how long to wait for the check to go stale (0 = window + 5m)")
 	c.fs.BoolVar(&in.NoCommands, "no-commands", false, "judge command checks on their last artifacts")
-	if err := c.fs.Parse(args); err != nil {
+	if !c.parse(args, stderr) {
 		return exitError
 	}
 	if in.Service == "" || in.Check == "" {
 		return fail(stderr, errors.New("drill: --service and --check are required"))
 	}
-	if err := c.resolveTarget(t); err != nil {
+	contract, err := c.resolveTarget(t)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	if err := drillTarget(contract, in.Service, in.Check); err != nil {
 		return fail(stderr, err)
 	}
 	in.Target = *t
@@ -371,19 +390,14 @@ func drillCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return fail(stderr, err)
 	}
 	defer cl.Close()
-	id := workflows.WorkflowID(c.cfg.Environment, "drill-"+in.Service)
-	run, err := cl.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: id, TaskQueue: c.cfg.TaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowExecutionTimeout: 2 * time.Hour,
-	}, workflows.RecoveryDrillName, in)
+	run, err := startDrill(ctx, cl, c.cfg.TaskQueue, in)
 	if err != nil {
-		return fail(stderr, fmt.Errorf("start drill %s: %w", id, err))
+		return fail(stderr, err)
 	}
 	fmt.Fprintf(stdout, "started %s run %s\n", run.GetID(), run.GetRunID())
 	var res workflows.RecoveryDrillResult
 	if err := run.Get(ctx, &res); err != nil {
-		return fail(stderr, fmt.Errorf("wait for drill %s: %w", id, err))
+		return fail(stderr, fmt.Errorf("wait for drill %s: %w", run.GetID(), err))
 	}
 	for _, s := range res.Steps {
 		mark := "ok  "
@@ -397,6 +411,48 @@ func drillCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitPass
 	}
 	return exitFail
+}
+
+// drillTarget refuses, before anything starts, a drill whose service or
+// check the contract does not declare: such a drill would stop nothing and
+// overwrite reports/recovery/latest.json with a failed drill. The check must
+// be critical, since the drill proves the gate fails closed on it.
+func drillTarget(c *config.Contract, service, check string) error {
+	if _, ok := c.Services[service]; !ok {
+		return fmt.Errorf("drill: service %q is not in the services of contract %s", service, c.Name)
+	}
+	i := slices.IndexFunc(c.Checks, func(ch config.Check) bool { return ch.Name == check })
+	if i < 0 {
+		return fmt.Errorf("drill: check %q is not in contract %s", check, c.Name)
+	}
+	if c.Checks[i].Severity != config.SeverityCritical {
+		return fmt.Errorf("drill: check %q is %s, not critical, in contract %s", check, c.Checks[i].Severity, c.Name)
+	}
+	return nil
+}
+
+// startDrill starts a drill under its business id; a second drill of the
+// same service while one runs is refused, never attached to.
+func startDrill(ctx context.Context, cl client.Client, queue string, in *workflows.RecoveryDrillInput) (client.WorkflowRun, error) {
+	if err := config.ValidateEnvironment(in.Environment); err != nil {
+		return nil, fmt.Errorf("start drill: %w", err)
+	}
+	id := workflows.DrillID(in.Environment, in.Service)
+	run, err := cl.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: id, TaskQueue: queue,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		WorkflowExecutionTimeout:                 workflows.CycleTimeout,
+	}, workflows.RecoveryDrillName, in)
+	if err != nil {
+		var started *serviceerror.WorkflowExecutionAlreadyStarted
+		if errors.As(err, &started) {
+			return nil, fmt.Errorf("start drill %s: a drill of %s is already running in environment %s (run %s)", id, in.Service, in.Environment, started.RunId)
+		}
+		return nil, fmt.Errorf("start drill %s: %w", id, err)
+	}
+	return run, nil
 }
 
 func healthCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {

@@ -97,7 +97,7 @@ func newE2EStack(t *testing.T, mutate func(map[string]any)) *e2eStack {
 	t.Cleanup(srv.Stop)
 
 	cfg := config.Default()
-	cfg.Environment = "e2e" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
+	cfg.Environment = "e2e" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "_"))
 	if len(cfg.Environment) > 60 {
 		cfg.Environment = cfg.Environment[:60]
 	}

@@ -11,16 +11,16 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/strictcycle/strictcycle/config"
 	"github.com/strictcycle/strictcycle/devserver"
 	"github.com/strictcycle/strictcycle/workflows"
 )
 
-// ScheduleID is the id of an environment's strict-cycle schedule.
-func ScheduleID(env string) string { return workflows.WorkflowID(env, "schedule") }
-
 // scheduleCmd manages the per-environment schedule. Temporal Schedules
 // replace the Python watch loop; overlap is skipped, so a slow cycle never
-// piles up behind itself.
+// piles up behind itself. Its action is a ScheduledCycle, which runs the
+// cycle under the environment's one cycle id: a manual `run` and a
+// scheduled cycle exclude each other by that id.
 func scheduleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		return fail(stderr, errors.New("schedule: want create|list|pause|unpause|trigger|delete"))
@@ -35,8 +35,17 @@ func scheduleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	noCommands := c.fs.Bool("no-commands", false, "judge command checks on their last artifacts")
 	note := c.fs.String("note", "", "pause/unpause note")
 	register := c.fs.Bool("register-search-attributes", false, "create: first register strictcycle's search attributes in the namespace (idempotent)")
-	if err := c.fs.Parse(args[1:]); err != nil {
+	if !c.parse(args[1:], stderr) {
 		return exitError
+	}
+	if verb == "create" {
+		// Refused before anything is dialled or created.
+		if err := config.ValidateScheduleEvery(*every); err != nil {
+			return fail(stderr, fmt.Errorf("flag --every: %w", err))
+		}
+		if _, err := c.resolveTarget(t); err != nil {
+			return fail(stderr, err)
+		}
 	}
 	cl, err := c.dial(ctx)
 	if err != nil {
@@ -44,13 +53,10 @@ func scheduleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	defer cl.Close()
 	sc := cl.ScheduleClient()
-	id := ScheduleID(c.cfg.Environment)
+	id := workflows.ScheduleID(c.cfg.Environment)
 	h := sc.GetHandle(ctx, id)
 	switch verb {
 	case "create":
-		if err := c.resolveTarget(t); err != nil {
-			return fail(stderr, err)
-		}
 		if *register {
 			if err := devserver.EnsureSearchAttributes(ctx, cl.OperatorService(), c.cfg.Temporal.Namespace, workflows.SearchAttributeKeys()); err != nil {
 				return fail(stderr, fmt.Errorf("register search attributes: %w", err))
@@ -59,11 +65,12 @@ func scheduleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		in := &workflows.StrictCycleInput{Target: *t, NoCommands: *noCommands}
 		spec := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: *every}}}
 		action := &client.ScheduleWorkflowAction{
-			ID:                       workflows.WorkflowID(c.cfg.Environment, "cycle"),
-			Workflow:                 workflows.StrictCycleName,
-			Args:                     []any{in},
-			TaskQueue:                c.cfg.TaskQueue,
-			WorkflowExecutionTimeout: 2 * time.Hour,
+			ID:        workflows.ScheduledID(c.cfg.Environment),
+			Workflow:  workflows.ScheduledCycleName,
+			Args:      []any{in},
+			TaskQueue: c.cfg.TaskQueue,
+			// The wrapper lives as long as its cycle, plus the start.
+			WorkflowExecutionTimeout: workflows.CycleTimeout + 5*time.Minute,
 		}
 		_, err := sc.Create(ctx, client.ScheduleOptions{
 			ID: id, Spec: spec, Action: action, Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,

@@ -16,6 +16,8 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/strictcycle/strictcycle/activities"
+	"github.com/strictcycle/strictcycle/config"
+	"github.com/strictcycle/strictcycle/gates"
 	"github.com/strictcycle/strictcycle/workflows"
 )
 
@@ -74,6 +76,9 @@ func Timeline(events []*historypb.HistoryEvent) []string {
 			t0 = at
 			wfType = a.GetWorkflowType().GetName()
 			line := fmt.Sprintf("%s  %s started %s", stamp(at), a.GetWorkflowType().GetName(), at.UTC().Format(time.RFC3339))
+			if p := a.GetParentWorkflowExecution().GetWorkflowId(); p != "" {
+				line += " by " + p
+			}
 			var in workflows.StrictCycleInput
 			if dc.FromPayloads(a.GetInput(), &in) == nil && in.Environment != "" {
 				line += fmt.Sprintf(" env=%s contract=%s root=%s ci=%t", in.Environment, in.Contract, in.Root, in.CI)
@@ -137,6 +142,19 @@ func Timeline(events []*historypb.HistoryEvent) []string {
 						lines = append(lines, fmt.Sprintf("%24s %-20s %-6s %s", "", st.Name, mark, st.Detail))
 					}
 					lines = append(lines, fmt.Sprintf("%s  drill report %s", stamp(at), drill.ReportPath))
+				}
+				continue
+			}
+			if wfType == workflows.ScheduledCycleName {
+				var sc workflows.ScheduledCycleResult
+				if dc.FromPayloads(a.GetResult(), &sc) == nil {
+					line := fmt.Sprintf("%s  cycle %s run %s: %s", stamp(at), sc.CycleID, sc.CycleRunID, sc.Status)
+					if sc.Skipped {
+						line = fmt.Sprintf("%s  %s", stamp(at), sc.Reason)
+					} else if sc.Reason != "" {
+						line += " — " + sc.Reason
+					}
+					lines = append(lines, line)
 				}
 				continue
 			}
@@ -274,14 +292,17 @@ func listCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, err)
 	}
-	status := c.fs.String("status", "", "PASS, FAIL or RUNNING")
+	status := c.fs.String("status", "", "PASS, FAIL or RUNNING (default: any)")
 	allEnvs := c.fs.Bool("all-envs", false, "every environment (default: --env only)")
 	since := c.fs.Duration("since", 24*time.Hour, "started within this long")
 	limit := c.fs.Int("limit", 50, "at most this many")
-	if err := c.fs.Parse(args); err != nil {
+	if !c.parse(args, stderr) {
 		return exitError
 	}
-	q := ListQuery(c.cfg.Environment, *status, *allEnvs, time.Now().Add(-*since))
+	q, err := ListQuery(c.cfg.Environment, *status, *allEnvs, time.Now().Add(-*since))
+	if err != nil {
+		return fail(stderr, err)
+	}
 	cl, err := c.dial(ctx)
 	if err != nil {
 		return fail(stderr, err)
@@ -308,17 +329,26 @@ func listCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitPass
 }
 
-// ListQuery builds the visibility query of `list`.
-func ListQuery(env, status string, allEnvs bool, since time.Time) string {
+// ListQuery builds the visibility query of `list`. Every value in it is
+// checked against a closed set or a grammar first, so none can close the
+// quoted literal it sits in; the environment is matched exactly.
+func ListQuery(env, status string, allEnvs bool, since time.Time) (string, error) {
 	parts := []string{fmt.Sprintf("WorkflowType = '%s'", workflows.StrictCycleName)}
 	if !allEnvs {
+		if err := config.ValidateEnvironment(env); err != nil {
+			return "", fmt.Errorf("list cycles: %w", err)
+		}
 		parts = append(parts, fmt.Sprintf("%s = '%s'", workflows.SAEnvironment.GetName(), env))
 	}
 	if status != "" {
-		parts = append(parts, fmt.Sprintf("%s = '%s'", workflows.SAStatus.GetName(), strings.ToUpper(status)))
+		st := strings.ToUpper(status)
+		if st != gates.StatusPass && st != gates.StatusFail && st != "RUNNING" {
+			return "", fmt.Errorf("list cycles: status %q is not PASS, FAIL or RUNNING", status)
+		}
+		parts = append(parts, fmt.Sprintf("%s = '%s'", workflows.SAStatus.GetName(), st))
 	}
 	parts = append(parts, fmt.Sprintf("StartTime > '%s'", since.UTC().Format(time.RFC3339)))
-	return strings.Join(parts, " AND ")
+	return strings.Join(parts, " AND "), nil
 }
 
 func probe(ctx context.Context, url string) error {

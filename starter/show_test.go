@@ -26,6 +26,12 @@ func TestTimelineOfCommittedHistories(t *testing.T) {
 		{"strict_cycle_fail_closed.json", []string{
 			"FAIL strategy_catalog_consistency", "decision FAIL — non-recoverable critical failure: strategy_catalog_consistency (fail)",
 		}},
+		{"scheduled_cycle_skipped.json", []string{
+			"ScheduledCycle started", "skipped: cycle strictcycle-e2eteste2escheduleandmanualexclusive-cycle running",
+		}},
+		{"scheduled_cycle_ran.json", []string{
+			"ScheduledCycle started", "cycle strictcycle-e2eteste2escheduleandmanualexclusive-cycle run ", ": FAIL — aborted by op: scheduled one",
+		}},
 		{"recovery_drill_pass.json", []string{
 			"RecoveryDrill started", "stop event-store-service via exec", "wait for staleness of event-store-service",
 			"start event-store-service via exec", "drill pass", "gate_fails_closed", "drill report",

@@ -24,6 +24,9 @@ const (
 	DrillPass       = "gate_passes_again"
 )
 
+// versionDrillUnknownService guards the refusal of an unknown service.
+const versionDrillUnknownService = "drill-unknown-service-is-bad-input"
+
 // RecoveryDrill is a game day on one service: it proves the gate fails
 // closed with the expected critical failure while the service is down, and
 // passes again once it is back. The service is always started again, even
@@ -31,6 +34,9 @@ const (
 func RecoveryDrill(ctx workflow.Context, in *RecoveryDrillInput) (*RecoveryDrillResult, error) {
 	if in == nil || in.Environment == "" || in.Root == "" || in.Contract == "" || in.Service == "" || in.Check == "" {
 		return nil, temporal.NewNonRetryableApplicationError("recovery drill input needs environment, root, contract, service and check", activities.ErrTypeBadInput, nil)
+	}
+	if err := checkEnvironment(ctx, in.Environment); err != nil {
+		return nil, err
 	}
 	d := &drill{in: in, runID: workflow.GetInfo(ctx).WorkflowExecution.RunID}
 	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() ([]activities.DrillStep, error) {
@@ -88,7 +94,14 @@ func (d *drill) run(ctx workflow.Context) (*RecoveryDrillResult, error) {
 		return d.finish(ctx, res)
 	}
 	if _, ok := d.plan.Services[d.in.Service]; !ok {
-		d.step(ctx, DrillBaseline, false, fmt.Sprintf("service %q is not in contract %s", d.in.Service, d.plan.Contract))
+		msg := fmt.Sprintf("service %q is not in contract %s", d.in.Service, d.plan.Contract)
+		// A drill of a service the contract does not know is bad input, not
+		// a failed drill: it writes no drill report (the last real one
+		// stays in reports/recovery/latest.json).
+		if workflow.GetVersion(ctx, versionDrillUnknownService, workflow.DefaultVersion, 1) >= 1 {
+			return nil, temporal.NewNonRetryableApplicationError("recovery drill: "+msg, activities.ErrTypeBadInput, nil)
+		}
+		d.step(ctx, DrillBaseline, false, msg)
 		return d.finish(ctx, res)
 	}
 

@@ -13,8 +13,9 @@ const TaskQueue = "strictcycle"
 
 // Workflow type names.
 const (
-	StrictCycleName   = "StrictCycle"
-	RecoveryDrillName = "RecoveryDrill"
+	StrictCycleName    = "StrictCycle"
+	RecoveryDrillName  = "RecoveryDrill"
+	ScheduledCycleName = "ScheduledCycle"
 )
 
 // Search attributes set by the workflows; the dev server registers them and
@@ -36,11 +37,29 @@ func SearchAttributeKeys() []temporal.SearchAttributeKey {
 func Register(w worker.WorkflowRegistry) {
 	w.RegisterWorkflowWithOptions(StrictCycle, workflow.RegisterOptions{Name: StrictCycleName})
 	w.RegisterWorkflowWithOptions(RecoveryDrill, workflow.RegisterOptions{Name: RecoveryDrillName})
+	w.RegisterWorkflowWithOptions(ScheduledCycle, workflow.RegisterOptions{Name: ScheduledCycleName})
 }
 
 // WorkflowID builds the business id of a workflow: environment plus purpose
 // (e.g. "cycle", "drill-event-store-service"). It is never random, so a
 // second start while one runs is refused and an operator finds a run by name.
+// The environment must pass config.ValidateEnvironment: its grammar has no
+// hyphen, so the id names exactly one (environment, purpose) pair.
 func WorkflowID(environment, purpose string) string {
 	return "strictcycle-" + environment + "-" + purpose
 }
+
+// CycleID is the one id every strict cycle of an environment runs under,
+// started by `run` or by the schedule: two cycles of one environment can
+// never run at once, by construction.
+func CycleID(environment string) string { return WorkflowID(environment, "cycle") }
+
+// DrillID is the id of a recovery drill on one service.
+func DrillID(environment, service string) string { return WorkflowID(environment, "drill-"+service) }
+
+// ScheduledID is the id the schedule gives its ScheduledCycle runs (the
+// schedule appends its action time).
+func ScheduledID(environment string) string { return WorkflowID(environment, "scheduled") }
+
+// ScheduleID is the id of an environment's strict-cycle schedule.
+func ScheduleID(environment string) string { return WorkflowID(environment, "schedule") }

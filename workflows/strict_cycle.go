@@ -41,6 +41,11 @@ const ApprovalTimeout = 30 * time.Minute
 // MaxWaiver is the longest a waiver may last.
 const MaxWaiver = 24 * time.Hour
 
+// MinWaiver is the shortest a waiver may last: a waiver that expires at once
+// would still end an approval wait (every check it covers looks waived at
+// that instant) and then waive nothing.
+const MinWaiver = time.Minute
+
 // CycleStatus is what the status query returns.
 type CycleStatus struct {
 	Phase     string         `json:"phase"`
@@ -114,6 +119,9 @@ func StrictCycle(ctx workflow.Context, in *StrictCycleInput) (*StrictCycleResult
 }
 
 func (s *strictCycle) setup(ctx workflow.Context) error {
+	if err := checkEnvironment(ctx, s.in.Environment); err != nil {
+		return err
+	}
 	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (CycleStatus, error) {
 		st := s.status
 		st.Waivers = slices.Clone(s.waivers)
@@ -194,6 +202,9 @@ func (s *strictCycle) validateWaive(ctx workflow.Context, req WaiveRequest) erro
 	if i < 0 {
 		return fmt.Errorf("waive: check %q is not in contract %s", req.Check, s.plan.Contract)
 	}
+	if !req.Expires.IsZero() && req.For != 0 {
+		return errors.New("waive: give for or expires, not both")
+	}
 	now := workflow.Now(ctx)
 	exp := req.Expires
 	if exp.IsZero() {
@@ -202,8 +213,11 @@ func (s *strictCycle) validateWaive(ctx workflow.Context, req WaiveRequest) erro
 	if !exp.After(now) {
 		return errors.New("waive: expiry must be in the future")
 	}
-	if exp.Sub(now) > MaxWaiver {
+	// Sub saturates, so an expiry in year 9999 is refused here too.
+	if d := exp.Sub(now); d > MaxWaiver {
 		return fmt.Errorf("waive: expiry %s is more than %s away", exp.Format(time.RFC3339), MaxWaiver)
+	} else if d < MinWaiver {
+		return fmt.Errorf("waive: expiry %s is less than %s away", exp.Format(time.RFC3339), MinWaiver)
 	}
 	return nil
 }

@@ -67,3 +67,14 @@ type RecoveryDrillResult struct {
 	Steps      []activities.DrillStep `json:"steps"`
 	ReportPath string                 `json:"report_path"`
 }
+
+// ScheduledCycleResult is what a scheduled run did: it ran the
+// environment's cycle (its decision is Status), or skipped because a cycle
+// of the environment was already running.
+type ScheduledCycleResult struct {
+	CycleID    string `json:"cycle_id"`
+	CycleRunID string `json:"cycle_run_id,omitempty"`
+	Skipped    bool   `json:"skipped"`
+	Status     string `json:"status,omitempty"`
+	Reason     string `json:"reason,omitempty"`
+}
