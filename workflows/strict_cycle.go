@@ -38,8 +38,12 @@ const (
 // the restart of a protected service before it fails closed.
 const ApprovalTimeout = 30 * time.Minute
 
-// MaxWaiver is the longest a waiver may last.
-const MaxWaiver = 24 * time.Hour
+// MaxWaiver is the longest a waiver may last; MinWaiver the shortest, so a
+// waiver that expires at once cannot end an approval wait for nothing.
+const (
+	MaxWaiver = 24 * time.Hour
+	MinWaiver = time.Minute
+)
 
 // CycleStatus is what the status query returns.
 type CycleStatus struct {
@@ -201,6 +205,9 @@ func (s *strictCycle) validateWaive(ctx workflow.Context, req WaiveRequest) erro
 	}
 	if !exp.After(now) {
 		return errors.New("waive: expiry must be in the future")
+	}
+	if exp.Sub(now) < MinWaiver {
+		return fmt.Errorf("waive: a waiver lasts at least %s", MinWaiver)
 	}
 	if exp.Sub(now) > MaxWaiver {
 		return fmt.Errorf("waive: expiry %s is more than %s away", exp.Format(time.RFC3339), MaxWaiver)
@@ -561,7 +568,13 @@ func (s *strictCycle) decide(ctx workflow.Context, res *StrictCycleResult, sum *
 		res.EvidenceBundleID = sum.EvidenceBundleID
 		res.ContentDigest = sum.ContentDigest
 		res.ArtifactPath = sum.ArtifactPath
+		for _, c := range sum.Checks {
+			if c.Verdict == string(gates.VerdictWaived) {
+				res.Waived = append(res.Waived, c.Name)
+			}
+		}
 	}
+	res.DryRun = s.in.DryRun
 	if s.aborted() {
 		res.Status = gates.StatusFail
 		reason = fmt.Sprintf("aborted by %s: %s", s.abortReq.By, s.abortReq.Reason)
@@ -594,7 +607,7 @@ func (s *strictCycle) decide(ctx workflow.Context, res *StrictCycleResult, sum *
 			Status: res.Status, CriticalFailures: res.CriticalFailures,
 			EvidenceBundleID: res.EvidenceBundleID, ArtifactPath: res.ArtifactPath,
 			Rounds: res.Rounds, Restarts: restarts, Reason: res.Reason, DecidedAt: res.DecidedAt,
-			Root: s.artifactRoot(),
+			Waived: res.Waived, DryRun: res.DryRun, Root: s.artifactRoot(),
 		}).Get(ctx, &pub)
 	if err != nil {
 		// The decision stands in history and in the result even when Redis
