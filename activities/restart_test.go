@@ -369,3 +369,23 @@ func TestDrillHoldsRestartLock(t *testing.T) {
 	require.Equal(t, 2, f.drv.stops)
 	require.Equal(t, 1, f.drv.starts)
 }
+
+// TestRestartServiceDryRunTouchesNothing: a dry run calls no driver and
+// takes no lock, mark or budget entry, even when approved and with budget.
+func TestRestartServiceDryRunTouchesNothing(t *testing.T) {
+	f := newRestartFixture(t, 3)
+	res, err := f.restart(t, RestartServiceInput{Service: "risk-service", RunID: "run-1", Round: 1, DryRun: true, Approved: true})
+	require.NoError(t, err)
+	require.Equal(t, RestartDryRun, res.Outcome)
+	require.Equal(t, "dry run: would restart with the fake driver", res.Detail)
+	require.Zero(t, f.drv.count())
+	keys, err := f.store.rdb.Keys(context.Background(), f.store.prefix+":*").Result()
+	require.NoError(t, err)
+	require.Empty(t, keys, "a dry run writes nothing to Redis")
+
+	// The real restart of the same round afterwards is not already done.
+	res, err = f.restart(t, RestartServiceInput{Service: "risk-service", RunID: "run-1", Round: 1})
+	require.NoError(t, err)
+	require.Equal(t, RestartDone, res.Outcome)
+	require.Equal(t, 1, res.BudgetUsed)
+}
