@@ -318,3 +318,28 @@ func TestRestartClaimAtomic(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok, "a done mark is never undone")
 }
+
+// TestRestartClaimRefusesBadClaims: a holder that does not start with its
+// owner could never be recognised; a sub-millisecond ttl would be 0 in PX.
+func TestRestartClaimRefusesBadClaims(t *testing.T) {
+	store, _, _ := testStore(t)
+	ok := RestartClaim{LockKey: "l", MarkKey: "m", BudgetKey: "b", Owner: "o|", Holder: "o|1", LockTTL: time.Minute,
+		MarkTTL: time.Hour, At: time.Now(), Window: time.Hour, Max: 1, Member: "x"}
+	for name, mod := range map[string]func(*RestartClaim){
+		"no owner":        func(c *RestartClaim) { c.Owner = "" },
+		"foreign holder":  func(c *RestartClaim) { c.Holder = "p|1" },
+		"sub-ms lock ttl": func(c *RestartClaim) { c.LockTTL = time.Microsecond },
+		"sub-ms mark ttl": func(c *RestartClaim) { c.MarkTTL = 0 },
+		"sub-ms window":   func(c *RestartClaim) { c.Window = time.Microsecond },
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := ok
+			mod(&c)
+			_, err := store.ClaimRestart(context.Background(), c)
+			require.ErrorContains(t, err, "owner, holder with the owner's prefix, and ttls and window of at least 1ms are required")
+		})
+	}
+	res, err := store.ClaimRestart(context.Background(), ok)
+	require.NoError(t, err)
+	require.Equal(t, ClaimTaken, res.Outcome)
+}

@@ -268,8 +268,10 @@ return {'claimed', took, used}`)
 
 // ClaimRestart implements Store.
 func (s *RedisStore) ClaimRestart(ctx context.Context, c RestartClaim) (*RestartClaimResult, error) {
-	if c.Owner == "" || !strings.HasPrefix(c.Holder, c.Owner) || c.LockTTL <= 0 || c.MarkTTL <= 0 || c.Window <= 0 {
-		return nil, fmt.Errorf("redis claim restart %q: owner, holder with the owner's prefix and positive ttls are required", s.key(c.LockKey))
+	// PX and PEXPIRE take whole milliseconds: a shorter ttl or window would
+	// be 0, which Redis refuses (or would never expire).
+	if c.Owner == "" || !strings.HasPrefix(c.Holder, c.Owner) || c.LockTTL < time.Millisecond || c.MarkTTL < time.Millisecond || c.Window < time.Millisecond {
+		return nil, fmt.Errorf("redis claim restart %q: owner, holder with the owner's prefix, and ttls and window of at least 1ms are required", s.key(c.LockKey))
 	}
 	v, err := claimRestart.Run(ctx, s.rdb,
 		[]string{s.key(c.LockKey), s.key(c.MarkKey), s.key(c.BudgetKey)},
