@@ -70,6 +70,8 @@ func helperMain(mode string, args []string) int {
 			return n
 		}
 		return 0
+	case "restart-crash":
+		return restartCrashMain(args)
 	case "sleep":
 		d, _ := time.ParseDuration(args[0])
 		time.Sleep(d)

@@ -6,7 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"strings"
+
+	"github.com/strictcycle/strictcycle/gates"
 )
 
 // pyISO is the timestamp format of the hbot reports (Python isoformat).
@@ -35,6 +36,8 @@ type transitionEvent struct {
 	CriticalFailures []string `json:"critical_failures"`
 	EvidenceBundleID string   `json:"evidence_bundle_id"`
 	ArtifactPath     string   `json:"artifact_path"`
+	Waived           []string `json:"waived"`
+	DryRun           bool     `json:"dry_run"`
 }
 
 // PublishDecision appends the decision to the decision stream (one field,
@@ -61,6 +64,9 @@ func (a *Activities) PublishDecision(ctx context.Context, in *PublishDecisionInp
 	if d.Restarts == nil {
 		d.Restarts = []string{}
 	}
+	if d.Waived == nil {
+		d.Waived = []string{}
+	}
 	at := d.DecidedAt
 	if at.IsZero() {
 		at = a.now()
@@ -74,6 +80,7 @@ func (a *Activities) PublishDecision(ctx context.Context, in *PublishDecisionInp
 		EventType: "promotion_gate_transition", Producer: "strictcycle", TsUTC: ts,
 		Environment: d.Environment, WorkflowID: d.WorkflowID, RunID: d.RunID, ToStatus: d.Status,
 		CriticalFailures: d.CriticalFailures, EvidenceBundleID: d.EvidenceBundleID, ArtifactPath: d.ArtifactPath,
+		Waived: d.Waived, DryRun: d.DryRun,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: encode transition: %w", op, err)
@@ -125,6 +132,11 @@ type strictCycleLatest struct {
 	Restarts         []string `json:"restarts"`
 	EvidenceBundleID string   `json:"evidence_bundle_id"`
 	ArtifactPath     string   `json:"artifact_path"`
+	// Waived and DryRun mark a decision that relied on waivers, or that of
+	// a dry run (which writes no file today; the field keeps the schema
+	// one).
+	Waived []string `json:"waived"`
+	DryRun bool     `json:"dry_run"`
 }
 
 func writeStrictCycleLatest(root, ts string, d *PublishDecisionInput) error {
@@ -136,16 +148,25 @@ func writeStrictCycleLatest(root, ts string, d *PublishDecisionInput) error {
 	if d.Status == "PASS" {
 		rc = 0
 	}
-	stdout := "[promotion-gates] status=" + d.Status + "\n"
+	// Names and paths are escaped: the stdout field is printed by
+	// consumers, and a name with a newline must not forge a line.
+	stdout := "[promotion-gates] status=" + gates.Printable(d.Status) + "\n"
 	if len(d.CriticalFailures) > 0 {
-		stdout += "[promotion-gates] critical_failures=" + strings.Join(d.CriticalFailures, ",") + "\n"
+		stdout += "[promotion-gates] critical_failures=" + gates.PrintableList(d.CriticalFailures) + "\n"
 	}
-	stdout += "[promotion-gates] evidence=" + d.ArtifactPath + "\n"
+	if len(d.Waived) > 0 {
+		stdout += "[promotion-gates] waived=" + gates.PrintableList(d.Waived) + "\n"
+	}
+	if d.DryRun {
+		stdout += "[promotion-gates] dry_run=true\n"
+	}
+	stdout += "[promotion-gates] evidence=" + gates.Printable(d.ArtifactPath) + "\n"
 	b, err := json.MarshalIndent(strictCycleLatest{
 		TsUTC: ts, StrictGateRC: rc, StrictGateStatus: d.Status, CriticalFailures: d.CriticalFailures,
 		GateLatestPath: filepath.Join(dir, "latest.json"), Stdout: stdout,
 		Environment: d.Environment, WorkflowID: d.WorkflowID, RunID: d.RunID, Reason: d.Reason,
 		Rounds: d.Rounds, Restarts: d.Restarts, EvidenceBundleID: d.EvidenceBundleID, ArtifactPath: d.ArtifactPath,
+		Waived: d.Waived, DryRun: d.DryRun,
 	}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode strict cycle latest: %w", err)

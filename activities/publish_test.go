@@ -188,3 +188,93 @@ func TestPublishDecisionWritesStrictCycleLatest(t *testing.T) {
 	require.Equal(t, "[promotion-gates] status=FAIL\n[promotion-gates] critical_failures=day2_event_store_gate\n[promotion-gates] evidence=/r/reports/promotion_gates/promotion_gates_x.json\n", got["stdout"])
 	require.Equal(t, "strictcycle-prod-cycle", got["workflow_id"])
 }
+
+// TestPublishMarkedDecisions: a PASS that relied on waivers and a dry-run
+// decision carry waived and dry_run in the stream payload, the latest key,
+// the transition and strict_cycle_latest.json; an unmarked decision says
+// so with an empty list and false.
+func TestPublishMarkedDecisions(t *testing.T) {
+	stream := fmt.Sprintf("sctest.%d.marked.v1", time.Now().UnixNano())
+	transitions := stream + ".transitions"
+	store, rdb, prefix := testStore(t, stream, transitions)
+	a := New(Options{Store: store, Stream: stream, TransitionStream: transitions})
+	env := activityEnv(a)
+	ctx := context.Background()
+	decode := func(s string) map[string]any {
+		t.Helper()
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(s), &m))
+		return m
+	}
+	lastOf := func(s string) map[string]any {
+		t.Helper()
+		e, err := rdb.XRevRangeN(ctx, s, "+", "-", 1).Result()
+		require.NoError(t, err)
+		require.Len(t, e, 1)
+		return decode(e[0].Values["payload"].(string))
+	}
+	tests := []struct {
+		name   string
+		in     PublishDecisionInput
+		waived []any
+		dryRun bool
+	}{
+		{"waived pass", PublishDecisionInput{RunID: "run-1", Status: "PASS", Waived: []string{"event_store_integrity_freshness"}, Root: t.TempDir()},
+			[]any{"event_store_integrity_freshness"}, false},
+		{"dry run", PublishDecisionInput{RunID: "run-2", Status: "FAIL", DryRun: true}, []any{}, true},
+		{"plain", PublishDecisionInput{RunID: "run-3", Status: "PASS", Root: t.TempDir()}, []any{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.in.Environment = "marked"
+			_, err := env.ExecuteActivity(PublishDecisionName, &tt.in)
+			require.NoError(t, err)
+			payload := lastOf(stream)
+			require.Equal(t, tt.in.RunID, payload["run_id"])
+			require.Equal(t, tt.waived, payload["waived"])
+			require.Equal(t, tt.dryRun, payload["dry_run"])
+			tr := lastOf(transitions)
+			require.Equal(t, tt.in.RunID, tr["run_id"], "every decision here changes the status")
+			require.Equal(t, tt.waived, tr["waived"])
+			require.Equal(t, tt.dryRun, tr["dry_run"])
+			l, err := rdb.Get(ctx, prefix+":marked:promotion_gate:latest").Result()
+			require.NoError(t, err)
+			latest := decode(l)
+			require.Equal(t, tt.waived, latest["waived"])
+			require.Equal(t, tt.dryRun, latest["dry_run"])
+
+			if tt.in.Root == "" {
+				return
+			}
+			b, err := os.ReadFile(filepath.Join(tt.in.Root, "reports", "promotion_gates", "strict_cycle_latest.json"))
+			require.NoError(t, err)
+			file := decode(string(b))
+			require.Equal(t, tt.waived, file["waived"])
+			require.Equal(t, tt.dryRun, file["dry_run"])
+			if len(tt.waived) > 0 {
+				require.Contains(t, file["stdout"], "[promotion-gates] waived=event_store_integrity_freshness\n")
+			} else {
+				require.NotContains(t, file["stdout"], "waived=")
+			}
+		})
+	}
+}
+
+// TestStrictCycleLatestStdoutCannotBeForged: names and paths with a newline
+// stay on their line in the stdout field consumers print.
+func TestStrictCycleLatestStdoutCannotBeForged(t *testing.T) {
+	root := t.TempDir()
+	d := &PublishDecisionInput{Status: "FAIL", CriticalFailures: []string{"c\n[promotion-gates] status=PASS"},
+		Waived: []string{"w\r\n[promotion-gates] status=PASS"}, ArtifactPath: "/r/x\n[promotion-gates] status=PASS"}
+	require.NoError(t, writeStrictCycleLatest(root, "2026-02-24T01:28:51+00:00", d))
+	b, err := os.ReadFile(filepath.Join(root, "reports", "promotion_gates", "strict_cycle_latest.json"))
+	require.NoError(t, err)
+	var got struct {
+		Stdout string `json:"stdout"`
+	}
+	require.NoError(t, json.Unmarshal(b, &got))
+	require.Equal(t, "[promotion-gates] status=FAIL\n"+
+		`[promotion-gates] critical_failures=c\n[promotion-gates] status=PASS`+"\n"+
+		`[promotion-gates] waived=w\r\n[promotion-gates] status=PASS`+"\n"+
+		`[promotion-gates] evidence=/r/x\n[promotion-gates] status=PASS`+"\n", got.Stdout)
+}

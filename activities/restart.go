@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -37,16 +36,26 @@ type restartMark struct {
 // (environment, run id, service, round), under a per-service lock and
 // within the per-service restart budget.
 //
-// Idempotency trade-off: the mark is written (SET NX) before the driver is
-// called, so a worker that dies during the call leaves a mark and the
-// retried attempt returns already_restarted without calling the driver,
-// even if the restart never happened. At-most-once is chosen over
-// at-least-once because a restart storm on a trading desk costs more than a
-// missed restart: the watch that follows then times out and the next round
-// (a new mark) restarts again, within the budget. A driver error observed
-// by this attempt (not a cancellation or timeout, whose outcome is unknown)
-// removes the mark and the budget entry, so the retry may call the driver.
-// A lock left by an earlier attempt of the same (run, round) is taken over.
+// Crash consistency: the lock, the budget entry and the intent mark are
+// taken in one atomic step (Store.ClaimRestart), and the done mark and the
+// lock release in another (Store.FinishRestart), so a worker killed at any
+// point leaves either nothing or a lock and a mark together. The lock's
+// value names the cycle run and the service (lockOwner), so:
+//   - a retry of a killed attempt finds the mark, returns already_restarted
+//     and releases the lock its run left;
+//   - the next round of the same run takes such a lock over;
+//   - another cycle sees lock_held until the lock's ttl (LockTTL, 5m by
+//     default) at worst, when the killed attempt's run never comes back.
+//
+// Idempotency trade-off: the mark is written before the driver is called,
+// so a worker that dies during the call leaves a mark and the retried
+// attempt returns already_restarted without calling the driver, even if the
+// restart never happened. At-most-once is chosen over at-least-once because
+// a restart storm on a trading desk costs more than a missed restart: the
+// watch that follows then times out and the next round (a new mark)
+// restarts again, within the budget. A driver error observed by this
+// attempt (not a cancellation or timeout, whose outcome is unknown) removes
+// the mark and the budget entry, so the retry may call the driver.
 func (a *Activities) RestartService(ctx context.Context, in *RestartServiceInput) (*RestartServiceResult, error) {
 	c, err := a.contract(in.Target)
 	if err != nil {
@@ -88,92 +97,38 @@ func (a *Activities) RestartService(ctx context.Context, in *RestartServiceInput
 		return res, nil
 	}
 
-	mk := markKey(env, in.RunID, in.Service, in.Round)
-	if done, err := a.findMark(ctx, mk, res); err != nil {
-		return nil, err
-	} else if done {
-		return res, nil
-	}
-
-	// The lock serialises restarts of one service across runs and workers;
-	// its holder token is unique to this attempt.
-	ownPrefix := fmt.Sprintf("%s/%s/%d/attempt-", env, in.RunID, in.Round)
-	holder := fmt.Sprintf("%s%d/%d", ownPrefix, activity.GetInfo(ctx).Attempt, a.now().UnixNano())
-	lk := lockKey(env, in.Service)
-	got, err := a.store.SetNX(ctx, lk, holder, lockTTL(rec))
-	if err != nil {
-		return nil, fmt.Errorf("restart service %q: take lock: %w", in.Service, err)
-	}
-	if !got {
-		other, _, err := a.store.Get(ctx, lk)
-		if err != nil {
-			return nil, fmt.Errorf("restart service %q: read lock holder: %w", in.Service, err)
-		}
-		if !strings.HasPrefix(other, ownPrefix) {
-			res.Outcome, res.At = RestartLockHeld, a.now()
-			res.Detail = fmt.Sprintf("restart lock %q held by %q", lk, other)
-			return res, nil
-		}
-		// An earlier attempt of this very restart died holding the lock
-		// before it wrote the mark: take the lock over rather than wait for
-		// its ttl. If that attempt is in fact alive, the mark's SET NX still
-		// lets only one of the two call the driver.
-		if _, err := a.store.CompareAndDelete(ctx, lk, other); err != nil {
-			return nil, fmt.Errorf("restart service %q: take over lock: %w", in.Service, err)
-		}
-		if got, err = a.store.SetNX(ctx, lk, holder, lockTTL(rec)); err != nil {
-			return nil, fmt.Errorf("restart service %q: take lock: %w", in.Service, err)
-		}
-		if !got {
-			other, _, _ = a.store.Get(ctx, lk)
-			res.Outcome, res.At = RestartLockHeld, a.now()
-			res.Detail = fmt.Sprintf("restart lock %q held by %q", lk, other)
-			return res, nil
-		}
-	}
-	defer func() {
-		bctx, cancel := background(ctx)
-		defer cancel()
-		if _, err := a.store.CompareAndDelete(bctx, lk, holder); err != nil {
-			logger.Warn("release restart lock failed", "service", in.Service, "error", err)
-		}
-	}()
-	// Under the lock, read the mark again: a previous attempt may have
-	// written it between our first read and the lock.
-	if done, err := a.findMark(ctx, mk, res); err != nil {
-		return nil, err
-	} else if done {
-		return res, nil
-	}
-
 	now := a.now()
-	bk, member := budgetKey(env, in.Service), in.RunID+"/"+in.Service+"/"+strconv.Itoa(in.Round)
-	used, ok, err := a.store.ReserveBudget(ctx, bk, member, now, window, maxRestarts)
+	mk, lk, bk := markKey(env, in.RunID, in.Service, in.Round), lockKey(env, in.Service), budgetKey(env, in.Service)
+	owner := lockOwner(env, in.RunID, in.Service)
+	holder := fmt.Sprintf("%sround-%d/attempt-%d/%d", owner, in.Round, activity.GetInfo(ctx).Attempt, now.UnixNano())
+	member := in.RunID + "/" + in.Service + "/" + strconv.Itoa(in.Round)
+	mark := restartMark{RunID: in.RunID, Service: in.Service, Round: in.Round, State: "intent", At: now, Driver: drv.Name(), Holder: holder}
+	intent, _ := json.Marshal(mark)
+	claim, err := a.store.ClaimRestart(ctx, RestartClaim{
+		LockKey: lk, MarkKey: mk, BudgetKey: bk, Owner: owner, Holder: holder, LockTTL: lockTTL(rec),
+		Intent: string(intent), MarkTTL: markTTL, At: now, Window: window, Max: maxRestarts, Member: member,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("restart service %q: %w", in.Service, err)
 	}
-	res.BudgetUsed = used
-	if !ok {
-		res.Outcome, res.At = RestartBudgetExhausted, now
-		res.Detail = fmt.Sprintf("restart budget exhausted: %d of %d restarts within %s (circuit open)", used, maxRestarts, window)
+	switch claim.Outcome {
+	case ClaimMarked:
+		if err := fillFromMark(mk, claim.Mark, res); err != nil {
+			return nil, err
+		}
+		return res, nil
+	case ClaimHeld:
+		res.Outcome, res.At = RestartLockHeld, now
+		res.Detail = fmt.Sprintf("restart lock %q held by %q", lk, claim.Holder)
+		return res, nil
+	case ClaimBudget:
+		res.Outcome, res.At, res.BudgetUsed = RestartBudgetExhausted, now, claim.BudgetUsed
+		res.Detail = fmt.Sprintf("restart budget exhausted: %d of %d restarts within %s (circuit open)", claim.BudgetUsed, maxRestarts, window)
 		return res, nil
 	}
-
-	mark := restartMark{RunID: in.RunID, Service: in.Service, Round: in.Round, State: "intent", At: now, Driver: drv.Name(), Holder: holder}
-	intent, _ := json.Marshal(mark)
-	set, err := a.store.SetNX(ctx, mk, string(intent), markTTL)
-	if err != nil {
-		a.releaseBudget(ctx, bk, member)
-		return nil, fmt.Errorf("restart service %q: write restart mark: %w", in.Service, err)
-	}
-	if !set {
-		a.releaseBudget(ctx, bk, member)
-		if done, err := a.findMark(ctx, mk, res); err != nil {
-			return nil, err
-		} else if done {
-			return res, nil
-		}
-		return nil, fmt.Errorf("restart service %q: restart mark %q vanished", in.Service, mk)
+	res.BudgetUsed = claim.BudgetUsed
+	if claim.TookOver != "" {
+		logger.Info("took over the restart lock an earlier attempt of this run left", "service", in.Service, "previous_holder", claim.TookOver)
 	}
 
 	logger.Info("restarting service", "service", in.Service, "driver", drv.Name(), "round", in.Round)
@@ -183,22 +138,28 @@ func (a *Activities) RestartService(ctx context.Context, in *RestartServiceInput
 	err = drv.Restart(ctx, ServiceRef{Name: in.Service, Root: in.Root, Spec: svc})
 	stopBeat()
 	if err != nil {
+		bctx, cancel := background(ctx)
+		defer cancel()
 		if ctx.Err() == nil {
 			// Observed failure: undo the mark and the budget entry so that
-			// the retry may restart.
-			bctx, cancel := background(ctx)
-			if _, derr := a.store.CompareAndDelete(bctx, mk, string(intent)); derr != nil {
-				logger.Warn("remove restart mark failed", "service", in.Service, "error", derr)
+			// the retry may restart, and release the lock.
+			if aerr := a.store.AbortRestart(bctx, lk, mk, bk, holder, string(intent), member); aerr != nil {
+				logger.Warn("undo restart claim failed", "service", in.Service, "error", aerr)
 			}
-			cancel()
-			a.releaseBudget(ctx, bk, member)
+		} else if _, rerr := a.store.CompareAndDelete(bctx, lk, holder); rerr != nil {
+			// Outcome unknown (cancelled or timed out): the intent mark
+			// stays, so no retry restarts twice; only the lock goes.
+			logger.Warn("release restart lock failed", "service", in.Service, "error", rerr)
 		}
 		return nil, driverError("restart service", in.Service, err)
 	}
 	mark.State = "done"
 	doneJSON, _ := json.Marshal(mark)
-	if err := a.store.Set(ctx, mk, string(doneJSON), markTTL); err != nil {
-		// The intent mark still guards the retry; only its state is stale.
+	bctx, cancel := background(ctx)
+	defer cancel()
+	if err := a.store.FinishRestart(bctx, lk, mk, holder, string(doneJSON), markTTL); err != nil {
+		// The intent mark still guards a retry, and the lock is this run's:
+		// the next round takes it over, another cycle waits its ttl at most.
 		logger.Warn("mark restart done failed", "service", in.Service, "error", err)
 	}
 	res.Outcome, res.At = RestartDone, now
@@ -206,33 +167,26 @@ func (a *Activities) RestartService(ctx context.Context, in *RestartServiceInput
 	return res, nil
 }
 
-// findMark fills res with already_restarted when the mark exists.
-func (a *Activities) findMark(ctx context.Context, key string, res *RestartServiceResult) (bool, error) {
-	v, ok, err := a.store.Get(ctx, key)
-	if err != nil {
-		return false, fmt.Errorf("restart service %q: read restart mark: %w", res.Service, err)
-	}
-	if !ok {
-		return false, nil
-	}
+// lockOwner is the prefix of the restart lock's value that names the cycle
+// run and the service: any attempt of any round of that run recognises a
+// lock its run left behind. The trailing "|" keeps run "ab" from matching
+// run "abc".
+func lockOwner(env, runID, service string) string {
+	return "cycle/" + env + "/" + runID + "/" + service + "|"
+}
+
+// fillFromMark fills res with already_restarted from the mark found.
+func fillFromMark(key, v string, res *RestartServiceResult) error {
 	var m restartMark
 	if err := json.Unmarshal([]byte(v), &m); err != nil {
-		return false, fmt.Errorf("restart service %q: decode restart mark %q: %w", res.Service, key, err)
+		return fmt.Errorf("restart service %q: decode restart mark %q: %w", res.Service, key, err)
 	}
 	res.Outcome, res.At = RestartAlreadyDone, m.At
 	res.Detail = fmt.Sprintf("restart already recorded at %s (state %s)", m.At.UTC().Format(time.RFC3339Nano), m.State)
 	if m.State != "done" {
 		res.Detail += ": an earlier attempt stopped during the driver call; not restarting twice"
 	}
-	return true, nil
-}
-
-func (a *Activities) releaseBudget(ctx context.Context, key, member string) {
-	bctx, cancel := background(ctx)
-	defer cancel()
-	if err := a.store.ReleaseBudget(bctx, key, member); err != nil {
-		activity.GetLogger(ctx).Warn("release restart budget failed", "key", key, "error", err)
-	}
+	return nil
 }
 
 func budgetOf(rec config.Recovery) (int, time.Duration) {

@@ -250,6 +250,26 @@ func TestRestartServiceErrors(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, RestartDone, res.Outcome)
 		require.Equal(t, 1, res.BudgetUsed, "the failed attempt gave its budget back")
+		require.Equal(t, 1, f.drv.count())
+	})
+	t.Run("driver failure releases the lock and removes the mark", func(t *testing.T) {
+		f := newRestartFixture(t, 3)
+		f.drv.err = errors.New("engine API 500: boom")
+		_, err := f.restart(t, RestartServiceInput{Service: "risk-service", RunID: "run-1", Round: 1})
+		require.Error(t, err)
+		ctx := context.Background()
+		_, held, err := f.store.Get(ctx, lockKey("test", "risk-service"))
+		require.NoError(t, err)
+		require.False(t, held, "the lock is released")
+		_, marked, err := f.store.Get(ctx, markKey("test", "run-1", "risk-service", 1))
+		require.NoError(t, err)
+		require.False(t, marked, "the mark is removed")
+		// Another cycle is not blocked either.
+		f.drv.err = nil
+		res, err := f.restart(t, RestartServiceInput{Service: "risk-service", RunID: "run-2", Round: 1})
+		require.NoError(t, err)
+		require.Equal(t, RestartDone, res.Outcome)
+		require.Equal(t, 1, res.BudgetUsed)
 	})
 	t.Run("driver misconfiguration is non-retryable", func(t *testing.T) {
 		f := newRestartFixture(t, 3)
@@ -296,11 +316,11 @@ func TestStopStartService(t *testing.T) {
 }
 
 func TestRestartServiceTakesOverOwnLock(t *testing.T) {
-	// An earlier attempt of the same (run, round) died after the lock and
-	// before the mark: the retry takes the lock over and restarts once.
+	// A lock of this run with no mark (an older, non-atomic writer died
+	// between lock and mark): any round of the run takes it over.
 	f := newRestartFixture(t, 3)
 	ctx := context.Background()
-	ok, err := f.store.SetNX(ctx, lockKey("test", "risk-service"), "test/run-1/1/attempt-1/123", time.Minute)
+	ok, err := f.store.SetNX(ctx, lockKey("test", "risk-service"), lockOwner("test", "run-1", "risk-service")+"round-1/attempt-1/123", time.Minute)
 	require.NoError(t, err)
 	require.True(t, ok)
 	res, err := f.restart(t, RestartServiceInput{Service: "risk-service", RunID: "run-1", Round: 1})
@@ -308,13 +328,17 @@ func TestRestartServiceTakesOverOwnLock(t *testing.T) {
 	require.Equal(t, RestartDone, res.Outcome)
 	require.Equal(t, 1, f.drv.count())
 
-	// Another round of the same run is another holder: lock_held.
-	ok, err = f.store.SetNX(ctx, lockKey("test", "risk-service"), "test/run-1/1/attempt-2/456", time.Minute)
+	// Another run's lock is another holder: lock_held, and it stays.
+	other := lockOwner("test", "run-2", "risk-service") + "round-1/attempt-2/456"
+	ok, err = f.store.SetNX(ctx, lockKey("test", "risk-service"), other, time.Minute)
 	require.NoError(t, err)
 	require.True(t, ok)
 	res, err = f.restart(t, RestartServiceInput{Service: "risk-service", RunID: "run-1", Round: 2})
 	require.NoError(t, err)
 	require.Equal(t, RestartLockHeld, res.Outcome)
+	v, _, err := f.store.Get(ctx, lockKey("test", "risk-service"))
+	require.NoError(t, err)
+	require.Equal(t, other, v)
 }
 
 // A drill holds the restart lock from stop to start: a cycle meanwhile gets
@@ -344,4 +368,24 @@ func TestDrillHoldsRestartLock(t *testing.T) {
 	require.Equal(t, RestartDone, res.Outcome)
 	require.Equal(t, 2, f.drv.stops)
 	require.Equal(t, 1, f.drv.starts)
+}
+
+// TestRestartServiceDryRunTouchesNothing: a dry run calls no driver and
+// takes no lock, mark or budget entry, even when approved and with budget.
+func TestRestartServiceDryRunTouchesNothing(t *testing.T) {
+	f := newRestartFixture(t, 3)
+	res, err := f.restart(t, RestartServiceInput{Service: "risk-service", RunID: "run-1", Round: 1, DryRun: true, Approved: true})
+	require.NoError(t, err)
+	require.Equal(t, RestartDryRun, res.Outcome)
+	require.Equal(t, "dry run: would restart with the fake driver", res.Detail)
+	require.Zero(t, f.drv.count())
+	keys, err := f.store.rdb.Keys(context.Background(), f.store.prefix+":*").Result()
+	require.NoError(t, err)
+	require.Empty(t, keys, "a dry run writes nothing to Redis")
+
+	// The real restart of the same round afterwards is not already done.
+	res, err = f.restart(t, RestartServiceInput{Service: "risk-service", RunID: "run-1", Round: 1})
+	require.NoError(t, err)
+	require.Equal(t, RestartDone, res.Outcome)
+	require.Equal(t, 1, res.BudgetUsed)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -22,15 +23,19 @@ type Store interface {
 	// CompareAndDelete deletes key only while it holds value (lock release).
 	CompareAndDelete(ctx context.Context, key, value string) (bool, error)
 
-	// ReserveBudget drops entries of the sorted set key older than window
-	// before at, then adds member at at when fewer than max remain. A member
-	// already present counts as reserved (a retry). used counts the entries
-	// in the window after the call.
-	ReserveBudget(ctx context.Context, key, member string, at time.Time, window time.Duration, max int) (used int, ok bool, err error)
 	// BudgetUsed counts the entries of key within window before at.
 	BudgetUsed(ctx context.Context, key string, at time.Time, window time.Duration) (int, error)
-	// ReleaseBudget removes member (a restart that did not happen).
-	ReleaseBudget(ctx context.Context, key, member string) error
+
+	// ClaimRestart takes the restart lock, reserves the budget and writes
+	// the intent mark in one atomic step (see RestartClaim).
+	ClaimRestart(ctx context.Context, c RestartClaim) (*RestartClaimResult, error)
+	// FinishRestart replaces the mark with done and releases the lock while
+	// holder holds it, in one atomic step.
+	FinishRestart(ctx context.Context, lockKey, markKey, holder, done string, markTTL time.Duration) error
+	// AbortRestart undoes a claim whose restart did not happen: the mark
+	// while it still holds intent, the budget member, and the lock while
+	// holder holds it, in one atomic step.
+	AbortRestart(ctx context.Context, lockKey, markKey, budgetKey, holder, intent, member string) error
 
 	// PublishOnce appends a decision to its stream, a transition record when
 	// the status changed, and replaces the latest key, atomically; when the
@@ -120,36 +125,6 @@ func (s *RedisStore) CompareAndDelete(ctx context.Context, key, value string) (b
 	return n == 1, nil
 }
 
-// reserveBudget is the budget's check-and-add; scores are unix ms.
-var reserveBudget = redis.NewScript(`
-local now = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local max = tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - window))
-if redis.call('ZSCORE', KEYS[1], ARGV[4]) then
-  return {redis.call('ZCARD', KEYS[1]), 1}
-end
-local n = redis.call('ZCARD', KEYS[1])
-if n >= max then
-  return {n, 0}
-end
-redis.call('ZADD', KEYS[1], now, ARGV[4])
-redis.call('PEXPIRE', KEYS[1], window)
-return {n + 1, 1}`)
-
-// ReserveBudget implements Store.
-func (s *RedisStore) ReserveBudget(ctx context.Context, key, member string, at time.Time, window time.Duration, max int) (int, bool, error) {
-	res, err := reserveBudget.Run(ctx, s.rdb, []string{s.key(key)},
-		at.UnixMilli(), window.Milliseconds(), max, member).Int64Slice()
-	if err != nil {
-		return 0, false, fmt.Errorf("redis reserve budget %q: %w", s.key(key), err)
-	}
-	if len(res) != 2 {
-		return 0, false, fmt.Errorf("redis reserve budget %q: unexpected reply %v", s.key(key), res)
-	}
-	return int(res[0]), res[1] == 1, nil
-}
-
 // BudgetUsed implements Store.
 func (s *RedisStore) BudgetUsed(ctx context.Context, key string, at time.Time, window time.Duration) (int, error) {
 	n, err := s.rdb.ZCount(ctx, s.key(key), fmt.Sprint(at.Add(-window).UnixMilli()), "+inf").Result()
@@ -157,14 +132,6 @@ func (s *RedisStore) BudgetUsed(ctx context.Context, key string, at time.Time, w
 		return 0, fmt.Errorf("redis count budget %q: %w", s.key(key), err)
 	}
 	return int(n), nil
-}
-
-// ReleaseBudget implements Store.
-func (s *RedisStore) ReleaseBudget(ctx context.Context, key, member string) error {
-	if err := s.rdb.ZRem(ctx, s.key(key), member).Err(); err != nil {
-		return fmt.Errorf("redis release budget %q: %w", s.key(key), err)
-	}
-	return nil
 }
 
 // publishOnce runs in one script so that a retried publication either finds
@@ -219,4 +186,152 @@ func (s *RedisStore) PublishOnce(ctx context.Context, p Publication) (*PublishDe
 		return nil, fmt.Errorf("publish decision to %q: unexpected reply %q", p.Stream, res)
 	}
 	return &PublishDecisionResult{StreamID: res[1], PreviousStatus: res[2], Transitioned: res[3] == "1"}, nil
+}
+
+// Claim outcomes of ClaimRestart.
+const (
+	ClaimTaken  = "claimed" // lock, budget entry and intent mark are this attempt's
+	ClaimMarked = "marked"  // the mark exists: this (run, service, round) was attempted
+	ClaimHeld   = "held"    // another owner holds the lock
+	ClaimBudget = "budget"  // the budget is exhausted
+)
+
+// RestartClaim is one attempt to restart a service in one round.
+//
+// The lock's value is Holder, which starts with Owner: the cycle run and the
+// service. A lock whose value starts with Owner was left by this run (an
+// attempt killed before it could release it): the claim takes it over
+// instead of reading it as another cycle's restart. When the mark already
+// exists the claim changes nothing but releases such a lock, so a retry of
+// a killed attempt never leaves the lock behind.
+type RestartClaim struct {
+	LockKey, MarkKey, BudgetKey string
+	Owner, Holder               string
+	LockTTL                     time.Duration
+	// Intent is the mark written with the lock; MarkTTL its ttl.
+	Intent  string
+	MarkTTL time.Duration
+	// At, Window and Max are the budget's; Member names this restart in it.
+	At     time.Time
+	Window time.Duration
+	Max    int
+	Member string
+}
+
+// RestartClaimResult is what ClaimRestart found or did.
+type RestartClaimResult struct {
+	Outcome string
+	// Mark is the existing mark (ClaimMarked); Holder the lock's other
+	// holder (ClaimHeld); TookOver the own run's lock replaced (ClaimTaken).
+	Mark, Holder, TookOver string
+	// BudgetUsed counts the budget's entries in the window (ClaimTaken,
+	// ClaimBudget).
+	BudgetUsed int
+}
+
+// claimRestart: KEYS lock, mark, budget; ARGV owner, holder, lock ttl ms,
+// intent, mark ttl ms, now ms, window ms, max, member. Budget scores are
+// unix ms.
+var claimRestart = redis.NewScript(`
+local lock = redis.call('GET', KEYS[1])
+local own = false
+if lock then own = string.sub(lock, 1, #ARGV[1]) == ARGV[1] end
+local mark = redis.call('GET', KEYS[2])
+if mark then
+  if own then redis.call('DEL', KEYS[1]) end
+  return {'marked', mark, 0}
+end
+if lock and not own then
+  return {'held', lock, 0}
+end
+local now = tonumber(ARGV[6])
+local window = tonumber(ARGV[7])
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. (now - window))
+local used
+if redis.call('ZSCORE', KEYS[3], ARGV[9]) then
+  used = redis.call('ZCARD', KEYS[3])
+else
+  local n = redis.call('ZCARD', KEYS[3])
+  if n >= tonumber(ARGV[8]) then
+    if own then redis.call('DEL', KEYS[1]) end
+    return {'budget', '', n}
+  end
+  redis.call('ZADD', KEYS[3], now, ARGV[9])
+  redis.call('PEXPIRE', KEYS[3], window)
+  used = n + 1
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5])
+local took = ''
+if own then took = lock end
+return {'claimed', took, used}`)
+
+// ClaimRestart implements Store.
+func (s *RedisStore) ClaimRestart(ctx context.Context, c RestartClaim) (*RestartClaimResult, error) {
+	// PX and PEXPIRE take whole milliseconds: a shorter ttl or window would
+	// be 0, which Redis refuses (or would never expire).
+	if c.Owner == "" || !strings.HasPrefix(c.Holder, c.Owner) || c.LockTTL < time.Millisecond || c.MarkTTL < time.Millisecond || c.Window < time.Millisecond {
+		return nil, fmt.Errorf("redis claim restart %q: owner, holder with the owner's prefix, and ttls and window of at least 1ms are required", s.key(c.LockKey))
+	}
+	v, err := claimRestart.Run(ctx, s.rdb,
+		[]string{s.key(c.LockKey), s.key(c.MarkKey), s.key(c.BudgetKey)},
+		c.Owner, c.Holder, c.LockTTL.Milliseconds(), c.Intent, c.MarkTTL.Milliseconds(),
+		c.At.UnixMilli(), c.Window.Milliseconds(), c.Max, c.Member).Slice()
+	if err != nil {
+		return nil, fmt.Errorf("redis claim restart %q: %w", s.key(c.LockKey), err)
+	}
+	if len(v) != 3 {
+		return nil, fmt.Errorf("redis claim restart %q: unexpected reply %v", s.key(c.LockKey), v)
+	}
+	outcome, _ := v[0].(string)
+	text, _ := v[1].(string)
+	n, _ := v[2].(int64)
+	res := &RestartClaimResult{Outcome: outcome, BudgetUsed: int(n)}
+	switch outcome {
+	case ClaimMarked:
+		res.Mark = text
+	case ClaimHeld:
+		res.Holder = text
+	case ClaimTaken:
+		res.TookOver = text
+	case ClaimBudget:
+	default:
+		return nil, fmt.Errorf("redis claim restart %q: unexpected outcome %q", s.key(c.LockKey), outcome)
+	}
+	return res, nil
+}
+
+// finishRestart: KEYS lock, mark; ARGV holder, done mark, mark ttl ms.
+var finishRestart = redis.NewScript(`
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+end
+return 1`)
+
+// FinishRestart implements Store.
+func (s *RedisStore) FinishRestart(ctx context.Context, lockKey, markKey, holder, done string, markTTL time.Duration) error {
+	if err := finishRestart.Run(ctx, s.rdb, []string{s.key(lockKey), s.key(markKey)}, holder, done, markTTL.Milliseconds()).Err(); err != nil {
+		return fmt.Errorf("redis finish restart %q: %w", s.key(markKey), err)
+	}
+	return nil
+}
+
+// abortRestart: KEYS lock, mark, budget; ARGV holder, intent, member.
+var abortRestart = redis.NewScript(`
+if redis.call('GET', KEYS[2]) == ARGV[2] then
+  redis.call('DEL', KEYS[2])
+  redis.call('ZREM', KEYS[3], ARGV[3])
+end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+end
+return 1`)
+
+// AbortRestart implements Store.
+func (s *RedisStore) AbortRestart(ctx context.Context, lockKey, markKey, budgetKey, holder, intent, member string) error {
+	if err := abortRestart.Run(ctx, s.rdb, []string{s.key(lockKey), s.key(markKey), s.key(budgetKey)}, holder, intent, member).Err(); err != nil {
+		return fmt.Errorf("redis abort restart %q: %w", s.key(markKey), err)
+	}
+	return nil
 }

@@ -184,6 +184,12 @@ type PublishDecisionInput struct {
 	Restarts         []string  `json:"restarts"`
 	Reason           string    `json:"reason"`
 	DecidedAt        time.Time `json:"decided_at"`
+	// Waived names the critical checks the decision did not count because
+	// an operator waived them: a PASS with waived checks relied on them.
+	Waived []string `json:"waived"`
+	// DryRun marks the decision of a dry run (nothing was restarted, no
+	// artifact was written).
+	DryRun bool `json:"dry_run"`
 	// Root, when set, also receives reports/promotion_gates/
 	// strict_cycle_latest.json, the file the Python strict cycle wrote and
 	// its consumers (soak monitor, readiness decision) read.

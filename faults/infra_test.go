@@ -87,7 +87,7 @@ func TestRedisDownDuringRestartThenBack(t *testing.T) {
 		return ok && attempt >= 2 && lf != ""
 	}, 2*time.Minute, tick, "RestartService fails while Redis is down")
 	t.Logf("restart failure while Redis is down: %s", lastFailure)
-	require.Contains(t, lastFailure, `restart service "event-store-service": read restart mark: redis get`)
+	require.Contains(t, lastFailure, `restart service "event-store-service": redis claim restart`)
 	require.Contains(t, lastFailure, "connection refused")
 	require.Zero(t, s.producerStarts(staleService), "no restart without the lock and the mark")
 	rs.Restart()
@@ -116,7 +116,7 @@ func TestRedisDownForWholeCycle(t *testing.T) {
 
 	res := s.result(ctx, run)
 	require.Equal(t, "FAIL", res.Status)
-	require.True(t, strings.HasPrefix(res.Reason, `recovery round 1 could not complete: restart service "event-store-service": read restart mark: redis get`), res.Reason)
+	require.True(t, strings.HasPrefix(res.Reason, `recovery round 1 could not complete: restart service "event-store-service": redis claim restart`), res.Reason)
 	require.Contains(t, res.Reason, "connection refused")
 	require.Equal(t, []string{staleCheck}, res.CriticalFailures)
 	require.Equal(t, 1, res.Rounds)

@@ -133,20 +133,26 @@ func asciiEscape(data []byte) []byte {
 	return []byte(b.String())
 }
 
-// Markdown renders the original's summary (spec §3.3).
+// Markdown renders the original's summary (spec §3.3). Names, reasons and
+// paths are escaped (Printable) so that none can start a line of its own.
+// When checks were waived, a "- waived:" line follows the bundle id (the
+// original has no waivers; without one the output is the original's).
 func Markdown(r *Report) []byte {
 	var b strings.Builder
 	b.WriteString("# Promotion Gates Summary\n\n")
-	fmt.Fprintf(&b, "- ts_utc: %s\n", r.TsUTC)
-	fmt.Fprintf(&b, "- status: %s\n", r.Status)
+	fmt.Fprintf(&b, "- ts_utc: %s\n", Printable(r.TsUTC))
+	fmt.Fprintf(&b, "- status: %s\n", Printable(r.Status))
 	fmt.Fprintf(&b, "- critical_failures_count: %d\n", len(r.CriticalFailures))
-	fmt.Fprintf(&b, "- evidence_bundle_id: %s\n", r.EvidenceBundle.EvidenceBundleID)
+	fmt.Fprintf(&b, "- evidence_bundle_id: %s\n", Printable(r.EvidenceBundle.EvidenceBundleID))
+	if w := WaivedChecks(r.Checks); len(w) > 0 {
+		fmt.Fprintf(&b, "- waived: %s\n", PrintableList(w))
+	}
 	b.WriteString("\n## Critical Failures\n")
 	if len(r.CriticalFailures) == 0 {
 		b.WriteString("- none\n")
 	}
 	for _, f := range r.CriticalFailures {
-		fmt.Fprintf(&b, "- %s\n", f)
+		fmt.Fprintf(&b, "- %s\n", Printable(f))
 	}
 	b.WriteString("\n## Checks\n")
 	for _, c := range r.Checks {
@@ -154,13 +160,24 @@ func Markdown(r *Report) []byte {
 		if c.Pass {
 			mark = "PASS"
 		}
-		fmt.Fprintf(&b, "- [%s] %s: %s\n", mark, c.Name, c.Reason)
+		fmt.Fprintf(&b, "- [%s] %s: %s\n", mark, Printable(c.Name), Printable(c.Reason))
 	}
 	b.WriteString("\n## Evidence Artifacts\n")
 	for _, a := range r.EvidenceBundle.Artifacts {
-		fmt.Fprintf(&b, "- %s (sha256=%s)\n", a.Path, a.SHA256)
+		fmt.Fprintf(&b, "- %s (sha256=%s)\n", Printable(a.Path), Printable(a.SHA256))
 	}
 	return []byte(b.String())
+}
+
+// WaivedChecks names the checks whose verdict is waived, in check order.
+func WaivedChecks(results []Result) []string {
+	var out []string
+	for _, r := range results {
+		if r.Verdict == VerdictWaived {
+			out = append(out, r.Name)
+		}
+	}
+	return out
 }
 
 // Write writes promotion_gates_<stamp>.json|.md and latest.json|.md under

@@ -188,7 +188,16 @@ func startedBy(ctx context.Context, cl client.Client, id, runID string) string {
 func waitCycle(ctx context.Context, cl client.Client, run client.WorkflowRun, out io.Writer) (*workflows.StrictCycleResult, error) {
 	done := make(chan error, 1)
 	var res workflows.StrictCycleResult
-	go func() { done <- run.Get(ctx, &res) }()
+	go func() {
+		// A panic here would crash the process with Go's exit code 2, the
+		// FAIL code: report it as an error instead.
+		defer func() {
+			if p := recover(); p != nil {
+				done <- fmt.Errorf("internal error (panic): %v", p)
+			}
+		}()
+		done <- run.Get(ctx, &res)
+	}()
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	start := time.Now()
@@ -205,12 +214,12 @@ func waitCycle(ctx context.Context, cl client.Client, run client.WorkflowRun, ou
 			if err != nil {
 				continue // the workflow may have just completed
 			}
-			line := fmt.Sprintf("%-18s round %d/%d", st.Phase, st.Round, st.MaxRounds)
+			line := fmt.Sprintf("%-18s round %d/%d", gates.Printable(st.Phase), st.Round, st.MaxRounds)
 			if len(st.WaitingOn) > 0 {
-				line += " waiting on " + strings.Join(st.WaitingOn, ",")
+				line += " waiting on " + gates.PrintableList(st.WaitingOn)
 			}
 			if len(st.Failures) > 0 && st.Phase != workflows.PhaseDone {
-				line += " failing: " + strings.Join(st.Failures, ",")
+				line += " failing: " + gates.PrintableList(st.Failures)
 			}
 			if line != last {
 				fmt.Fprintf(out, "  %6.2fs  %s\n", time.Since(start).Seconds(), line)
@@ -233,32 +242,44 @@ func queryStatus(ctx context.Context, cl client.Client, id, runID string) (*work
 }
 
 func printDecision(out io.Writer, res *workflows.StrictCycleResult, asJSON bool) int {
+	// Anything but PASS is FAIL; names and reasons are escaped so none can
+	// print a line of its own.
+	status := gates.StatusFail
+	if res.Status == gates.StatusPass {
+		status = gates.StatusPass
+	}
 	if asJSON {
 		b, _ := json.MarshalIndent(res, "", "  ")
 		fmt.Fprintln(out, string(b))
 	} else {
-		fmt.Fprintf(out, "decision: %s", res.Status)
+		fmt.Fprintf(out, "decision: %s", status)
 		if res.Reason != "" {
-			fmt.Fprintf(out, " (%s)", res.Reason)
+			fmt.Fprintf(out, " (%s)", gates.Printable(res.Reason))
 		}
 		fmt.Fprintln(out)
 		for _, r := range res.Restarts {
-			fmt.Fprintf(out, "restart: round %d %s %s", r.Round, r.Service, r.Outcome)
+			fmt.Fprintf(out, "restart: round %d %s %s", r.Round, gates.Printable(r.Service), gates.Printable(r.Outcome))
 			if r.FreshAfterMS > 0 {
 				fmt.Fprintf(out, ", report fresh %.0fms later", r.FreshAfterMS)
 			}
 			fmt.Fprintln(out)
 		}
-		if len(res.CriticalFailures) > 0 {
-			fmt.Fprintf(out, "[promotion-gates] critical_failures=%s\n", strings.Join(res.CriticalFailures, ","))
-		}
 		if res.PublishError != "" {
-			fmt.Fprintf(out, "publish: failed: %s\n", res.PublishError)
+			fmt.Fprintf(out, "publish: failed: %s\n", gates.Printable(res.PublishError))
 		}
-		fmt.Fprintf(out, "[promotion-gates] status=%s\n", res.Status)
-		fmt.Fprintf(out, "[promotion-gates] evidence=%s\n", res.ArtifactPath)
 	}
-	if res.Status == gates.StatusPass {
+	if len(res.CriticalFailures) > 0 {
+		fmt.Fprintf(out, "[promotion-gates] critical_failures=%s\n", gates.PrintableList(res.CriticalFailures))
+	}
+	if len(res.Waived) > 0 {
+		fmt.Fprintf(out, "[promotion-gates] waived=%s\n", gates.PrintableList(res.Waived))
+	}
+	if res.DryRun {
+		fmt.Fprintln(out, "[promotion-gates] dry_run=true")
+	}
+	fmt.Fprintf(out, "[promotion-gates] status=%s\n", status)
+	fmt.Fprintf(out, "[promotion-gates] evidence=%s\n", gates.Printable(res.ArtifactPath))
+	if status == gates.StatusPass {
 		return exitPass
 	}
 	return exitFail
@@ -404,12 +425,13 @@ func drillCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		if !s.OK {
 			mark = "FAIL"
 		}
-		fmt.Fprintf(stdout, "  [%s] %-20s %s\n", mark, s.Name, s.Detail)
+		fmt.Fprintf(stdout, "  [%s] %-20s %s\n", mark, gates.Printable(s.Name), gates.Printable(s.Detail))
 	}
-	fmt.Fprintf(stdout, "drill: %s\ndrill report: %s\n", res.Status, res.ReportPath)
+	fmt.Fprintf(stdout, "drill: %s\ndrill report: %s\n", gates.Printable(res.Status), gates.Printable(res.ReportPath))
 	if res.Status == "pass" {
 		return exitPass
 	}
+	// run adds the status=FAIL line to every exit 2.
 	return exitFail
 }
 

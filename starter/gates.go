@@ -90,15 +90,21 @@ func gatesCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		fmt.Fprintf(stdout, "%s\n", js)
 	}
+	// Names, reasons and paths come from the contract and the stack's
+	// files: escaped, none can print a line of its own (a forged status).
 	for _, r := range rep.Checks {
-		fmt.Fprintf(stdout, "[%s] %s: %s\n", strings.ToUpper(string(r.Verdict)), r.Name, r.Reason)
+		fmt.Fprintf(stdout, "[%s] %s: %s\n", strings.ToUpper(gates.Printable(string(r.Verdict))), gates.Printable(r.Name), gates.Printable(r.Reason))
 	}
-	fmt.Fprintf(stdout, "[promotion-gates] status=%s validation_level=%d\n", rep.Status, rep.ValidationLevel)
-	if len(rep.CriticalFailures) > 0 {
-		fmt.Fprintf(stdout, "[promotion-gates] critical_failures=%s\n", strings.Join(rep.CriticalFailures, ","))
-	}
-	fmt.Fprintf(stdout, "[promotion-gates] evidence=%s\n", arts.JSON)
+	status := gates.StatusFail
 	if rep.Status == gates.StatusPass {
+		status = gates.StatusPass
+	}
+	fmt.Fprintf(stdout, "[promotion-gates] status=%s validation_level=%d\n", status, rep.ValidationLevel)
+	if len(rep.CriticalFailures) > 0 {
+		fmt.Fprintf(stdout, "[promotion-gates] critical_failures=%s\n", gates.PrintableList(rep.CriticalFailures))
+	}
+	fmt.Fprintf(stdout, "[promotion-gates] evidence=%s\n", gates.Printable(arts.JSON))
+	if status == gates.StatusPass {
 		return exitPass
 	}
 	return exitFail

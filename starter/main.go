@@ -3,11 +3,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"sync"
 	"syscall"
 
 	"github.com/redis/go-redis/v9"
@@ -57,7 +60,83 @@ local:
 Run "strictcycle <command> -h" for a command's flags.
 `
 
+// statusFailLine is the line every exit with exitFail prints first.
+const statusFailLine = "[promotion-gates] status=FAIL"
+
+// run is the CLI after signal handling. Two promises hold whatever the
+// command does:
+//   - exit 2 (FAIL) always comes with a "[promotion-gates] status=FAIL"
+//     line on stdout: a command that decided FAIL without printing it gets
+//     it printed here, so a reader of the output never sees a FAIL code
+//     without a FAIL line;
+//   - a panic in the command's goroutine is an error (exit 1) with a
+//     message, never a FAIL and never a crash. A panic in another goroutine,
+//     or a Go fatal error (out of memory, concurrent map writes), cannot be
+//     recovered in the process: the Go runtime then exits 2 on its own.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return guarded(stdout, stderr, func(out io.Writer) int { return dispatch(ctx, args, out, stderr) })
+}
+
+// guarded runs cmd with stdout watched and keeps both promises of run.
+func guarded(stdout, stderr io.Writer, cmd func(stdout io.Writer) int) (code int) {
+	out := &statusWatch{w: stdout}
+	defer func() {
+		if p := recover(); p != nil {
+			fmt.Fprintf(stderr, "strictcycle: internal error (panic): %v\n%s", p, debug.Stack())
+			code = exitError
+		}
+	}()
+	code = cmd(out)
+	if fail, open := out.state(); code == exitFail && !fail {
+		if open {
+			fmt.Fprintln(out)
+		}
+		fmt.Fprintln(out, statusFailLine)
+	}
+	return code
+}
+
+// statusWatch passes writes through and notes whether a line starting with
+// statusFailLine was written.
+type statusWatch struct {
+	w       io.Writer
+	mu      sync.Mutex
+	line    []byte // the start of the current line, up to len(statusFailLine)
+	midLine bool   // the current line went past len(statusFailLine)
+	fail    bool
+}
+
+func (s *statusWatch) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	for _, c := range p {
+		if c == '\n' {
+			s.line, s.midLine = s.line[:0], false
+			continue
+		}
+		if s.midLine {
+			continue
+		}
+		s.line = append(s.line, c)
+		if len(s.line) == len(statusFailLine) {
+			if bytes.Equal(s.line, []byte(statusFailLine)) {
+				s.fail = true
+			}
+			s.midLine = true
+		}
+	}
+	s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+// state says whether the fail line was written, and whether the last line
+// is still open (no newline yet).
+func (s *statusWatch) state() (fail, open bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fail, len(s.line) > 0
+}
+
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return exitError

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/redis/go-redis/v9"
@@ -30,8 +31,17 @@ func main() {
 }
 
 // run is the process after signal handling; args, lookup and stdout are
-// parameters so that tests can drive it.
-func run(ctx context.Context, args []string, lookup func(string) (string, bool), stdout io.Writer) error {
+// parameters so that tests can drive it. A panic in its goroutine becomes an
+// error (exit 1 with a message) instead of Go's crash with exit 2. Panics in
+// activities and workflow code are the SDK's to recover (an activity
+// failure, a workflow task retried); a panic in another goroutine or a Go
+// fatal error (out of memory) cannot be recovered and exits 2.
+func run(ctx context.Context, args []string, lookup func(string) (string, bool), stdout io.Writer) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("internal error (panic): %v\n%s", p, debug.Stack())
+		}
+	}()
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	dev := fs.Bool("dev", false, "start an embedded Temporal dev server (STRICTCYCLE_DEV_DB, _DEV_PORT, _DEV_UI_PORT) and connect to it")
 	checkConfig := fs.Bool("check-config", false, "load and validate the configuration, print it with secrets redacted, and exit")

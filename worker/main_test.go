@@ -42,3 +42,10 @@ func TestUnknownFlag(t *testing.T) {
 	err := run(t.Context(), []string{"--nope"}, func(string) (string, bool) { return "", false }, &bytes.Buffer{})
 	require.ErrorContains(t, err, "flag provided but not defined: -nope")
 }
+
+// TestPanicIsAnError: a panic while the worker starts is an error (exit 1
+// with a message), not Go's crash with exit 2.
+func TestPanicIsAnError(t *testing.T) {
+	err := run(t.Context(), []string{"--check-config"}, func(string) (string, bool) { panic("lookup exploded") }, &bytes.Buffer{})
+	require.ErrorContains(t, err, "internal error (panic): lookup exploded")
+}

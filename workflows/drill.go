@@ -89,8 +89,18 @@ func (d *drill) watch(ctx workflow.Context, wantStale bool, notBefore time.Time,
 
 func (d *drill) run(ctx workflow.Context) (*RecoveryDrillResult, error) {
 	res := &RecoveryDrillResult{Status: "fail"}
-	if err := workflow.ExecuteActivity(withOptions(ctx, planOptions, "load contract "+d.in.Contract), activities.DescribeContractName, d.in.Target).Get(ctx, &d.plan); err != nil {
-		d.step(ctx, DrillBaseline, false, "load contract: "+errMessage(err))
+	// A drill that cannot start (no contract, a service or check the
+	// contract does not have) is an error, not a failed drill: it writes no
+	// drill report, so reports/recovery/latest.json keeps the last real one.
+	// Histories from before this rule wrote a failed report instead.
+	planErr := workflow.ExecuteActivity(withOptions(ctx, planOptions, "load contract "+d.in.Contract), activities.DescribeContractName, d.in.Target).Get(ctx, &d.plan)
+	if v := workflow.GetVersion(ctx, versionDrillBadInput, workflow.DefaultVersion, 1); v >= 1 {
+		if err := d.checkInput(planErr); err != nil {
+			return nil, err
+		}
+	}
+	if planErr != nil {
+		d.step(ctx, DrillBaseline, false, "load contract: "+errMessage(planErr))
 		return d.finish(ctx, res)
 	}
 	if _, ok := d.plan.Services[d.in.Service]; !ok {
@@ -153,6 +163,23 @@ func (d *drill) run(ctx workflow.Context) (*RecoveryDrillResult, error) {
 		res.Status = "pass"
 	}
 	return d.finish(ctx, res)
+}
+
+// versionDrillBadInput: a drill whose contract, service or check is wrong
+// fails with an error and writes no drill report.
+const versionDrillBadInput = "drill-bad-input-is-error"
+
+func (d *drill) checkInput(planErr error) error {
+	if planErr != nil {
+		return temporal.NewNonRetryableApplicationError("recovery drill: load contract "+d.in.Contract+": "+errMessage(planErr), activities.ErrTypeBadContract, nil)
+	}
+	if _, ok := d.plan.Services[d.in.Service]; !ok {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("recovery drill: service %q is not in contract %s", d.in.Service, d.plan.Contract), activities.ErrTypeBadInput, nil)
+	}
+	if !slices.ContainsFunc(d.plan.Checks, func(c activities.PlanCheck) bool { return c.Name == d.in.Check }) {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("recovery drill: check %q is not in contract %s", d.in.Check, d.plan.Contract), activities.ErrTypeBadInput, nil)
+	}
+	return nil
 }
 
 func (d *drill) finish(ctx workflow.Context, res *RecoveryDrillResult) (*RecoveryDrillResult, error) {

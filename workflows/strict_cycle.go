@@ -575,7 +575,13 @@ func (s *strictCycle) decide(ctx workflow.Context, res *StrictCycleResult, sum *
 		res.EvidenceBundleID = sum.EvidenceBundleID
 		res.ContentDigest = sum.ContentDigest
 		res.ArtifactPath = sum.ArtifactPath
+		for _, c := range sum.Checks {
+			if c.Verdict == string(gates.VerdictWaived) {
+				res.Waived = append(res.Waived, c.Name)
+			}
+		}
 	}
+	res.DryRun = s.in.DryRun
 	if s.aborted() {
 		res.Status = gates.StatusFail
 		reason = fmt.Sprintf("aborted by %s: %s", s.abortReq.By, s.abortReq.Reason)
@@ -608,7 +614,7 @@ func (s *strictCycle) decide(ctx workflow.Context, res *StrictCycleResult, sum *
 			Status: res.Status, CriticalFailures: res.CriticalFailures,
 			EvidenceBundleID: res.EvidenceBundleID, ArtifactPath: res.ArtifactPath,
 			Rounds: res.Rounds, Restarts: restarts, Reason: res.Reason, DecidedAt: res.DecidedAt,
-			Root: s.artifactRoot(),
+			Waived: res.Waived, DryRun: res.DryRun, Root: s.artifactRoot(),
 		}).Get(ctx, &pub)
 	if err != nil {
 		// The decision stands in history and in the result even when Redis

@@ -38,6 +38,11 @@ type fakeStack struct {
 	outcome          map[string]string // forced restart outcome per service
 	failRestartOnce  map[string]bool   // first attempt errors (worker crash)
 	protected        map[string]bool
+	severity         map[string]string // per check; critical when unset
+
+	restartInputs  []activities.RestartServiceInput
+	evaluateInputs []activities.EvaluateGatesInput
+	drillReports   int
 
 	restartCalls  map[string]int // driver-level restarts
 	restartMarks  map[string]bool
@@ -55,7 +60,7 @@ func newFakeStack() *fakeStack {
 		refreshOnWait: map[string]bool{}, deadAfterRestart: map[string]bool{},
 		outcome: map[string]string{}, failRestartOnce: map[string]bool{}, protected: map[string]bool{},
 		restartCalls: map[string]int{}, restartMarks: map[string]bool{}, attempts: map[string]int{},
-		stopped: map[string]bool{},
+		stopped: map[string]bool{}, severity: map[string]string{},
 	}
 	for _, c := range []struct{ name, producer string }{
 		{"preflight_checks", ""},
@@ -77,7 +82,7 @@ func (f *fakeStack) DescribeContract(_ context.Context, _ *activities.Target) (*
 	p := &activities.Plan{Contract: "fake", Services: map[string]activities.PlanService{},
 		WaitFirst: 30 * time.Second, WatchTimeout: 3 * time.Minute, MaxRounds: 2, Window: 15 * time.Minute}
 	for _, n := range f.order {
-		p.Checks = append(p.Checks, activities.PlanCheck{Name: n, Severity: "critical", Producer: f.producer[n]})
+		p.Checks = append(p.Checks, activities.PlanCheck{Name: n, Severity: f.severityOf(n), Producer: f.producer[n]})
 		if s := f.producer[n]; s != "" {
 			p.Services[s] = activities.PlanService{Protected: f.protected[s], Driver: "exec"}
 		}
@@ -95,9 +100,9 @@ func (f *fakeStack) summary(only []string, waivers []gates.Waiver) *activities.G
 		if v != gates.VerdictPass && slices.ContainsFunc(waivers, func(w gates.Waiver) bool { return w.Check == n }) {
 			v = gates.VerdictWaived
 		}
-		c := activities.CheckSummary{Name: n, Severity: "critical", Verdict: string(v), Pass: v == gates.VerdictPass, Producer: f.producer[n], Reason: string(v)}
+		c := activities.CheckSummary{Name: n, Severity: f.severityOf(n), Verdict: string(v), Pass: v == gates.VerdictPass, Producer: f.producer[n], Reason: string(v)}
 		sum.Checks = append(sum.Checks, c)
-		if v != gates.VerdictPass && v != gates.VerdictWaived {
+		if c.Severity == "critical" && v != gates.VerdictPass && v != gates.VerdictWaived {
 			sum.Status = gates.StatusFail
 			sum.CriticalFailures = append(sum.CriticalFailures, n)
 		}
@@ -109,6 +114,7 @@ func (f *fakeStack) EvaluateGates(_ context.Context, in *activities.EvaluateGate
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.evaluateCalls++
+	f.evaluateInputs = append(f.evaluateInputs, *in)
 	return f.summary(in.Only, in.Waivers), nil
 }
 
@@ -121,7 +127,12 @@ func (f *fakeStack) RestartService(ctx context.Context, in *activities.RestartSe
 	defer f.mu.Unlock()
 	key := fmt.Sprintf("%s/%s/%d", in.RunID, in.Service, in.Round)
 	f.attempts[key]++
+	f.restartInputs = append(f.restartInputs, *in)
 	at := activity.GetInfo(ctx).StartedTime
+	if in.DryRun {
+		// As the real activity: a dry run never reaches the driver.
+		return &activities.RestartServiceResult{Service: in.Service, Outcome: activities.RestartDryRun, At: at}, nil
+	}
 	if o, ok := f.outcome[in.Service]; ok {
 		return &activities.RestartServiceResult{Service: in.Service, Outcome: o, At: at, BudgetUsed: 3, BudgetMax: 3}, nil
 	}
@@ -207,7 +218,17 @@ func (f *fakeStack) StartService(ctx context.Context, in *activities.ServiceActi
 	return &activities.ServiceActionResult{Service: in.Service, Action: "start", At: activity.GetInfo(ctx).StartedTime}, nil
 }
 
+func (f *fakeStack) severityOf(check string) string {
+	if s := f.severity[check]; s != "" {
+		return s
+	}
+	return "critical"
+}
+
 func (f *fakeStack) WriteDrillReport(_ context.Context, in *activities.DrillReport) (*activities.WriteDrillReportResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.drillReports++
 	return &activities.WriteDrillReportResult{Path: in.Root + "/reports/recovery/latest.json"}, nil
 }
 
@@ -456,7 +477,6 @@ func (s *StrictCycleSuite) TestRestartRetriedAfterWorkerErrorRestartsOnce() {
 
 func (s *StrictCycleSuite) TestDryRunRestartsNothing() {
 	s.stack.verdict["event_store_integrity_freshness"] = gates.VerdictStale
-	s.stack.outcome["event-store-service"] = activities.RestartDryRun
 	in := s.input()
 	in.DryRun = true
 	s.env.ExecuteWorkflow(StrictCycle, in)

@@ -33,6 +33,10 @@ type StrictCycleResult struct {
 	// critical failure: unit_service_integration_tests (fail)").
 	Reason    string    `json:"reason"`
 	DecidedAt time.Time `json:"decided_at"`
+	// Waived names the critical checks waived in the final gate run (a PASS
+	// with waived checks relied on them); DryRun marks a dry run's decision.
+	Waived []string `json:"waived,omitempty"`
+	DryRun bool     `json:"dry_run,omitempty"`
 	// PublishError is set when the decision could not be published to Redis
 	// (it still stands here and in history).
 	PublishError string `json:"publish_error,omitempty"`
