@@ -289,16 +289,20 @@ func quoteChar(c byte) string {
 	return "'" + s[1:len(s)-1] + "'"
 }
 
-// exactNumber converts a JSON number without loss where Go can hold it: an
-// integer literal that fits int64 stays an int64 (9.3e18 or 2^63 do not, and
-// become float64); any other finite number is a float64. A number beyond
-// float64 (1e400) is an error, never an infinity.
+// exactNumber converts a JSON number without loss: an integer literal that
+// fits int64 is an int64; one that does not (2^63, 123456789012345678901) is
+// kept as its json.Number literal, which equals no number a condition can
+// spell, refuses ordering comparisons (an error, not a pass) and prints as
+// written; any other finite number is a float64 (a fraction or exponent is
+// approximate by nature). A number beyond float64 (1e400) is an error, never
+// an infinity.
 func exactNumber(n json.Number) (any, error) {
 	s := string(n)
 	if !strings.ContainsAny(s, ".eE") {
 		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
 			return i, nil
 		}
+		return n, nil
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
