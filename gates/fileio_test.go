@@ -150,7 +150,7 @@ func TestHostileFiles(t *testing.T) {
 			writeFile(t, root, "reports/x/latest.json", freshReport)
 			writeFile(t, root, "reports/x/x_99991231T235959Z.json", `[`)
 			age(t, root, "reports/x/x_99991231T235959Z.json", longAgo)
-		}, family(), VerdictError, "bad: reports/x/x_99991231T235959Z.json: not a JSON object (got array)",
+		}, family(), VerdictError, "bad: reports/x/x_99991231T235959Z.json: invalid JSON: unexpected end of JSON input",
 			"reports/x/x_99991231T235959Z.json (newest by name stamp of 2 candidates; cannot be judged)"},
 		{"a duplicate key in an older candidate is passed over", func(t *testing.T, root string) {
 			writeFile(t, root, "reports/x/latest.json", freshReport)

@@ -1,6 +1,7 @@
 package gates
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,245 +49,249 @@ func isBadContent(err error) bool {
 	return errors.As(err, &b)
 }
 
-// jsonDecoder decodes one JSON object from a stream: numbers exact, duplicate
-// keys refused at every level, values and depth bounded. keep, when set,
-// restricts what is built at the top level to the keys it accepts (the rest
-// is still read, checked and counted, but not kept): a candidate scan learns
-// a report's timestamp without holding the report.
-type jsonDecoder struct {
-	dec    *json.Decoder
-	r      io.Reader
-	values int
-	path   []string
-	keep   func(key string) bool
-}
+// validJSON is a json.Unmarshaler that keeps nothing: json.Unmarshal into it
+// runs encoding/json's full syntax check (its error messages, its depth
+// limit) without building a value.
+type validJSON struct{}
 
-// decodeJSONObject reads r to its end and returns the one JSON object it
-// holds. Errors read like encoding/json's ("invalid JSON:
-// unexpected end of JSON input"), or say which value broke a rule
-// ("number 1e400 is out of range at critical_count"); they are badContent,
-// unlike a read error of r.
+func (*validJSON) UnmarshalJSON([]byte) error { return nil }
+
+// decodeJSONObject reads r (a capped, hashing rootfs.File) to its end and
+// returns the one JSON object it holds: numbers exact, duplicate keys
+// refused at every level, values and depth bounded before anything is
+// built. keep, when set, restricts what is built to the top-level keys it
+// accepts (the rest is checked, not built): a candidate scan learns a
+// report's timestamp without holding the report. Errors read like
+// encoding/json's ("invalid JSON: unexpected end of JSON input") or say
+// which value broke a rule ("number 1e400 is out of range at
+// critical_count"); they are badContent, unlike a read error of r.
+//
+// The bytes are read whole (at most the cap) rather than decoded token by
+// token: encoding/json's token API costs about five times more per report,
+// and the cap already bounds the buffer.
 func decodeJSONObject(r io.Reader, keep func(string) bool) (map[string]any, error) {
-	d := &jsonDecoder{dec: json.NewDecoder(r), r: r, keep: keep}
-	d.dec.UseNumber()
-	tok, err := d.token()
+	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, err
 	}
-	if delim, ok := tok.(json.Delim); !ok || delim != '{' {
-		kind := jsonKind(tok)
-		if ok {
-			kind = map[json.Delim]string{'[': "array"}[delim]
+	if err := json.Unmarshal(data, &validJSON{}); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return nil, badf("invalid JSON: %s", se.Error())
 		}
-		return nil, badf("not a JSON object (got %s)", kind)
+		return nil, badf("invalid JSON: %v", err)
 	}
-	obj, err := d.object(1)
+	top, err := checkStructure(data)
 	if err != nil {
 		return nil, err
 	}
-	if err := d.trailing(); err != nil {
-		return nil, err
+	if top.kind != '{' {
+		return nil, badf("not a JSON object (got %s)", top.kindName())
 	}
-	return obj, nil
-}
-
-func (d *jsonDecoder) token() (json.Token, error) {
-	tok, err := d.dec.Token()
-	if err == nil {
-		return tok, nil
-	}
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return nil, badf("invalid JSON: unexpected end of JSON input")
-	}
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return nil, badf("invalid JSON: %s", se.Error())
-	}
-	// A read error of the file itself (e.g. it grew past the cap).
-	return nil, err
-}
-
-func (d *jsonDecoder) count() error {
-	d.values++
-	if d.values > maxReportValues {
-		return badf("invalid JSON: more than %d values", maxReportValues)
-	}
-	return nil
-}
-
-func (d *jsonDecoder) where() string {
-	if len(d.path) == 0 {
-		return "the top level"
-	}
-	return truncate(strings.Join(d.path, "."), 64)
-}
-
-// value decodes the value whose first token is tok; build false reads and
-// checks it without keeping it.
-func (d *jsonDecoder) value(tok json.Token, depth int, build bool) (any, error) {
-	if err := d.count(); err != nil {
-		return nil, err
-	}
-	switch x := tok.(type) {
-	case json.Delim:
-		if depth >= maxReportDepth {
-			return nil, badf("invalid JSON: nesting deeper than %d at %s", maxReportDepth, d.where())
-		}
-		if x == '{' {
-			if !build {
-				return nil, d.skipObject(depth + 1)
-			}
-			return d.object(depth + 1)
-		}
-		return d.array(depth+1, build)
-	case json.Number:
-		if !build {
-			return nil, nil
-		}
-		v, err := exactNumber(x)
+	if keep == nil {
+		v, err := decodeExact(data, nil)
 		if err != nil {
-			return nil, badf("%v at %s", err, d.where())
+			return nil, err
 		}
-		return v, nil
-	default: // string, bool, nil
-		return x, nil
+		return v.(map[string]any), nil
 	}
-}
-
-func (d *jsonDecoder) object(depth int) (map[string]any, error) {
 	obj := map[string]any{}
-	for d.dec.More() {
-		tok, err := d.token()
+	for _, m := range top.members {
+		if !keep(m.key) {
+			continue
+		}
+		v, err := decodeExact(data[m.start:m.end], []string{m.key})
 		if err != nil {
 			return nil, err
 		}
-		key, _ := tok.(string) // the decoder only yields a string here
-		if _, dup := obj[key]; dup {
-			return nil, badf("invalid JSON: duplicate key %q", key)
-		}
-		build := depth > 1 || d.keep == nil || d.keep(key)
-		if tok, err = d.token(); err != nil {
-			return nil, err
-		}
-		d.path = append(d.path, key)
-		v, err := d.value(tok, depth, build)
-		d.path = d.path[:len(d.path)-1]
-		if err != nil {
-			return nil, err
-		}
-		if build {
-			obj[key] = v
-		} else {
-			obj[key] = skipped{}
-		}
-	}
-	if _, err := d.token(); err != nil { // '}'
-		return nil, err
-	}
-	if d.keep != nil && depth == 1 {
-		for k, v := range obj {
-			if _, ok := v.(skipped); ok {
-				delete(obj, k)
-			}
-		}
+		obj[m.key] = v
 	}
 	return obj, nil
 }
 
-// skipped marks a top-level key read but not kept (it still counts for the
-// duplicate-key rule).
-type skipped struct{}
-
-// skipObject reads an object without keeping it, still refusing duplicate
-// keys.
-func (d *jsonDecoder) skipObject(depth int) error {
-	keys := map[string]struct{}{}
-	for d.dec.More() {
-		tok, err := d.token()
-		if err != nil {
-			return err
-		}
-		key, _ := tok.(string)
-		if _, dup := keys[key]; dup {
-			return badf("invalid JSON: duplicate key %q", key)
-		}
-		keys[key] = struct{}{}
-		if tok, err = d.token(); err != nil {
-			return err
-		}
-		d.path = append(d.path, key)
-		_, err = d.value(tok, depth, false)
-		d.path = d.path[:len(d.path)-1]
-		if err != nil {
-			return err
-		}
-	}
-	_, err := d.token()
-	return err
+// topLevel is what checkStructure learns of the top-level value.
+type topLevel struct {
+	kind    byte // '{', '[', '"', 'n' (number), 't'/'f' (boolean), 'u' (null)
+	members []member
 }
 
-func (d *jsonDecoder) array(depth int, build bool) ([]any, error) {
-	var out []any
-	if build {
-		out = []any{}
-	}
-	for i := 0; d.dec.More(); i++ {
-		tok, err := d.token()
-		if err != nil {
-			return nil, err
-		}
-		d.path = append(d.path, strconv.Itoa(i))
-		v, err := d.value(tok, depth, build)
-		d.path = d.path[:len(d.path)-1]
-		if err != nil {
-			return nil, err
-		}
-		if build {
-			out = append(out, v)
-		}
-	}
-	if _, err := d.token(); err != nil { // ']'
-		return nil, err
-	}
-	return out, nil
+// member is a top-level key and the span of its value.
+type member struct {
+	key        string
+	start, end int
 }
 
-// trailing reads the rest of the stream (so the file's hash covers all of
-// it) and refuses anything but whitespace after the object.
-func (d *jsonDecoder) trailing() error {
-	rest := io.MultiReader(d.dec.Buffered(), d.r)
-	buf := make([]byte, 4096)
-	bad := -1
-	for {
-		n, err := rest.Read(buf)
-		for _, c := range buf[:n] {
-			if bad < 0 && c != ' ' && c != '\t' && c != '\n' && c != '\r' {
-				bad = int(c)
+func (t *topLevel) kindName() string {
+	switch t.kind {
+	case '[':
+		return "array"
+	case '"':
+		return "string"
+	case 'n':
+		return "number"
+	case 't', 'f':
+		return "boolean"
+	}
+	return "null"
+}
+
+// checkStructure walks valid JSON once: it counts values (maxReportValues),
+// bounds nesting (maxReportDepth), refuses a key repeated in one object (at
+// any level: encoding/json would keep the last, so
+// {"status":"critical","status":"ok"} would read as ok) and records the
+// top-level members. data must be valid JSON.
+func checkStructure(data []byte) (*topLevel, error) {
+	type frame struct {
+		obj       bool
+		expectKey bool
+		keys      map[string]struct{}
+		key       string // current member key (top level only)
+	}
+	top := &topLevel{}
+	var stack []frame
+	values := 0
+	var path []string
+	value := func(i int, kind byte) error {
+		values++
+		if values > maxReportValues {
+			return badf("invalid JSON: more than %d values", maxReportValues)
+		}
+		if len(stack) == 0 {
+			top.kind = kind
+		}
+		if len(stack) == 1 && stack[0].obj {
+			top.members = append(top.members, member{key: stack[0].key, start: i})
+		}
+		return nil
+	}
+	// endTop closes the span of the current top-level member at i.
+	endTop := func(i int) {
+		if len(stack) == 1 && stack[0].obj && len(top.members) > 0 && top.members[len(top.members)-1].end == 0 {
+			top.members[len(top.members)-1].end = i
+		}
+	}
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		switch {
+		case c == '{' || c == '[':
+			if err := value(i, c); err != nil {
+				return nil, err
 			}
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
+			if len(stack) >= maxReportDepth {
+				return nil, badf("invalid JSON: nesting deeper than %d at %s", maxReportDepth, truncate(strings.Join(path, "."), 64))
+			}
+			stack = append(stack, frame{obj: c == '{', expectKey: c == '{'})
+			path = append(path, "")
+		case c == '}' || c == ']':
+			stack = stack[:len(stack)-1]
+			path = path[:len(path)-1]
+			endTop(i + 1)
+		case c == ',':
+			if n := len(stack) - 1; n >= 0 && stack[n].obj {
+				stack[n].expectKey = true
+			}
+		case c == '"':
+			j, escaped := i+1, false
+			for ; j < len(data) && data[j] != '"'; j++ {
+				if data[j] == '\\' {
+					escaped = true
+					j++
+				}
+			}
+			if n := len(stack) - 1; n >= 0 && stack[n].obj && stack[n].expectKey {
+				f := &stack[n]
+				f.expectKey = false
+				key := string(data[i+1 : j])
+				if escaped {
+					_ = json.Unmarshal(data[i:j+1], &key)
+				}
+				if f.keys == nil {
+					f.keys = make(map[string]struct{}, 8)
+				}
+				if _, dup := f.keys[key]; dup {
+					return nil, badf("invalid JSON: duplicate key %q", key)
+				}
+				f.keys[key] = struct{}{}
+				f.key = key
+				path[len(path)-1] = key
+			} else {
+				if err := value(i, '"'); err != nil {
+					return nil, err
+				}
+				endTop(j + 1)
+			}
+			i = j
+		case c == '-' || (c >= '0' && c <= '9') || c == 't' || c == 'f' || c == 'n':
+			kind := byte('n')
+			switch c {
+			case 't', 'f':
+				kind = c
+			case 'n':
+				kind = 'u'
+			}
+			if err := value(i, kind); err != nil {
+				return nil, err
+			}
+			j := i + 1
+			for j < len(data) && !strings.ContainsRune(" \t\r\n,]}", rune(data[j])) {
+				j++
+			}
+			endTop(j)
+			i = j - 1
 		}
 	}
-	if bad >= 0 {
-		return badf("invalid JSON: invalid character %s after top-level value", quoteChar(byte(bad)))
-	}
-	return nil
+	return top, nil
 }
 
-// quoteChar formats c as encoding/json's syntax errors do.
-func quoteChar(c byte) string {
-	if c == '\'' {
-		return `'\''`
+// decodeExact decodes valid JSON with numbers kept as json.Number, then
+// converts each (exactNumber); path prefixes the field named in an error.
+func decodeExact(data []byte, path []string) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, badf("invalid JSON: %v", err)
 	}
-	if c == '"' {
-		return `'"'`
+	return convertNumbers(v, path)
+}
+
+func convertNumbers(v any, path []string) (any, error) {
+	switch x := v.(type) {
+	case json.Number:
+		n, err := exactNumber(x)
+		if err != nil {
+			where := "the top level"
+			if len(path) > 0 {
+				where = truncate(strings.Join(path, "."), 64)
+			}
+			return nil, badf("%v at %s", err, where)
+		}
+		return n, nil
+	case map[string]any:
+		for k, e := range x {
+			if _, isNum := e.(json.Number); !isNum {
+				if _, isMap := e.(map[string]any); !isMap {
+					if _, isArr := e.([]any); !isArr {
+						continue
+					}
+				}
+			}
+			c, err := convertNumbers(e, append(path, k))
+			if err != nil {
+				return nil, err
+			}
+			x[k] = c
+		}
+	case []any:
+		for i, e := range x {
+			c, err := convertNumbers(e, append(path, strconv.Itoa(i)))
+			if err != nil {
+				return nil, err
+			}
+			x[i] = c
+		}
 	}
-	s := strconv.Quote(string(rune(c)))
-	return "'" + s[1:len(s)-1] + "'"
+	return v, nil
 }
 
 // exactNumber converts a JSON number without loss: an integer literal that

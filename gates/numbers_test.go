@@ -186,3 +186,28 @@ func TestConditionHugeIntegerOrdering(t *testing.T) {
 	require.Equal(t, VerdictError, r.Verdict, r.Reason)
 	require.Contains(t, r.Reason, `bad: reports/r.json: condition "n < 10" failed (n=18446744073709551626)`)
 }
+
+// TestDecodeLimitsAndScan: the structural walk bounds depth and values, and
+// a scan keeps exactly the top-level keys asked for, whatever precedes them.
+func TestDecodeLimitsAndScan(t *testing.T) {
+	deep := strings.Repeat(`{"a":`, maxReportDepth+1) + "1" + strings.Repeat("}", maxReportDepth+1)
+	_, err := decodeJSONObject(strings.NewReader(deep), nil)
+	require.ErrorContains(t, err, "invalid JSON: nesting deeper than 512 at a.a.a")
+	require.True(t, isBadContent(err))
+
+	many := `{"rows":[` + strings.Repeat("0,", maxReportValues) + `0]}`
+	_, err = decodeJSONObject(strings.NewReader(many), nil)
+	require.EqualError(t, err, "invalid JSON: more than 262144 values")
+
+	body := `{"a":{"ts_utc":"nested","b":[1,{"c":"}"}]},"n":-1.5e3 ,"ts_utc":"2026-02-26T01:55:00Z","t":true,"last_update_utc":null,"z":"x"}`
+	obj, err := decodeJSONObject(strings.NewReader(body), func(k string) bool { return k == "ts_utc" || k == "last_update_utc" || k == "n" })
+	require.NoError(t, err)
+	require.Equal(t, map[string]any{"ts_utc": "2026-02-26T01:55:00Z", "last_update_utc": nil, "n": -1500.0}, obj)
+
+	_, err = decodeJSONObject(strings.NewReader(`{"a":1,"b":{"x":1e999}}`), func(k string) bool { return k == "a" })
+	require.NoError(t, err, "a value not kept is checked for syntax, not converted")
+	_, err = decodeJSONObject(strings.NewReader(`{"a":1,"b":{"x":1,"x":2}}`), func(k string) bool { return k == "a" })
+	require.EqualError(t, err, `invalid JSON: duplicate key "x"`, "duplicates are refused in values not kept too")
+	_, err = decodeJSONObject(strings.NewReader(`{"a":{"k\u0022":1,"k\"":2}}`), nil)
+	require.EqualError(t, err, `invalid JSON: duplicate key "k\""`)
+}
