@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 
@@ -45,6 +46,21 @@ func sparse(t testing.TB, root, rel string, size int64) {
 func age(t testing.TB, root, rel string, mt time.Time) {
 	t.Helper()
 	require.NoError(t, os.Chtimes(filepath.Join(root, filepath.FromSlash(rel)), mt, mt))
+}
+
+// lutime sets a symlink's own mtime (utimensat with AT_SYMLINK_NOFOLLOW).
+func lutime(t testing.TB, p string, mt time.Time) {
+	t.Helper()
+	const atFDCWD, atSymlinkNoFollow = -100, 0x100
+	ts := [2]syscall.Timespec{syscall.NsecToTimespec(mt.UnixNano()), syscall.NsecToTimespec(mt.UnixNano())}
+	name, err := syscall.BytePtrFromString(p)
+	require.NoError(t, err)
+	fd := atFDCWD
+	_, _, errno := syscall.Syscall6(syscall.SYS_UTIMENSAT, uintptr(fd), uintptr(unsafe.Pointer(name)), uintptr(unsafe.Pointer(&ts[0])), atSymlinkNoFollow, 0, 0)
+	require.Zero(t, errno)
+	fi, err := os.Lstat(p)
+	require.NoError(t, err)
+	require.True(t, fi.ModTime().Equal(mt))
 }
 
 // runBounded is runOne that fails fast instead of hanging (a FIFO opened
@@ -165,6 +181,23 @@ func TestHostileFiles(t *testing.T) {
 			writeFile(t, root, "reports/x/latest.json", freshReport)
 			writeFile(t, root, "reports/x/x_1.json", `{"ts_utc":"2026-02-26T01:55:00Z","status":"critical","critical_count":1}`)
 		}, family(), VerdictPass, "ok", "reports/x/latest.json (freshest by ts_utc of 2 candidates)"},
+		{"a bad candidate wins a tie against a good one", func(t *testing.T, root string) {
+			writeFile(t, root, "reports/x/latest.json", freshReport)
+			writeFile(t, root, "reports/x/x_a.json", `{"ts_utc":`)
+			age(t, root, "reports/x/x_a.json", time.Date(2026, 2, 26, 1, 55, 0, 0, time.UTC))
+		}, family(), VerdictError, "bad: reports/x/x_a.json: invalid JSON: unexpected end of JSON input",
+			"reports/x/x_a.json (newest by mtime of 2 candidates; cannot be judged)"},
+		{"a date stamp ranks to the end of its day", func(t *testing.T, root string) {
+			writeFile(t, root, "reports/x/latest.json", freshReport)
+			writeFile(t, root, "reports/x/x_20260226.json", `{"ts_utc":`)
+			age(t, root, "reports/x/x_20260226.json", longAgo)
+		}, family(), VerdictError, "bad: reports/x/x_20260226.json: invalid JSON: unexpected end of JSON input",
+			"reports/x/x_20260226.json (newest by name stamp of 2 candidates; cannot be judged)"},
+		{"an old symlink out among the candidates is an error at once", func(t *testing.T, root string) {
+			writeFile(t, root, "reports/x/latest.json", freshReport)
+			symlink(t, root, "reports/x/x_20200101T000000Z.json", "/etc/passwd")
+			lutime(t, filepath.Join(root, "reports/x/x_20200101T000000Z.json"), longAgo)
+		}, family(), VerdictError, "bad: reports/x/x_20200101T000000Z.json: resolves outside the root", ""},
 		{"files_glob match is a FIFO", func(t *testing.T, root string) {
 			writeFile(t, root, "logs/a/minute.csv", "ts\n")
 			mkfifo(t, root, "logs/b/minute.csv")
