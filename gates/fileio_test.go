@@ -187,6 +187,12 @@ func TestHostileFiles(t *testing.T) {
 			age(t, root, "reports/x/x_a.json", time.Date(2026, 2, 26, 1, 55, 0, 0, time.UTC))
 		}, family(), VerdictError, "bad: reports/x/x_a.json: invalid JSON: unexpected end of JSON input",
 			"reports/x/x_a.json (newest by mtime of 2 candidates; cannot be judged)"},
+		{"a second stamp ranks to the end of its second", func(t *testing.T, root string) {
+			writeFile(t, root, "reports/x/latest.json", `{"ts_utc":"2026-02-26T01:55:00.5Z","status":"ok","critical_count":0}`)
+			writeFile(t, root, "reports/x/x_20260226T015500Z.json", `{"ts_utc":`)
+			age(t, root, "reports/x/x_20260226T015500Z.json", longAgo)
+		}, family(), VerdictError, "bad: reports/x/x_20260226T015500Z.json: invalid JSON: unexpected end of JSON input",
+			"reports/x/x_20260226T015500Z.json (newest by name stamp of 2 candidates; cannot be judged)"},
 		{"a date stamp ranks to the end of its day", func(t *testing.T, root string) {
 			writeFile(t, root, "reports/x/latest.json", freshReport)
 			writeFile(t, root, "reports/x/x_20260226.json", `{"ts_utc":`)
