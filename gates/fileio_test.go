@@ -204,6 +204,13 @@ func TestHostileFiles(t *testing.T) {
 			symlink(t, root, "reports/x/x_20200101T000000Z.json", "/etc/passwd")
 			lutime(t, filepath.Join(root, "reports/x/x_20200101T000000Z.json"), longAgo)
 		}, family(), VerdictError, "bad: reports/x/x_20200101T000000Z.json: resolves outside the root", ""},
+		{"without freshness the first existing candidate decides", func(t *testing.T, root string) {
+			writeFile(t, root, "reports/x/b.json", `{"status":"critical","critical_count":1}`)
+			writeFile(t, root, "reports/x/c.json", freshReport)
+		}, config.Check{Name: "r", Kind: config.KindReport, Report: &config.ReportSpec{
+			Paths: []string{"reports/x/a.json", "reports/x/b.json", "reports/x/c.json"}, NoFreshness: true, Condition: rule}},
+			VerdictFail, `bad: condition false (critical_count=1, status="critical"; rule: ` + rule + `)`,
+			"reports/x/b.json (first existing of 3 candidates)"},
 		{"files_glob match is a FIFO", func(t *testing.T, root string) {
 			writeFile(t, root, "logs/a/minute.csv", "ts\n")
 			mkfifo(t, root, "logs/b/minute.csv")
