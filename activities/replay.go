@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/strictcycle/strictcycle/procrun"
 	"path/filepath"
 	"strings"
 	"time"
@@ -12,7 +13,6 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/strictcycle/strictcycle/gates"
-	"github.com/strictcycle/strictcycle/procrun"
 )
 
 // replayProgress is the heartbeat detail of RunReplay and EvaluateGates.

@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/strictcycle/strictcycle/procrun"
 	"io/fs"
 	"sort"
 	"strings"
 	"sync"
-
-	"github.com/strictcycle/strictcycle/procrun"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
