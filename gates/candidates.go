@@ -79,7 +79,7 @@ func (e *evalEnv) chooseCandidate(rels []string, keys []string, allowMtime, noTi
 			if _, err := e.fs.Lstat(rel); errors.Is(err, fs.ErrNotExist) {
 				continue
 			}
-			return &scanned{rel: rel, rankBy: "first existing"}, 1, nil
+			return &scanned{rel: rel, rankBy: firstExisting}, len(rels), nil
 		}
 		c, err := e.scan(rel, keys, allowMtime, single, keep)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -171,8 +171,14 @@ func nameStamp(base string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// firstExisting is the rank of a check without freshness.
+const firstExisting = "first existing"
+
 // describe says which candidate decided and why, for Result.Chosen.
 func (c *scanned) describe(n int) string {
+	if c.rankBy == firstExisting {
+		return fmt.Sprintf("%s (first existing of %d candidates)", c.rel, n)
+	}
 	if c.problem != nil {
 		return fmt.Sprintf("%s (newest by %s of %d candidates; cannot be judged)", c.rel, c.rankBy, n)
 	}

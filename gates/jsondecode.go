@@ -9,6 +9,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/strictcycle/strictcycle/rootfs"
 )
 
 // Limits of one report decode. The largest Day-28 report is 17 KB with 317
@@ -70,7 +72,7 @@ func (*validJSON) UnmarshalJSON([]byte) error { return nil }
 // token: encoding/json's token API costs about five times more per report,
 // and the cap already bounds the buffer.
 func decodeJSONObject(r io.Reader, keep func(string) bool) (map[string]any, error) {
-	data, err := io.ReadAll(r)
+	data, err := readAll(r)
 	if err != nil {
 		return nil, err
 	}
@@ -107,6 +109,29 @@ func decodeJSONObject(r io.Reader, keep func(string) bool) (map[string]any, erro
 		obj[m.key] = v
 	}
 	return obj, nil
+}
+
+// readAll reads r to its end in one allocation when r knows its size (a
+// rootfs.File: the size fstat gave, already checked against the cap).
+func readAll(r io.Reader) ([]byte, error) {
+	f, ok := r.(*rootfs.File)
+	if !ok {
+		return io.ReadAll(r)
+	}
+	buf := make([]byte, 0, f.Info.Size()+1)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := f.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 // topLevel is what checkStructure learns of the top-level value.
