@@ -4,74 +4,63 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
+	"path"
 	"time"
+
+	"github.com/strictcycle/strictcycle/rootfs"
 )
 
 // stampLayout is the hbot artifact stamp (promotion_gates_20260224T012851Z).
 const stampLayout = "20060102T150405Z"
 
-// writeStamped writes <dir>/<prefix><stamp>.json atomically. A stamp already
+// writeStamped writes <dir>/<prefix><stamp>.json atomically inside root
+// (dir is root-relative) and returns its root-relative path. A stamp already
 // taken (two writes in one second) gets a -N suffix: stamps never collide
-// and nothing is overwritten.
-func writeStamped(dir, prefix string, at time.Time, b []byte) (string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("create report dir %q: %w", dir, err)
-	}
+// and nothing is overwritten (the name is claimed with a hard link of the
+// complete file, which fails rather than replace one).
+func writeStamped(root *rootfs.Root, dir, prefix string, at time.Time, b []byte) (string, error) {
 	stamp := at.UTC().Format(stampLayout)
 	for i := 0; i < 1000; i++ {
 		name := prefix + stamp + ".json"
 		if i > 0 {
 			name = fmt.Sprintf("%s%s-%d.json", prefix, stamp, i)
 		}
-		path := filepath.Join(dir, name)
-		// Reserve the name with O_EXCL, then replace it atomically.
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		rel := path.Join(dir, name)
+		err := root.CreateExclusive(rel, b)
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}
 		if err != nil {
-			return "", fmt.Errorf("create report %q: %w", path, err)
+			return "", fmt.Errorf("create report %q: %w", root.Abs(rel), escapeHint(err))
 		}
-		f.Close()
-		if err := writeAtomic(path, b); err != nil {
-			os.Remove(path)
-			return "", err
-		}
-		return path, nil
+		return rel, nil
 	}
-	return "", fmt.Errorf("create report in %q: no free stamp for %s", dir, stamp)
+	return "", fmt.Errorf("create report in %q: no free stamp for %s", root.Abs(dir), stamp)
 }
 
-// writeAtomic writes path through a temp file in the same directory, fsync
-// and rename, so a reader never sees a partial report.
-func writeAtomic(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create report dir %q: %w", dir, err)
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write report %q: %w", path, err)
-	}
-	tmp := f.Name()
-	_, werr := f.Write(b)
-	if werr == nil {
-		werr = f.Sync()
-	}
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Chmod(tmp, 0o644)
-	}
-	if werr == nil {
-		werr = os.Rename(tmp, path)
-	}
-	if werr != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write report %q: %w", path, werr)
+// writeAtomic writes rel inside root through a temp file in the same
+// directory, fsync and rename, so a reader never sees a partial report; a
+// directory on the way that is a symlink out of the root is refused.
+func writeAtomic(root *rootfs.Root, rel string, b []byte) error {
+	if err := root.WriteFile(rel, b); err != nil {
+		return fmt.Errorf("write report %q: %w", root.Abs(rel), escapeHint(err))
 	}
 	return nil
+}
+
+// escapeHint says in words why os.Root refused a path.
+func escapeHint(err error) error {
+	if rootfs.IsEscape(err) {
+		return fmt.Errorf("%w: a symlink on the way leads outside the stack root", err)
+	}
+	return err
+}
+
+// openRoot opens the stack root for the activity's file I/O.
+func openRoot(dir string) (*rootfs.Root, error) {
+	r, err := rootfs.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open stack root: %w", err)
+	}
+	return r, nil
 }

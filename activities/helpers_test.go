@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/strictcycle/strictcycle/config"
+	"github.com/strictcycle/strictcycle/rootfs"
 )
 
 // TestMain doubles as a helper program: the drivers and the replay run the
@@ -167,7 +168,8 @@ func writeReport(t testing.TB, root, rel string, ts time.Time, status string) {
 	t.Helper()
 	b, err := json.Marshal(map[string]any{"ts_utc": ts.UTC().Format(pyISO), "status": status})
 	require.NoError(t, err)
-	p := filepath.Join(root, rel)
-	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-	require.NoError(t, writeAtomic(p, b))
+	r, err := rootfs.Open(root)
+	require.NoError(t, err)
+	defer r.Close()
+	require.NoError(t, writeAtomic(r, rel, b))
 }

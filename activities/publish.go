@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 
 	"github.com/strictcycle/strictcycle/gates"
 )
@@ -139,11 +138,13 @@ type strictCycleLatest struct {
 	DryRun bool     `json:"dry_run"`
 }
 
-func writeStrictCycleLatest(root, ts string, d *PublishDecisionInput) error {
-	dir, err := insideRoot(root, "reports/promotion_gates")
+func writeStrictCycleLatest(rootDir, ts string, d *PublishDecisionInput) error {
+	root, err := openRoot(rootDir)
 	if err != nil {
 		return nonRetryable(ErrTypeBadInput, fmt.Errorf("write strict cycle latest: %w", err))
 	}
+	defer root.Close()
+	const dir = "reports/promotion_gates"
 	rc := 2
 	if d.Status == "PASS" {
 		rc = 0
@@ -163,7 +164,7 @@ func writeStrictCycleLatest(root, ts string, d *PublishDecisionInput) error {
 	stdout += "[promotion-gates] evidence=" + gates.Printable(d.ArtifactPath) + "\n"
 	b, err := json.MarshalIndent(strictCycleLatest{
 		TsUTC: ts, StrictGateRC: rc, StrictGateStatus: d.Status, CriticalFailures: d.CriticalFailures,
-		GateLatestPath: filepath.Join(dir, "latest.json"), Stdout: stdout,
+		GateLatestPath: root.Abs(dir + "/latest.json"), Stdout: stdout,
 		Environment: d.Environment, WorkflowID: d.WorkflowID, RunID: d.RunID, Reason: d.Reason,
 		Rounds: d.Rounds, Restarts: d.Restarts, EvidenceBundleID: d.EvidenceBundleID, ArtifactPath: d.ArtifactPath,
 		Waived: d.Waived, DryRun: d.DryRun,
@@ -171,7 +172,7 @@ func writeStrictCycleLatest(root, ts string, d *PublishDecisionInput) error {
 	if err != nil {
 		return fmt.Errorf("encode strict cycle latest: %w", err)
 	}
-	return writeAtomic(filepath.Join(dir, "strict_cycle_latest.json"), append(b, '\n'))
+	return writeAtomic(root, dir+"/strict_cycle_latest.json", append(b, '\n'))
 }
 
 // WriteDrillReport writes reports/recovery/recovery_drill_<stamp>.json and
@@ -193,17 +194,18 @@ func (a *Activities) WriteDrillReport(ctx context.Context, in *DrillReport) (*Wr
 		return nil, fmt.Errorf("encode drill report: %w", err)
 	}
 	b = append(b, '\n')
-	dir, err := insideRoot(in.Root, "reports/recovery")
+	root, err := openRoot(in.Root)
 	if err != nil {
 		return nil, nonRetryable(ErrTypeBadInput, fmt.Errorf("write drill report: %w", err))
 	}
-	path, err := writeStamped(dir, "recovery_drill_", now, b)
+	defer root.Close()
+	const dir = "reports/recovery"
+	rel, err := writeStamped(root, dir, "recovery_drill_", now, b)
 	if err != nil {
 		return nil, err
 	}
-	latest := filepath.Join(dir, "latest.json")
-	if err := writeAtomic(latest, b); err != nil {
+	if err := writeAtomic(root, dir+"/latest.json", b); err != nil {
 		return nil, err
 	}
-	return &WriteDrillReportResult{Path: path, Latest: latest}, nil
+	return &WriteDrillReportResult{Path: root.Abs(rel), Latest: root.Abs(dir + "/latest.json")}, nil
 }

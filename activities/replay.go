@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
 
+	"github.com/strictcycle/strictcycle/gates"
 	"github.com/strictcycle/strictcycle/procrun"
 	"github.com/strictcycle/strictcycle/redact"
 )
@@ -36,9 +36,8 @@ func (a *Activities) RunReplay(ctx context.Context, in *RunReplayInput) (*RunRep
 		return nil, nonRetryable(ErrTypeBadInput, errors.New("run replay: no root in the target"))
 	}
 	rp := c.Replay
-	artifact := ""
 	if rp.Artifact != "" {
-		if artifact, err = insideRoot(in.Root, rp.Artifact); err != nil {
+		if err := insideRoot(rp.Artifact); err != nil {
 			return nil, nonRetryable(ErrTypeBadContract, fmt.Errorf("run replay: artifact: %w", err))
 		}
 	}
@@ -74,8 +73,8 @@ func (a *Activities) RunReplay(ctx context.Context, in *RunReplayInput) (*RunRep
 	if pr.TimedOut {
 		res.Reason = fmt.Sprintf("timeout after %s", rp.Timeout)
 	}
-	if artifact != "" {
-		res.Status, err = artifactStatus(artifact)
+	if rp.Artifact != "" {
+		res.Status, err = artifactStatus(in.Root, rp.Artifact)
 		if err != nil {
 			// The check judging the artifact reports it too; here it is
 			// context for the history.
@@ -88,36 +87,48 @@ func (a *Activities) RunReplay(ctx context.Context, in *RunReplayInput) (*RunRep
 	return res, nil
 }
 
-// artifactStatus reads the "status" field of a JSON report.
-func artifactStatus(path string) (string, error) {
-	b, err := os.ReadFile(path)
+// artifactStatus reads the "status" field of the JSON report at rel under
+// root. The read goes through rootfs: a symlink out of the root (to
+// /dev/zero, to /etc/passwd), a FIFO, a directory or a file over
+// gates.MaxReportBytes is an error naming the artifact, found without
+// blocking and before reading a byte of it; the decode streams from the
+// capped file.
+func artifactStatus(rootDir, rel string) (string, error) {
+	root, err := openRoot(rootDir)
 	if err != nil {
-		return "", fmt.Errorf("read replay artifact %q: %w", path, err)
+		return "", fmt.Errorf("read replay artifact %q: %w", rel, err)
 	}
+	defer root.Close()
+	f, err := root.Open(rel, gates.MaxReportBytes)
+	if err != nil {
+		return "", fmt.Errorf("read replay artifact %q: %w", rel, escapeHint(err))
+	}
+	defer f.Close()
 	var doc struct {
 		Status any `json:"status"`
 	}
-	if err := json.Unmarshal(b, &doc); err != nil {
-		return "", fmt.Errorf("decode replay artifact %q: %w", path, err)
+	if err := json.NewDecoder(f).Decode(&doc); err != nil {
+		return "", fmt.Errorf("decode replay artifact %q: %w", rel, err)
 	}
 	s, ok := doc.Status.(string)
 	if !ok {
-		return "", fmt.Errorf("decode replay artifact %q: field status is %T, want a string", path, doc.Status)
+		return "", fmt.Errorf("decode replay artifact %q: field status is %T, want a string", rel, doc.Status)
 	}
 	return s, nil
 }
 
-// insideRoot joins a root-relative path and refuses one that escapes root.
-func insideRoot(root, rel string) (string, error) {
+// insideRoot refuses a root-relative path that is absolute or climbs out of
+// the root lexically (a contract error, found before the command runs);
+// symlinks are refused when the file is read, by rootfs.
+func insideRoot(rel string) error {
 	if filepath.IsAbs(rel) {
-		return "", fmt.Errorf("path %q: must be relative to the root", rel)
+		return fmt.Errorf("path %q: must be relative to the root", rel)
 	}
-	p := filepath.Join(root, rel)
-	r, err := filepath.Rel(root, p)
-	if err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
-		return "", fmt.Errorf("path %q: escapes the root", rel)
+	r := filepath.Clean(rel)
+	if r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+		return fmt.Errorf("path %q: escapes the root", rel)
 	}
-	return p, nil
+	return nil
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

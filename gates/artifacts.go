@@ -9,11 +9,14 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/strictcycle/strictcycle/rootfs"
 )
 
 // EvidenceBundleID is the original's evidence_bundle_id: sha256 of Python's
@@ -186,6 +189,12 @@ func WaivedChecks(results []Result) []string {
 // stamp exists, _2, _3, … is appended. The stamped JSON is claimed with a
 // hard link, which fails rather than overwrite, so concurrent writers in the
 // same second get distinct names.
+//
+// Every write goes through a rootfs.Root. When outDir lies under the
+// report's stack root (the default reports/promotion_gates), that root is
+// the stack root, so a symlinked reports/promotion_gates (or reports) that
+// leads out of it is refused; an outDir elsewhere (an operator's --out) is
+// its own root.
 func Write(outDir string, r *Report) (*Artifacts, error) {
 	if r == nil {
 		return nil, errors.New("write artifacts: nil report")
@@ -195,31 +204,28 @@ func Write(outDir string, r *Report) (*Artifacts, error) {
 		return nil, err
 	}
 	md := Markdown(r)
-	if err := os.MkdirAll(outDir, 0o755); err != nil {
-		return nil, fmt.Errorf("write artifacts to %q: %w", outDir, err)
+	root, dir, err := openOutDir(outDir, r.Root)
+	if err != nil {
+		return nil, err
 	}
+	defer root.Close()
 	t, err := time.Parse(time.RFC3339Nano, r.TsUTC)
 	if err != nil {
 		t = time.Now()
 	}
 	base := "promotion_gates_" + t.UTC().Format("20060102T150405Z")
-	tmp, err := writeTemp(outDir, js)
-	if err != nil {
-		return nil, err
-	}
-	defer os.Remove(tmp)
 	var name string
 	for n := 1; ; n++ {
 		name = base
 		if n > 1 {
 			name = fmt.Sprintf("%s_%d", base, n)
 		}
-		err := os.Link(tmp, filepath.Join(outDir, name+".json"))
+		err := root.CreateExclusive(path.Join(dir, name+".json"), js)
 		if err == nil {
 			break
 		}
 		if !errors.Is(err, fs.ErrExist) || n > 10000 {
-			return nil, fmt.Errorf("write artifact %q: %w", name+".json", err)
+			return nil, fmt.Errorf("write artifact %q: %w", filepath.Join(outDir, name+".json"), outErr(err))
 		}
 	}
 	a := &Artifacts{
@@ -229,52 +235,54 @@ func Write(outDir string, r *Report) (*Artifacts, error) {
 		LatestMD:   filepath.Join(outDir, "latest.md"),
 	}
 	for _, w := range []struct {
-		path string
+		rel  string
 		data []byte
-	}{{a.Markdown, md}, {a.LatestJSON, js}, {a.LatestMD, md}} {
-		if err := writeAtomic(outDir, w.path, w.data); err != nil {
-			return nil, err
+	}{{name + ".md", md}, {"latest.json", js}, {"latest.md", md}} {
+		if err := root.WriteFile(path.Join(dir, w.rel), w.data); err != nil {
+			return nil, fmt.Errorf("write artifact %q: %w", filepath.Join(outDir, w.rel), outErr(err))
 		}
 	}
-	syncDir(outDir)
 	return a, nil
 }
 
-func writeTemp(dir string, data []byte) (string, error) {
-	f, err := os.CreateTemp(dir, ".promotion_gates_*.tmp")
+// openOutDir opens the root the artifacts are written through and the
+// directory inside it: the stack root and outDir relative to it when outDir
+// lies (lexically) under stackRoot, else outDir itself, created first.
+func openOutDir(outDir, stackRoot string) (*rootfs.Root, string, error) {
+	abs, err := filepath.Abs(outDir)
 	if err != nil {
-		return "", fmt.Errorf("create temp file in %q: %w", dir, err)
+		return nil, "", fmt.Errorf("write artifacts to %q: %w", outDir, err)
 	}
-	name := f.Name()
-	_, werr := f.Write(data)
-	serr := f.Sync()
-	cerr := f.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		os.Remove(name)
-		return "", fmt.Errorf("write temp file %q: %w", name, err)
+	if stackRoot != "" {
+		if sr, err := filepath.Abs(stackRoot); err == nil {
+			if rel, err := filepath.Rel(sr, abs); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+				root, err := rootfs.Open(sr)
+				if err != nil {
+					return nil, "", fmt.Errorf("write artifacts to %q: %w", outDir, err)
+				}
+				dir := filepath.ToSlash(rel)
+				if err := root.MkdirAll(dir); err != nil {
+					root.Close()
+					return nil, "", fmt.Errorf("write artifacts to %q: %w", outDir, outErr(err))
+				}
+				return root, dir, nil
+			}
+		}
 	}
-	if err := os.Chmod(name, 0o644); err != nil {
-		os.Remove(name)
-		return "", fmt.Errorf("chmod temp file %q: %w", name, err)
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return nil, "", fmt.Errorf("write artifacts to %q: %w", outDir, err)
 	}
-	return name, nil
+	root, err := rootfs.Open(abs)
+	if err != nil {
+		return nil, "", fmt.Errorf("write artifacts to %q: %w", outDir, err)
+	}
+	return root, ".", nil
 }
 
-func writeAtomic(dir, path string, data []byte) error {
-	tmp, err := writeTemp(dir, data)
-	if err != nil {
-		return err
+// outErr says "leads outside the stack root" for a refused symlink.
+func outErr(err error) error {
+	if rootfs.IsEscape(err) {
+		return fmt.Errorf("%w: a symlink on the way leads outside the stack root", err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("rename into %q: %w", path, err)
-	}
-	return nil
-}
-
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
+	return err
 }

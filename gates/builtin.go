@@ -3,14 +3,15 @@ package gates
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"math"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -43,22 +44,18 @@ func (b *builtin) read(rel string) ([]byte, bool, error) {
 }
 
 func (b *builtin) readJSONObject(rel string) (map[string]any, error) {
-	data, ok, err := b.read(rel)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
+	obj, ef, err := b.env.readReport(rel, nil)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s: no such file", rel)
 	}
-	var v any
-	if err := json.Unmarshal(data, &v); err != nil {
-		return nil, fmt.Errorf("%s: invalid JSON: %v", rel, err)
+	if ef.Exists {
+		b.res.Evidence = append(b.res.Evidence, ef)
 	}
-	obj, isObj := v.(map[string]any)
-	if !isObj {
+	var bad *badContent
+	if errors.As(err, &bad) && strings.HasPrefix(bad.msg, "not a JSON object") {
 		return nil, fmt.Errorf("expected object in %s", rel)
 	}
-	return obj, nil
+	return obj, err
 }
 
 func (b *builtin) finish(ck *config.Check) Result {
@@ -71,7 +68,10 @@ func (b *builtin) finish(ck *config.Check) Result {
 }
 
 func (b *builtin) exception(ck *config.Check, prefix string, err error) Result {
-	if errors.Is(err, errEscape) {
+	// A file that could not be read (outside the root, a FIFO, too large)
+	// is an error; a file read and found wrong is the original's exception.
+	var re *readError
+	if errors.As(err, &re) {
 		b.res.Verdict = VerdictError
 	} else {
 		b.res.Verdict = VerdictFail
@@ -86,9 +86,13 @@ func str(v any) string {
 		return ""
 	case string:
 		return strings.TrimSpace(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case int:
+		return strconv.Itoa(x)
 	case float64:
-		if x == math.Trunc(x) && math.Abs(x) < 1e15 {
-			return fmt.Sprintf("%d", int64(x))
+		if i, ok := asInt64(x); ok && math.Abs(x) < 1e15 {
+			return strconv.FormatInt(i, 10)
 		}
 		return fmt.Sprint(x)
 	default:
@@ -297,7 +301,7 @@ func checkCoordination(_ context.Context, env *evalEnv, ck *config.Check) Result
 		lo, hi := 0.25, 0.75
 		for key, dst := range map[string]*float64{"min": &lo, "max": &hi} {
 			if v, present := tbp[key]; present {
-				f, isNum := v.(float64)
+				f, isNum := asFloat64(v)
 				if !isNum {
 					return b.exception(ck, "coordination policy check", fmt.Errorf("target_base_pct.%s is not a number (got %s)", key, compact(v)))
 				}
@@ -352,17 +356,14 @@ func checkDay2(_ context.Context, env *evalEnv, ck *config.Check) Result {
 	d := ck.Day2
 	fail := failText(ck)
 	var r Result
-	data, ef, err := env.readFile(d.Eval)
+	obj, ef, err := env.readReport(d.Eval, nil)
 	if errors.Is(err, fs.ErrNotExist) {
 		r.Verdict, r.Reason = VerdictMissing, fmt.Sprintf("%s: missing %s", fail, d.Eval)
 		return r
 	}
-	if err != nil {
-		r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: %v", fail, err)
-		return r
+	if ef.Exists {
+		r.Evidence = append(r.Evidence, ef)
 	}
-	r.Evidence = append(r.Evidence, ef)
-	obj, err := decodeObject(d.Eval, data)
 	if err != nil {
 		r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: %v", fail, err)
 		return r
@@ -417,53 +418,55 @@ func checkDay2(_ context.Context, env *evalEnv, ck *config.Check) Result {
 	return r
 }
 
-// day2Lag judges the produced-minus-ingested lag of the newest source
-// compare file. ok is false with a message when the lag is out of tolerance
-// or cannot be read.
+// day2Lag judges the produced-minus-ingested lag of the source compare file
+// the candidate rule picks (the newest by ts_utc; one that cannot be judged,
+// or is beyond the future skew, decides as a failure naming it). ok is false
+// with a message when the lag is out of tolerance or cannot be read: every
+// lag must be an exact integer from 0 up; a negative, fractional, huge
+// (1e300, 9.3e18 beyond int64) or non-numeric value fails with the value.
 func (e *evalEnv) day2Lag(d *config.Day2Spec, r *Result) (string, bool, error) {
 	files, err := e.glob(d.SourceCompareGlob)
 	if err != nil {
 		return "", false, err
 	}
-	type sc struct {
-		rel string
-		obj map[string]any
-		ef  EvidenceFile
-		ts  tsInfo
+	c, n, err := e.chooseCandidate(files, []string{TSSourceTsUTC}, false, false)
+	if err != nil {
+		return "", false, err
 	}
-	var best *sc
-	for _, rel := range files {
-		data, ef, err := e.readFile(rel)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return "", false, err
-		}
-		obj, err := decodeObject(rel, data)
-		if err != nil {
-			continue
-		}
-		ts, prob := e.resolveTimestamp(rel, obj, []string{TSSourceTsUTC}, false)
-		if prob != nil {
-			continue
-		}
-		if best == nil || ts.t.After(best.ts.t) {
-			best = &sc{rel: rel, obj: obj, ef: ef, ts: ts}
+	if c == nil {
+		return fmt.Sprintf("lag unknown: no source compare file matches %s", d.SourceCompareGlob), false, nil
+	}
+	obj := c.obj
+	if c.problem == nil && obj == nil {
+		var ef EvidenceFile
+		obj, ef, err = e.readReport(c.rel, nil)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			c.problem = &tsProblem{VerdictError, fmt.Sprintf("%s: vanished while the gate read it", c.rel)}
+		case err != nil:
+			c.ef, c.problem = ef, &tsProblem{VerdictError, err.Error()}
+		default:
+			c.ef = ef
 		}
 	}
-	if best == nil {
-		return fmt.Sprintf("lag unknown: no readable source compare file matches %s", d.SourceCompareGlob), false, nil
+	if c.ef.Exists {
+		r.Evidence = append(r.Evidence, c.ef)
 	}
-	r.Evidence = append(r.Evidence, best.ef)
+	if c.problem != nil {
+		return fmt.Sprintf("lag unknown: newest source compare file (by %s of %d) cannot be judged: %s", c.rankBy, n, c.problem.reason), false, nil
+	}
+	if limit := e.now.Add(e.skew); c.ts.t.After(limit) {
+		return fmt.Sprintf("lag unknown: newest source compare file %s has ts_utc %s, beyond now + %s",
+			c.rel, c.ts.t.Format(time.RFC3339), fmtDur(e.skew)), false, nil
+	}
 	key := "lag_produced_minus_ingested_since_baseline"
-	m, ok := best.obj[key].(map[string]any)
+	m, ok := obj[key].(map[string]any)
 	if !ok {
 		key = "delta_produced_minus_ingested_since_baseline"
-		m, ok = best.obj[key].(map[string]any)
+		m, ok = obj[key].(map[string]any)
 	}
 	if !ok {
-		return fmt.Sprintf("lag map missing in %s (no lag_/delta_produced_minus_ingested_since_baseline)", best.rel), false, nil
+		return fmt.Sprintf("lag map missing in %s (no lag_/delta_produced_minus_ingested_since_baseline)", c.rel), false, nil
 	}
 	streams := make([]string, 0, len(m))
 	for k := range m {
@@ -474,28 +477,27 @@ func (e *evalEnv) day2Lag(d *config.Day2Spec, r *Result) (string, bool, error) {
 	var worstLag int64 = -1
 	var offending, bad []string
 	for _, s := range streams {
-		f, isNum := m[s].(float64)
-		if !isNum || f != math.Trunc(f) {
+		lag, isInt := asInt64(m[s])
+		if !isInt || lag < 0 {
 			bad = append(bad, fmt.Sprintf("%s=%s", s, compact(m[s])))
 			continue
 		}
-		lag := max(int64(f), 0)
 		if lag > worstLag {
 			worst, worstLag = s, lag
 		}
-		if int64(f) > d.MaxDelta {
-			offending = append(offending, fmt.Sprintf("%s=%d", s, int64(f)))
+		if lag > d.MaxDelta {
+			offending = append(offending, fmt.Sprintf("%s=%d", s, lag))
 		}
 	}
 	if len(bad) > 0 {
-		return fmt.Sprintf("lag values not integers in %s: %s", best.rel, strings.Join(bad, ", ")), false, nil
+		return fmt.Sprintf("lag values not integers from 0 up in %s: %s", c.rel, strings.Join(bad, ", ")), false, nil
 	}
 	if len(streams) == 0 {
-		return fmt.Sprintf("lag map empty in %s (%s)", best.rel, key), false, nil
+		return fmt.Sprintf("lag map empty in %s (%s)", c.rel, key), false, nil
 	}
 	if len(offending) > 0 {
 		return fmt.Sprintf("lag max_delta=%d > %d worst_stream=%s offending=%s (%s, %s)",
-			worstLag, d.MaxDelta, worst, strings.Join(offending, ","), best.rel, key), false, nil
+			worstLag, d.MaxDelta, worst, strings.Join(offending, ","), c.rel, key), false, nil
 	}
 	return "", true, nil
 }

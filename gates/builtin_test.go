@@ -171,7 +171,7 @@ func TestDay2Gate(t *testing.T) {
 		reason  string
 	}{
 		{"go, fresh, lag ok", okEval, map[string]string{
-			"source_compare_20260226T010000Z.json": `{"ts_utc":"2026-02-26T01:00:00Z","lag_produced_minus_ingested_since_baseline":{"a":6,"b":-40}}`,
+			"source_compare_20260226T010000Z.json": `{"ts_utc":"2026-02-26T01:00:00Z","lag_produced_minus_ingested_since_baseline":{"a":6,"b":0}}`,
 		}, VerdictPass, "day2 gate GO"},
 		{"delta fallback fails", okEval, map[string]string{
 			"source_compare_20260226T010000Z.json": `{"ts_utc":"2026-02-26T01:00:00Z","delta_produced_minus_ingested_since_baseline":{"b":7,"a":7,"c":1}}`,
@@ -184,7 +184,7 @@ func TestDay2Gate(t *testing.T) {
 			"source_compare_20260226T010000Z.json": `{"ts_utc":"2026-02-26T01:00:00Z"}`,
 		}, VerdictFail, fail + "lag map missing in reports/event_store/source_compare_20260226T010000Z.json (no lag_/delta_produced_minus_ingested_since_baseline)"},
 		{"no compare file fails", okEval, nil, VerdictFail,
-			fail + "lag unknown: no readable source compare file matches reports/event_store/source_compare_*.json"},
+			fail + "lag unknown: no source compare file matches reports/event_store/source_compare_*.json"},
 		{"go string is not boolean", `{"ts_utc":"2026-02-26T01:58:00Z","go":"false"}`, nil, VerdictError,
 			fail + `reports/event_store/day2_gate_eval_latest.json: go is not a JSON boolean (got "false")`},
 		{"stale only", `{"ts_utc":"2026-02-26T01:00:00Z","go":true}`, map[string]string{

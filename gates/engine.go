@@ -19,6 +19,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/strictcycle/strictcycle/config"
+	"github.com/strictcycle/strictcycle/rootfs"
 )
 
 // RedisClient is the narrow Redis surface the redis_* kinds use.
@@ -43,7 +44,6 @@ type Engine struct {
 	contract *config.Contract
 	opts     Options
 	root     string
-	realRoot string
 	programs map[string]*vm.Program
 	yaml     *sync.Map
 }
@@ -70,11 +70,7 @@ func New(c *config.Contract, opts Options) (*Engine, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("new engine: root %q is not a directory", opts.Root)
 	}
-	realRoot, err := filepath.EvalSymlinks(root)
-	if err != nil {
-		return nil, fmt.Errorf("new engine: root %q: %w", opts.Root, err)
-	}
-	e := &Engine{contract: c, opts: opts, root: root, realRoot: realRoot, programs: map[string]*vm.Program{}, yaml: &sync.Map{}}
+	e := &Engine{contract: c, opts: opts, root: root, programs: map[string]*vm.Program{}, yaml: &sync.Map{}}
 	for i := range c.Checks {
 		ck := &c.Checks[i]
 		if _, ok := registry[ck.Kind]; !ok {
@@ -183,9 +179,9 @@ func watchPaths(ck *config.Check) []string {
 	return out
 }
 
-func (e *Engine) env(now time.Time) *evalEnv {
+func (e *Engine) env(now time.Time, root *rootfs.Root) *evalEnv {
 	return &evalEnv{
-		root: e.root, realRoot: e.realRoot, now: now, window: e.Window(), skew: e.skew(),
+		root: e.root, fs: root, now: now, window: e.Window(), skew: e.skew(),
 		noCommands: e.opts.NoCommands, secrets: e.opts.Secrets, redis: e.opts.Redis, programs: e.programs, yamlCache: e.yaml,
 	}
 }
@@ -197,7 +193,14 @@ func (e *Engine) Run(ctx context.Context, ro RunOptions) (*Report, error) {
 		return nil, err
 	}
 	now := e.now()
-	env := e.env(now)
+	// One root descriptor per run: every read of the run is confined to
+	// the directory the root named when the run began.
+	root, err := rootfs.Open(e.root)
+	if err != nil {
+		return nil, fmt.Errorf("run contract %q: %w", e.contract.Name, err)
+	}
+	defer root.Close()
+	env := e.env(now, root)
 	results := make([]Result, 0, len(checks))
 	for _, ck := range checks {
 		if err := ctx.Err(); err != nil {
@@ -218,9 +221,20 @@ func (e *Engine) Run(ctx context.Context, ro RunOptions) (*Report, error) {
 		CI:            e.opts.CI,
 		WindowMinutes: e.Window().Minutes(),
 	}
-	r.Status, r.CriticalFailures = StatusOf(results)
-	r.ValidationLevel = e.validationLevel(results)
-	r.ReleaseManifestRef = e.manifestRef(env)
+	var manifestErr error
+	r.ReleaseManifestRef, manifestErr = e.manifestRef(env)
+	if manifestErr != nil {
+		// A manifest that exists but cannot be read (a FIFO, a directory,
+		// a symlink out) is not a check of the contract, but it must not
+		// pass unnoticed: it fails the run as a critical error.
+		r.Checks = append(r.Checks, Result{
+			Name: manifestCheck, Severity: config.SeverityCritical, Kind: manifestCheck,
+			Verdict: VerdictError, Reason: fmt.Sprintf("release manifest unreadable: %v", manifestErr),
+			EvidencePaths: []string{},
+		})
+	}
+	r.Status, r.CriticalFailures = StatusOf(r.Checks)
+	r.ValidationLevel = e.validationLevel(r.Checks)
 	r.EvidenceBundle, r.ContentDigest = bundle(e.root, r)
 	return r, nil
 }
@@ -260,11 +274,19 @@ func (e *Engine) runCheck(ctx context.Context, env *evalEnv, ck *config.Check, w
 	start := time.Now()
 	r := registry[ck.Kind](ctx, env, ck)
 	r.Name, r.Severity, r.Kind, r.Producer = ck.Name, ck.Severity, ck.Kind, ck.Producer
-	// Extra evidence files named by the contract, hashed now.
+	// Extra evidence files named by the contract, hashed now. A missing
+	// one is recorded as absent (the original's rule); one that exists but
+	// cannot be read (a FIFO, a directory, a symlink out, too large) makes
+	// the check an error naming it.
 	for _, rel := range ck.Evidence {
 		ef, err := env.hashFile(rel)
 		if err != nil {
-			ef = EvidenceFile{Path: env.abs(rel)}
+			if r.Verdict == VerdictPass || r.Verdict == "" {
+				r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: evidence %v", failText(ck), err)
+			} else {
+				r.Reason += fmt.Sprintf("; evidence %v", err)
+			}
+			continue
 		}
 		r.Evidence = append(r.Evidence, ef)
 	}
@@ -327,18 +349,27 @@ func (e *Engine) validationLevel(results []Result) int {
 	return level
 }
 
+// manifestCheck names the result a run adds when the release manifest
+// exists but cannot be read.
+const manifestCheck = "release_manifest_ref"
+
 // manifestRef is the newest docs/ops/release_manifest_*.md by name, else
-// docs/ops/release_manifest.md.
-func (e *Engine) manifestRef(env *evalEnv) EvidenceFile {
+// docs/ops/release_manifest.md. The newest by name is never passed over:
+// when it cannot be read, the error says so.
+func (e *Engine) manifestRef(env *evalEnv) (EvidenceFile, error) {
 	rel := "docs/ops/release_manifest.md"
-	if m, err := env.glob("docs/ops/release_manifest_*.md"); err == nil && len(m) > 0 {
+	m, err := env.glob("docs/ops/release_manifest_*.md")
+	if err != nil {
+		return EvidenceFile{Path: env.abs(rel)}, err
+	}
+	if len(m) > 0 {
 		rel = m[len(m)-1]
 	}
 	ef, err := env.hashFile(rel)
 	if err != nil {
-		return EvidenceFile{Path: env.abs(rel)}
+		return EvidenceFile{Path: env.abs(rel)}, err
 	}
-	return ef
+	return ef, nil
 }
 
 // bundle builds the original evidence bundle (one artifact per unique

@@ -53,7 +53,7 @@ func checkFilesPresent(_ context.Context, env *evalEnv, ck *config.Check) Result
 	var r Result
 	var missing []string
 	for _, rel := range ck.Files {
-		_, ef, err := env.readFile(rel)
+		ef, err := env.hashPresent(rel)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			missing = append(missing, rel)
@@ -80,7 +80,7 @@ func checkFilesGlob(_ context.Context, env *evalEnv, ck *config.Check) Result {
 		return r
 	}
 	for _, rel := range matches {
-		_, ef, err := env.readFile(rel)
+		ef, err := env.hashPresent(rel)
 		if err != nil {
 			r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: %v", failText(ck), err)
 			return r
@@ -101,19 +101,8 @@ func checkReport(_ context.Context, env *evalEnv, ck *config.Check) Result {
 	return env.judgeReport(ck, ck.Report)
 }
 
-// candidate is one report file considered by a report check.
-type candidate struct {
-	rel     string
-	obj     map[string]any
-	ef      EvidenceFile
-	ts      tsInfo
-	problem *tsProblem
-	age     float64
-	detail  string // freshness rule broken, "" when fresh
-}
-
-// judgeReport reads one report (or the freshest of several candidates),
-// resolves its time, and judges freshness and the condition.
+// judgeReport reads one report (or the candidate the candidate rule picks
+// among several), resolves its time, and judges freshness and the condition.
 func (e *evalEnv) judgeReport(ck *config.Check, spec *config.ReportSpec) Result {
 	var r Result
 	fail := failText(ck)
@@ -126,33 +115,12 @@ func (e *evalEnv) judgeReport(ck *config.Check, spec *config.ReportSpec) Result 
 	if maxAge <= 0 {
 		maxAge = e.window
 	}
-	var cands []candidate
-	for _, rel := range rels {
-		data, ef, err := e.readFile(rel)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			// A symlink out of the root, an unreadable file: refuse the check.
-			r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: %v", fail, err)
-			return r
-		}
-		c := candidate{rel: rel, ef: ef}
-		obj, err := decodeObject(rel, data)
-		if err != nil {
-			c.problem = &tsProblem{VerdictError, err.Error()}
-		} else {
-			c.obj = obj
-			if !spec.NoFreshness {
-				c.ts, c.problem = e.resolveTimestamp(rel, obj, spec.TimestampKeys, spec.AllowMtime)
-				if c.problem == nil {
-					c.age, c.detail = e.freshness(c.ts, maxAge)
-				}
-			}
-		}
-		cands = append(cands, c)
+	c, n, err := e.chooseCandidate(rels, spec.TimestampKeys, spec.AllowMtime, spec.NoFreshness)
+	if err != nil {
+		r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: %v", fail, err)
+		return r
 	}
-	if len(cands) == 0 {
+	if c == nil {
 		r.Verdict = VerdictMissing
 		if spec.Path != "" {
 			r.Reason = fmt.Sprintf("%s: missing %s", fail, spec.Path)
@@ -161,33 +129,56 @@ func (e *evalEnv) judgeReport(ck *config.Check, spec *config.ReportSpec) Result 
 		}
 		return r
 	}
-	chosen, why := pickFreshest(cands, e.now.Add(e.skew))
-	c := cands[chosen]
 	if len(rels) > 1 {
-		r.Chosen = fmt.Sprintf("%s (%s of %d candidates)", c.rel, why, len(cands))
+		r.Chosen = c.describe(n)
 	}
-	r.Evidence = append(r.Evidence, c.ef)
+	obj, ts := c.obj, c.ts
+	if c.problem == nil && obj == nil {
+		// The decider of several: decode it whole now (and judge the
+		// bytes of this read).
+		var ef EvidenceFile
+		obj, ef, err = e.readReport(c.rel, nil)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			c.problem = &tsProblem{VerdictError, fmt.Sprintf("%s: vanished while the gate read it", c.rel)}
+		case err != nil:
+			c.ef, c.problem = ef, &tsProblem{VerdictError, err.Error()}
+		default:
+			c.ef = ef
+			if !spec.NoFreshness {
+				var prob *tsProblem
+				if ts, prob = e.resolveTimestamp(c.rel, obj, spec.TimestampKeys, spec.AllowMtime); prob != nil {
+					c.problem = prob
+				}
+			}
+		}
+	}
+	if c.ef.Exists {
+		r.Evidence = append(r.Evidence, c.ef)
+	}
 	if c.problem != nil {
 		r.Verdict, r.Reason = c.problem.verdict, fmt.Sprintf("%s: %s", fail, c.problem.reason)
-		if c.obj == nil {
+		if obj == nil {
 			r.TSSource = TSSourceNone
 		}
 		return r
 	}
+	detail := ""
 	if !spec.NoFreshness {
-		t := c.ts.t
-		age := c.age
-		r.TSSource, r.ReportTime, r.AgeMinutes = c.ts.source, &t, &age
+		var age float64
+		age, detail = e.freshness(ts, maxAge)
+		t := ts.t
+		r.TSSource, r.ReportTime, r.AgeMinutes = ts.source, &t, &age
 	} else {
 		r.TSSource = TSSourceNone
 	}
-	ok, condDetail, err := e.evalCondition(spec.Condition, c.obj)
+	ok, condDetail, err := e.evalCondition(spec.Condition, obj)
 	if err != nil {
 		r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: %s: %v", fail, c.rel, err)
 		return r
 	}
-	if c.detail != "" {
-		r.Verdict, r.Reason = VerdictStale, fmt.Sprintf("%s: stale: %s", fail, c.detail)
+	if detail != "" {
+		r.Verdict, r.Reason = VerdictStale, fmt.Sprintf("%s: stale: %s", fail, detail)
 		if !ok {
 			r.Reason += "; " + condDetail
 		}
@@ -228,31 +219,6 @@ func (e *evalEnv) candidates(spec *config.ReportSpec) ([]string, error) {
 		}
 	}
 	return out, nil
-}
-
-// pickFreshest returns the candidate with the newest valid time that is not
-// beyond the future skew (strict comparison: ties keep the earlier one).
-// When none has a usable time, the first candidate is judged (its problem is
-// the reason).
-func pickFreshest(cands []candidate, limit time.Time) (int, string) {
-	best := -1
-	for i, c := range cands {
-		if c.problem != nil || c.obj == nil || c.ts.t.IsZero() || c.ts.t.After(limit) {
-			continue
-		}
-		if best < 0 || c.ts.t.After(cands[best].ts.t) {
-			best = i
-		}
-	}
-	if best < 0 {
-		for i, c := range cands {
-			if c.problem == nil && c.obj != nil {
-				return i, "first readable"
-			}
-		}
-		return 0, "first"
-	}
-	return best, "freshest by " + cands[best].ts.source
 }
 
 // evalCondition runs a compiled condition over the report object. detail

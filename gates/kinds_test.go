@@ -75,10 +75,11 @@ func TestReportFreshestOf(t *testing.T) {
 			"reports/x/latest.json": `{"ts_utc":"2026-02-26T01:55:00Z"}`,
 			"reports/x/x_1.json":    `{"ts_utc":"2026-02-26T01:55:00Z"}`,
 		}, "reports/x/latest.json (freshest by ts_utc of 2 candidates)", "ok", VerdictPass},
-		{"future file is not freshest", map[string]string{
+		{"a future file is the freshest and is stale", map[string]string{
 			"reports/x/latest.json": `{"ts_utc":"2026-02-26T01:55:00Z"}`,
 			"reports/x/x_9.json":    `{"ts_utc":"2026-02-27T01:55:00Z"}`,
-		}, "reports/x/latest.json (freshest by ts_utc of 2 candidates)", "ok", VerdictPass},
+		}, "reports/x/x_9.json (freshest by ts_utc of 2 candidates)",
+			"bad: stale: ts_utc 2026-02-27T01:55:00Z is in the future by 1435.0m (skew allowed 2m)", VerdictStale},
 		{"none present", map[string]string{"reports/other.json": `{}`}, "",
 			"bad: missing: no file among reports/x/latest.json, reports/x/x_*.json, reports/x/**/x_*.json", VerdictMissing},
 	}
@@ -171,8 +172,6 @@ func TestSymlinkEscapeRefused(t *testing.T) {
 	root := t.TempDir()
 	require.NoError(t, os.MkdirAll(filepath.Join(root, "reports"), 0o755))
 	require.NoError(t, os.Symlink(filepath.Join(outside, "secret.json"), filepath.Join(root, "reports", "r.json")))
-	realOutside, err := filepath.EvalSymlinks(filepath.Join(outside, "secret.json"))
-	require.NoError(t, err)
 	tests := []struct {
 		name string
 		ck   config.Check
@@ -185,7 +184,7 @@ func TestSymlinkEscapeRefused(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := runOne(t, root, tt.ck)
 			assert.Equal(t, VerdictError, r.Verdict)
-			assert.Equal(t, "bad: reports/r.json: resolves outside the root ("+realOutside+")", r.Reason)
+			assert.Equal(t, "bad: reports/r.json: resolves outside the root", r.Reason)
 			assert.False(t, r.Pass)
 		})
 	}

@@ -274,6 +274,11 @@ func (r *Root) Glob(pattern string) ([]string, error) {
 		}
 		parts := strings.Split(relBase, "/")
 		if d.IsDir() {
+			// A directory named like a match is a match too: the reader
+			// refuses it, where dropping it would hide it.
+			if matchSegs(rest, parts) {
+				out = append(out, p)
+			}
 			if !canMatchBelow(rest, parts) {
 				return fs.SkipDir
 			}
