@@ -422,8 +422,10 @@ func checkDay2(_ context.Context, env *evalEnv, ck *config.Check) Result {
 // the candidate rule picks (the newest by ts_utc; one that cannot be judged,
 // or is beyond the future skew, decides as a failure naming it). ok is false
 // with a message when the lag is out of tolerance or cannot be read: every
-// lag must be an exact integer from 0 up; a negative, fractional, huge
-// (1e300, 9.3e18 beyond int64) or non-numeric value fails with the value.
+// lag must be an exact integer; a fractional, huge (1e300, 9.3e18 beyond
+// int64) or non-numeric value fails with the value. A negative lag counts as
+// 0, as the original's max(0, signed) (ingestion ahead of production since
+// the baseline is no backlog).
 func (e *evalEnv) day2Lag(d *config.Day2Spec, r *Result) (string, bool, error) {
 	files, err := e.glob(d.SourceCompareGlob)
 	if err != nil {
@@ -478,10 +480,11 @@ func (e *evalEnv) day2Lag(d *config.Day2Spec, r *Result) (string, bool, error) {
 	var offending, bad []string
 	for _, s := range streams {
 		lag, isInt := asInt64(m[s])
-		if !isInt || lag < 0 {
+		if !isInt {
 			bad = append(bad, fmt.Sprintf("%s=%s", s, compact(m[s])))
 			continue
 		}
+		lag = max(lag, 0)
 		if lag > worstLag {
 			worst, worstLag = s, lag
 		}
@@ -490,7 +493,7 @@ func (e *evalEnv) day2Lag(d *config.Day2Spec, r *Result) (string, bool, error) {
 		}
 	}
 	if len(bad) > 0 {
-		return fmt.Sprintf("lag values not integers from 0 up in %s: %s", c.rel, strings.Join(bad, ", ")), false, nil
+		return fmt.Sprintf("lag values not integers in %s: %s", c.rel, strings.Join(bad, ", ")), false, nil
 	}
 	if len(streams) == 0 {
 		return fmt.Sprintf("lag map empty in %s (%s)", c.rel, key), false, nil

@@ -171,7 +171,7 @@ func TestDay2Gate(t *testing.T) {
 		reason  string
 	}{
 		{"go, fresh, lag ok", okEval, map[string]string{
-			"source_compare_20260226T010000Z.json": `{"ts_utc":"2026-02-26T01:00:00Z","lag_produced_minus_ingested_since_baseline":{"a":6,"b":0}}`,
+			"source_compare_20260226T010000Z.json": `{"ts_utc":"2026-02-26T01:00:00Z","lag_produced_minus_ingested_since_baseline":{"a":6,"b":-40}}`,
 		}, VerdictPass, "day2 gate GO"},
 		{"delta fallback fails", okEval, map[string]string{
 			"source_compare_20260226T010000Z.json": `{"ts_utc":"2026-02-26T01:00:00Z","delta_produced_minus_ingested_since_baseline":{"b":7,"a":7,"c":1}}`,
