@@ -13,7 +13,8 @@ import (
 
 // TestDay2LagNumbers: a lag that is not an exact integer is a
 // failure with the value in the reason: out of int64 (1e300, 9.3e18,
-// 2^63), negative, fractional, spelled as a string, or absurd. Before, a
+// 2^63), fractional, spelled as a string, or absurd (a negative one counts
+// as 0, as the original). Before, a
 // float64 converted to int64 out of range read as GO.
 func TestDay2LagNumbers(t *testing.T) {
 	const fail = "day2 gate not yet GO: "
