@@ -10,6 +10,7 @@ fmt:
 
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags hbotfixture ./gates/ ./starter/
 
 # Determinism check of the workflow code (pinned version).
 lint: vet
