@@ -552,6 +552,7 @@ func benchCluster(ctx context.Context, o benchOptions, out io.Writer) error {
 	cfg.Temporal.Namespace = "default"
 	cfg.Redis.URL = redisURL
 	cfg.Redis.KeyPrefix = "strictcycle-bench-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	defer dropKeys(redisURL, cfg.Redis.KeyPrefix) // the bench's decisions, budgets and marks
 	cfg.MetricsAddr = ""
 	cfg.TaskQueue = "strictcycle-bench-inproc"
 	fmt.Fprintf(out, "\ncluster: embedded Temporal server %s (SQLite file), redis %s (prefix %s)\n", srv.FrontendAddr(), workerapp.RedactURL(redisURL), cfg.Redis.KeyPrefix)
