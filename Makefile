@@ -1,7 +1,7 @@
 # Tool versions are pinned in go.mod; nothing here downloads a binary.
 GO ?= go
 
-.PHONY: all fmt vet lint test test-short bench bench-go fuzz demo worker redis
+.PHONY: all fmt vet lint test test-short test-fast test-hbot bench bench-go fuzz demo worker redis
 
 all: vet test
 
@@ -10,15 +10,34 @@ fmt:
 
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags hbotfixture ./gates/ ./starter/
 
 # Determinism check of the workflow code (pinned version).
 lint: vet
 	$(GO) run go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0 ./workflows/...
 
+# Time limits per package. go test's -timeout applies to each package's
+# test binary on its own, so a test that hangs fails its package (with every
+# goroutine's stack) at the limit instead of holding CI until its 90-minute
+# kill. The packages that start a Temporal server or real processes get
+# TEST_TIMEOUT_SLOW: faults takes about 5 minutes alone and, built and run
+# beside the others on 2 shared cores, up to 2-3 times that, so 20m leaves
+# room without letting one hang eat most of CI's budget. Every other package
+# finishes in seconds to a minute: TEST_TIMEOUT (5m). A new package is fast
+# unless it is added to SLOW_PKGS.
+MODULE = github.com/strictcycle/strictcycle
+SLOW_PKGS = $(addprefix $(MODULE)/,activities devserver faults starter workflows worker worker/workerapp)
+FAST_PKGS = $(filter-out $(SLOW_PKGS),$(shell $(GO) list ./...))
+TEST_TIMEOUT ?= 5m
+TEST_TIMEOUT_SLOW ?= 20m
+
 # The test command of the README: every package, real Redis on
-# 127.0.0.1:6379 (REDIS_URL overrides), in-process Temporal server.
+# 127.0.0.1:6379 (REDIS_URL overrides), in-process Temporal server. It
+# needs nothing outside the repository: the hbot-shaped trees the tests
+# read are generated (simstack.WriteDay28).
 test: redis
-	$(GO) test -count=1 -timeout 30m ./...
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(FAST_PKGS)
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT_SLOW) $(SLOW_PKGS)
 
 # Start a throwaway redis-server on 127.0.0.1:6379 when none answers.
 redis:
@@ -28,7 +47,27 @@ redis:
 		for i in 1 2 3 4 5 6 7 8 9 10; do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.2; done; }
 
 test-short:
-	$(GO) test -short -count=1 ./...
+	$(GO) test -short -count=1 -timeout $(TEST_TIMEOUT) $(FAST_PKGS)
+	$(GO) test -short -count=1 -timeout $(TEST_TIMEOUT_SLOW) $(SLOW_PKGS)
+
+# The fast part of make test (-short; the packages that link no Temporal
+# server, and the operator CLI's): what .ci/clone-check runs in a fresh
+# clone with nothing beside it.
+test-fast: redis
+	$(GO) test -short -count=1 -timeout $(TEST_TIMEOUT) $(FAST_PKGS) ./starter/
+
+# The real-data suite: the tests tagged hbotfixture, against a real
+# Day-28 hbot report tree (not part of this repository). It fails when the
+# tree is missing and when a package runs none of them; make test does not
+# depend on it. .ci/run runs it with the default path.
+HBOT_FIXTURE ?= ../shared/fixtures/hbot-day28
+test-hbot:
+	@test -d "$(HBOT_FIXTURE)/reports/promotion_gates" || { \
+		echo "make test-hbot: no hbot-day28 report tree at HBOT_FIXTURE=$(HBOT_FIXTURE) (set HBOT_FIXTURE=DIR)" >&2; exit 1; }
+	@out=$$(HBOT_FIXTURE="$(abspath $(HBOT_FIXTURE))" $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -tags hbotfixture \
+		-run '^TestHbotFixture' -v ./gates/ ./starter/ 2>&1); rc=$$?; echo "$$out"; \
+	if echo "$$out" | grep -q -e 'no tests to run' -e 'no test files'; then \
+		echo "make test-hbot: a package ran no hbotfixture test" >&2; exit 1; fi; exit $$rc
 
 # The figures of docs/PERFORMANCE.md in one command (embedded server, real
 # Redis or an in-process stand-in, a worker process); BENCH_ARGS passes

@@ -100,6 +100,9 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	s.queue = "strictcycle-" + s.env
 	s.prefix = fmt.Sprintf("strictcycle-faults-%s-%d", s.env, time.Now().UnixNano())
 	s.stream = s.prefix + ":decisions"
+	// Registered first, so it runs last (after the worker processes and
+	// producers are stopped): the shared Redis keeps no key of the test.
+	t.Cleanup(s.dropKeys)
 
 	require.NoError(t, simstack.Seed(s.root))
 	if !o.freshIntegrity {
@@ -528,4 +531,27 @@ func simOptions(o simstack.Options) simstack.Options {
 		o.Interval = 500 * time.Millisecond
 	}
 	return o
+}
+
+// dropKeys deletes every key under the test's prefix (decisions stream,
+// latest decision, restart budgets, marks and locks).
+func (s *stack) dropKeys() {
+	opts, err := redis.ParseURL(s.redisURL)
+	if err != nil {
+		s.t.Errorf("drop redis keys: parse url: %v", err)
+		return
+	}
+	rc := redis.NewClient(opts)
+	defer rc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	it := rc.Scan(ctx, 0, s.prefix+":*", 100).Iterator()
+	for it.Next(ctx) {
+		if err := rc.Del(ctx, it.Val()).Err(); err != nil {
+			s.t.Logf("drop redis key %s: %v", it.Val(), err)
+		}
+	}
+	if err := it.Err(); err != nil {
+		s.t.Logf("drop redis keys under %s: %v", s.prefix, err)
+	}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"sort"
 	"testing"
 	"time"
 
@@ -55,41 +54,6 @@ func TestPyStringEscapes(t *testing.T) {
 	}
 }
 
-func loadDay28Output(t *testing.T) (*Report, []byte) {
-	t.Helper()
-	dir := filepath.Join(fixtureRoot(t), "reports", "promotion_gates")
-	data, err := os.ReadFile(filepath.Join(dir, "promotion_gates_20260222T131109Z.json"))
-	require.NoError(t, err)
-	var r Report
-	require.NoError(t, json.Unmarshal(data, &r))
-	md, err := os.ReadFile(filepath.Join(dir, "promotion_gates_20260222T131109Z.md"))
-	require.NoError(t, err)
-	return &r, md
-}
-
-func TestEvidenceBundleIDOfDay28File(t *testing.T) {
-	r, _ := loadDay28Output(t)
-	set := map[string]bool{}
-	for _, c := range r.Checks {
-		for _, p := range c.EvidencePaths {
-			set[p] = true
-		}
-	}
-	paths := make([]string, 0, len(set))
-	for p := range set {
-		paths = append(paths, p)
-	}
-	sort.Strings(paths)
-	got := EvidenceBundleID(r.Status, r.CriticalFailures, paths, r.ReleaseManifestRef.SHA256)
-	assert.Equal(t, "aaf948c18881235ebd628fe110ae1a947292ff8a73b9c0b8f4be8448eb2bea53", got)
-	assert.Equal(t, r.EvidenceBundle.EvidenceBundleID, got)
-}
-
-func TestMarkdownMatchesDay28File(t *testing.T) {
-	r, md := loadDay28Output(t)
-	assert.Equal(t, string(md), string(Markdown(r)))
-}
-
 func TestMarshalReportEnsureASCII(t *testing.T) {
 	r := &Report{Status: "FAIL", CriticalFailures: []string{}, Checks: []Result{{Name: "x", Reason: "paper soak not PASS or missing \u2014 Level 3 <a&b>", EvidencePaths: []string{}}}}
 	js, err := MarshalReport(r)
@@ -127,52 +91,6 @@ func TestWriteTwiceWithinOneSecond(t *testing.T) {
 	assert.Len(t, entries, 6, "no temp files left behind")
 }
 
-func TestDay28OnFixture(t *testing.T) {
-	c, err := config.LoadContract("hbot-day28")
-	require.NoError(t, err)
-	root := fixtureRoot(t)
-	e, err := New(c, Options{Root: root, CI: true, NoCommands: true, Now: func() time.Time { return fixedNow }})
-	require.NoError(t, err)
-	assert.Equal(t, 15*time.Minute, e.Window())
-	rep, err := e.Run(context.Background(), RunOptions{RunID: "golden"})
-	require.NoError(t, err)
-	byName := map[string]Result{}
-	for _, r := range rep.Checks {
-		byName[r.Name] = r
-	}
-	recon := byName["reconciliation_status"]
-	assert.Equal(t, VerdictPass, recon.Verdict)
-	assert.InDelta(t, 9.53, *recon.AgeMinutes, 0.005)
-	assert.Equal(t, []string{filepath.Join(root, "reports/reconciliation/latest.json")}, recon.EvidencePaths)
-	integ := byName["event_store_integrity_freshness"]
-	assert.Equal(t, VerdictPass, integ.Verdict)
-	assert.Equal(t, "last_update_utc", integ.TSSource)
-	assert.InDelta(t, 8.87, *integ.AgeMinutes, 0.005)
-	assert.Equal(t, []string{filepath.Join(root, "reports/event_store/integrity_20260226.json")}, integ.EvidencePaths)
-	assert.InDelta(t, 11.30, *byName["parity_thresholds"].AgeMinutes, 0.005)
-	assert.Equal(t, StatusFail, rep.Status)
-	assert.Equal(t, rep.EvidenceBundle.ArtifactCount, len(rep.EvidenceBundle.Artifacts))
-	for _, a := range rep.EvidenceBundle.Artifacts {
-		assert.NotEqual(t, "None", a.Path)
-		assert.True(t, a.Exists, a.Path)
-		assert.Len(t, a.SHA256, 64, a.Path)
-	}
-	assert.False(t, rep.ReleaseManifestRef.Exists)
-	assert.Equal(t, filepath.Join(root, "docs/ops/release_manifest.md"), rep.ReleaseManifestRef.Path)
-	assert.Len(t, rep.ContentDigest, 64)
-
-	watch := e.WatchPaths("event_store_integrity_freshness")
-	assert.Equal(t, []string{"reports/event_store/integrity_*.json"}, watch)
-	assert.Nil(t, e.WatchPaths("nope"))
-
-	_, err = e.Run(context.Background(), RunOptions{Only: []string{"nope"}})
-	require.EqualError(t, err, `run contract "hbot-day28": unknown checks nope`)
-	only, err := e.Run(context.Background(), RunOptions{Only: []string{"reconciliation_status"}})
-	require.NoError(t, err)
-	assert.Equal(t, StatusPass, only.Status)
-	assert.Len(t, only.Checks, 1)
-}
-
 func TestNewErrors(t *testing.T) {
 	c, err := config.LoadContract("hbot-day28")
 	require.NoError(t, err)
@@ -200,7 +118,7 @@ func TestNewErrors(t *testing.T) {
 func BenchmarkDay28(b *testing.B) {
 	c, err := config.LoadContract("hbot-day28")
 	require.NoError(b, err)
-	e, err := New(c, Options{Root: fixtureRoot(b), CI: true, NoCommands: true, Now: func() time.Time { return fixedNow }})
+	e, err := New(c, Options{Root: day28Root(b), CI: true, NoCommands: true, Now: func() time.Time { return fixedNow }})
 	require.NoError(b, err)
 	ctx := context.Background()
 	b.ReportAllocs()

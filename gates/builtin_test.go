@@ -25,10 +25,11 @@ func day28Check(t *testing.T, name string) config.Check {
 	return config.Check{}
 }
 
-// copyFixture copies the named fixture files into a fresh root.
+// copyFixture copies the named files of a generated Day-28 root into a
+// fresh root.
 func copyFixture(t *testing.T, rels ...string) string {
 	t.Helper()
-	src := fixtureRoot(t)
+	src := day28Root(t)
 	root := t.TempDir()
 	for _, rel := range rels {
 		data, err := os.ReadFile(filepath.Join(src, rel))

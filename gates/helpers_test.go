@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -12,18 +11,21 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/strictcycle/strictcycle/config"
+	"github.com/strictcycle/strictcycle/simstack"
 )
 
 var fixedNow = time.Date(2026, 2, 26, 2, 0, 0, 0, time.UTC)
 
-// fixtureRoot is ../shared/fixtures/hbot-day28 relative to the repo root,
-// computed from this file's location.
-func fixtureRoot(t testing.TB) string {
+// day28Root generates a Day-28-shaped root aged against fixedNow
+// (simstack.WriteDay28): with no options every check of hbot-day28 passes.
+func day28Root(t testing.TB, mod ...func(*simstack.Day28Options)) string {
 	t.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	require.True(t, ok)
-	root, err := filepath.Abs(filepath.Join(filepath.Dir(file), "..", "..", "shared", "fixtures", "hbot-day28"))
-	require.NoError(t, err)
+	o := simstack.Day28Options{Now: fixedNow}
+	for _, m := range mod {
+		m(&o)
+	}
+	root := t.TempDir()
+	require.NoError(t, simstack.WriteDay28(root, o))
 	return root
 }
 

@@ -14,6 +14,9 @@ const simUsage = `usage: strictcycle sim <verb> [flags]
 
 verbs:
   seed     --root DIR                          lay out a simulated stack root (integrity report stale)
+  seed     --root DIR --now RFC3339 [--stale CHECK,...] [--failing CHECK,...] [--missing CHECK,...]
+                                               lay out a Day-28-shaped root: every report of the 16
+                                               checks aged against --now (all PASS unless named)
   run      --root DIR --service NAME [--interval 2s] [--redis URL] [--non-atomic [--torn-pause 200ms]]
            [--skew 0] [--start-delay 0]        run one producer in the foreground until SIGTERM/SIGINT
   start    --root DIR [run flags] [--delay 0] SERVICE...
@@ -76,17 +79,47 @@ func simSeed(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("sim seed", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	root := fs.String("root", "", "stack root")
+	now := fs.String("now", "", "RFC3339 time: also write every report of the 16 Day-28 checks, aged against it")
+	stale := fs.String("stale", "", "with --now: comma-separated checks whose reports are stale")
+	failing := fs.String("failing", "", "with --now: comma-separated checks whose files are unhealthy")
+	missing := fs.String("missing", "", "with --now: comma-separated checks whose files are absent")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *root == "" {
 		return fmt.Errorf("parse flags: --root is required")
 	}
-	if err := Seed(*root); err != nil {
+	if *now == "" {
+		if *stale != "" || *failing != "" || *missing != "" {
+			return fmt.Errorf("parse flags: --stale, --failing and --missing need --now")
+		}
+		if err := Seed(*root); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "seeded %s\n", *root)
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339, *now)
+	if err != nil {
+		return fmt.Errorf("parse --now %q: %w", *now, err)
+	}
+	o := Day28Options{Now: t, Stale: splitList(*stale), Failing: splitList(*failing), Missing: splitList(*missing)}
+	if err := WriteDay28(*root, o); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "seeded %s\n", *root)
+	fmt.Fprintf(stdout, "seeded %s: Day-28 reports aged against %s\n", *root, t.UTC().Format(time.RFC3339))
 	return nil
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func simReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -24,9 +23,6 @@ func loadDemoContract(t *testing.T) *config.Contract {
 	path := filepath.Join(t.TempDir(), "simstack-demo.yaml")
 	require.NoError(t, os.WriteFile(path, b, 0o644))
 	c, err := config.LoadContract(path)
-	if err != nil && strings.Contains(err.Error(), "not implemented") {
-		t.Skip("config.LoadContract is not implemented yet")
-	}
 	require.NoError(t, err)
 	return c
 }
@@ -111,9 +107,6 @@ func TestDemoContractOnSimStack(t *testing.T) {
 			require.NoError(t, SeedAt(root, fixedNow))
 			writeAll(t, root, fixedNow, tt.skip...)
 			e, err := gates.New(c, gates.Options{Root: root, Now: func() time.Time { return fixedNow }, NoCommands: true})
-			if err != nil && strings.Contains(err.Error(), "not implemented") {
-				t.Skip("gates engine is not implemented yet")
-			}
 			require.NoError(t, err)
 			r, err := e.Run(context.Background(), gates.RunOptions{RunID: "simstack-test"})
 			require.NoError(t, err)

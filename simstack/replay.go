@@ -15,6 +15,18 @@ func RunReplay(root string) error { return RunReplayAt(root, time.Now()) }
 
 // RunReplayAt is RunReplay with an explicit clock.
 func RunReplayAt(root string, now time.Time) error {
+	body, err := marshalReport(replayReport(now))
+	if err != nil {
+		return fmt.Errorf("run replay: %w", err)
+	}
+	if err := writeFileAtomic(filepath.Join(root, filepath.FromSlash(ReplayArtifact)), body); err != nil {
+		return fmt.Errorf("run replay: %w", err)
+	}
+	return nil
+}
+
+// replayReport is the passing replay regression report stamped now.
+func replayReport(now time.Time) map[string]any {
 	baseline := map[string]any{
 		"regression_status":             "pass",
 		"regression_fingerprint":        "f1c9fe78d84f8e8e22bcaccff936a1dcf0fc441fafdab52c3f708ddb53186285",
@@ -42,7 +54,7 @@ func RunReplayAt(root string, now time.Time) error {
 			"signature":         baseline,
 		})
 	}
-	body, err := marshalReport(map[string]any{
+	return map[string]any{
 		"ts_utc":                    formatTS(now),
 		"status":                    "pass",
 		"repeat_runs":               2,
@@ -51,12 +63,5 @@ func RunReplayAt(root string, now time.Time) error {
 		"signature_baseline":        baseline,
 		"blockers":                  []string{},
 		"runs":                      runs,
-	})
-	if err != nil {
-		return fmt.Errorf("run replay: %w", err)
 	}
-	if err := writeFileAtomic(filepath.Join(root, filepath.FromSlash(ReplayArtifact)), body); err != nil {
-		return fmt.Errorf("run replay: %w", err)
-	}
-	return nil
 }

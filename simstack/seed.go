@@ -35,6 +35,17 @@ func Seed(root string) error {
 
 // SeedAt is Seed with an explicit clock.
 func SeedAt(root string, now time.Time) error {
+	if err := seedStatic(root); err != nil {
+		return err
+	}
+	if err := WriteStaleIntegrity(root, now.Add(-StaleAge)); err != nil {
+		return fmt.Errorf("seed root %q: %w", root, err)
+	}
+	return nil
+}
+
+// seedStatic lays out the static tree (no report) at root.
+func seedStatic(root string) error {
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return fmt.Errorf("create root %q: %w", root, err)
 	}
@@ -63,9 +74,6 @@ func SeedAt(root string, now time.Time) error {
 		if err := os.MkdirAll(filepath.Join(root, dir), 0o755); err != nil {
 			return fmt.Errorf("seed root %q: %w", root, err)
 		}
-	}
-	if err := WriteStaleIntegrity(root, now.Add(-StaleAge)); err != nil {
-		return fmt.Errorf("seed root %q: %w", root, err)
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -20,7 +19,6 @@ func TestBenchSmoke(t *testing.T) {
 	}
 	repo := repoRoot()
 	o := benchOptions{
-		Fixture:  filepath.Join(repo, "..", "shared", "fixtures", "hbot-day28"),
 		GateTime: 20 * time.Millisecond,
 		Cycles:   1, Watches: 1, Envs: 2, Rounds: 1,
 		Scaling:  []int{10},
@@ -33,7 +31,7 @@ func TestBenchSmoke(t *testing.T) {
 	var out bytes.Buffer
 	require.NoError(t, runBench(ctx, o, &out), out.String())
 	for _, want := range []string{
-		"machine: ", "1. gate evaluation of hbot-day28", "allocs/op",
+		"machine: ", "1. gate evaluation of hbot-day28 on a generated tree", "allocs/op",
 		"6. gate time by number of report checks", "3. report written -> WatchUntilFresh returns",
 		"2. PASS cycle end to end", "4. 2 environments cycling at once", "cycles/s", "schedule-to-start",
 		"5. worker resident memory",
