@@ -343,6 +343,18 @@ func TestPropertyRestartDecisions(t *testing.T) {
 			}
 		}
 
+		// A fail-closed reason names critical checks only: a warning or
+		// info check never blocks recovery.
+		if list, ok := strings.CutPrefix(res.Reason, "non-recoverable critical failure: "); ok {
+			for _, item := range strings.Split(list, ", ") {
+				name, _, _ := strings.Cut(item, " (")
+				i := slices.IndexFunc(w.checks, func(c propCheck) bool { return c.name == name })
+				if i < 0 || w.checks[i].severity != "critical" {
+					t.Fatalf("fail-closed reason names %q, not a critical check: %s\n%s", name, res.Reason, w)
+				}
+			}
+		}
+
 		// The decision is the last full gate run's, and it is what is published.
 		if len(w.evalCalls) == 0 {
 			t.Fatalf("no gate run\n%s", w)
