@@ -651,8 +651,22 @@ func evaluate(t *rapid.T, base string, tr *tree, runID string) *gates.Report {
 	if err != nil {
 		t.Fatalf("run engine: %v\n%s", err, tr)
 	}
-	if len(rep.Checks) != len(tr.checks) {
-		t.Fatalf("report has %d checks, contract %d", len(rep.Checks), len(tr.checks))
+	// An unreadable newest release manifest adds one critical error
+	// result after the contract's checks (the manifest is an input of the
+	// evidence id: it is never passed over for an older one).
+	wantChecks := len(tr.checks)
+	if tr.manifest != nil && tr.manifest.kind != "" {
+		wantChecks++
+		if n := len(rep.Checks); n == wantChecks {
+			m := rep.Checks[n-1]
+			if m.Name != "release_manifest_ref" || m.Pass || m.Severity != config.SeverityCritical {
+				t.Fatalf("manifest %s [%s]: last result %s pass=%v severity=%s, want a critical not-pass release_manifest_ref",
+					tr.manifest.rel, tr.manifest.kind, m.Name, m.Pass, m.Severity)
+			}
+		}
+	}
+	if len(rep.Checks) != wantChecks {
+		t.Fatalf("report has %d checks, want %d\n%s", len(rep.Checks), wantChecks, tr)
 	}
 	return rep
 }
@@ -684,6 +698,9 @@ func assertRollUp(t *rapid.T, tr *tree, rep *gates.Report) {
 			want = append(want, c.name)
 		}
 	}
+	if len(rep.Checks) > len(tr.checks) {
+		want = append(want, rep.Checks[len(tr.checks)].Name)
+	}
 	wantStatus := gates.StatusPass
 	if len(want) > 0 {
 		wantStatus = gates.StatusFail
@@ -710,6 +727,9 @@ func TestPropertySoundness(t *testing.T) {
 			if c.severity == config.SeverityCritical && !c.healthy() {
 				allCritical = false
 			}
+		}
+		if tr.manifest != nil && tr.manifest.kind != "" {
+			allCritical = false // an unreadable manifest fails the run
 		}
 		if rep.Status == gates.StatusPass && !allCritical {
 			t.Fatalf("status PASS with an unhealthy critical check\n%s", tr)
