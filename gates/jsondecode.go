@@ -338,7 +338,20 @@ func exactNumber(n json.Number) (any, error) {
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 		return nil, fmt.Errorf("number %s is out of range", s)
 	}
+	// A literal that is not zero but reads as 0 (1e-400 underflows) would
+	// pass `critical_count == 0`: out of range too.
+	if f == 0 && strings.ContainsAny(mantissa(s), "123456789") {
+		return nil, fmt.Errorf("number %s is out of range", s)
+	}
 	return f, nil
+}
+
+// mantissa is the digits of a JSON number literal before its exponent.
+func mantissa(s string) string {
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
 
 // asInt64 is v as an exact integer: an int64, or a float64 with no fraction
