@@ -10,28 +10,39 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/strictcycle/strictcycle/activities"
-	"github.com/strictcycle/strictcycle/gates"
+	"github.com/strictcycle/strictcycle/cycletypes"
 )
 
-// Phases reported by the status query and the StrictCyclePhase attribute.
+// Phases reported by the status query and the StrictCyclePhase attribute
+// (declared in cycletypes).
 const (
-	PhasePlan        = "plan"
-	PhaseReplay      = "replay"
-	PhaseGates       = "gates"
-	PhaseWaitFirst   = "wait_first"
-	PhaseApproval    = "awaiting_approval"
-	PhaseRestart     = "restarting"
-	PhaseWatch       = "watching"
-	PhaseRecheck     = "rechecking"
-	PhaseFinalGates  = "final_gates"
-	PhasePublish     = "publishing"
-	PhaseDone        = "done"
-	QueryStatus      = "status"
-	UpdateApprove    = "approve"
-	UpdateAbort      = "abort"
-	UpdateWaive      = "waive"
+	PhasePlan       = cycletypes.PhasePlan
+	PhaseReplay     = cycletypes.PhaseReplay
+	PhaseGates      = cycletypes.PhaseGates
+	PhaseWaitFirst  = cycletypes.PhaseWaitFirst
+	PhaseApproval   = cycletypes.PhaseApproval
+	PhaseRestart    = cycletypes.PhaseRestart
+	PhaseWatch      = cycletypes.PhaseWatch
+	PhaseRecheck    = cycletypes.PhaseRecheck
+	PhaseFinalGates = cycletypes.PhaseFinalGates
+	PhasePublish    = cycletypes.PhasePublish
+	PhaseDone       = cycletypes.PhaseDone
+)
+
+// Query and update names.
+const (
+	QueryStatus   = "status"
+	UpdateApprove = "approve"
+	UpdateAbort   = "abort"
+	UpdateWaive   = "waive"
+)
+
+// Version change ids (workflow.GetVersion).
+const (
 	versionWaitFirst = "wait-first-natural-refresh"
+	// versionContractHash: activity inputs carry the sha256 of the contract
+	// the plan loaded, so every activity judges the same contract.
+	versionContractHash = "contract-hash-in-inputs"
 )
 
 // ApprovalTimeout bounds how long a cycle waits for an operator to approve
@@ -48,18 +59,18 @@ const MinWaiver = time.Minute
 
 // CycleStatus is what the status query returns.
 type CycleStatus struct {
-	Phase     string         `json:"phase"`
-	Round     int            `json:"round"`
-	MaxRounds int            `json:"max_rounds"`
-	Status    string         `json:"status,omitempty"`
-	Failures  []string       `json:"failures"`
-	WaitingOn []string       `json:"waiting_on,omitempty"`
-	Restarts  []Restart      `json:"restarts"`
-	Pending   []string       `json:"pending_approvals,omitempty"`
-	Approved  []string       `json:"approved,omitempty"`
-	Waivers   []gates.Waiver `json:"waivers,omitempty"`
-	Aborted   string         `json:"aborted,omitempty"`
-	Since     time.Time      `json:"since"`
+	Phase     cycletypes.Phase    `json:"phase"`
+	Round     int                 `json:"round"`
+	MaxRounds int                 `json:"max_rounds"`
+	Status    cycletypes.Status   `json:"status,omitempty"`
+	Failures  []string            `json:"failures"`
+	WaitingOn []string            `json:"waiting_on,omitempty"`
+	Restarts  []Restart           `json:"restarts"`
+	Pending   []string            `json:"pending_approvals,omitempty"`
+	Approved  []string            `json:"approved,omitempty"`
+	Waivers   []cycletypes.Waiver `json:"waivers,omitempty"`
+	Aborted   string              `json:"aborted,omitempty"`
+	Since     time.Time           `json:"since"`
 }
 
 // ApproveRequest approves restarting a protected service.
@@ -85,14 +96,17 @@ type WaiveRequest struct {
 
 // strictCycle is the state of one StrictCycle run.
 type strictCycle struct {
-	in     *StrictCycleInput
-	plan   *activities.Plan
-	status CycleStatus
-	runID  string
-	wfID   string
+	in   *StrictCycleInput
+	plan *cycletypes.Plan
+	// contractSHA256 is the plan's contract hash, carried in every later
+	// activity input (empty in runs recorded before it was).
+	contractSHA256 string
+	status         CycleStatus
+	runID          string
+	wfID           string
 
 	approved map[string]bool
-	waivers  []gates.Waiver
+	waivers  []cycletypes.Waiver
 	abortReq *AbortRequest
 	cancel   workflow.CancelFunc
 }
@@ -102,7 +116,7 @@ type strictCycle struct {
 // activity that cannot complete fails closed with its error as the reason.
 func StrictCycle(ctx workflow.Context, in *StrictCycleInput) (*StrictCycleResult, error) {
 	if in == nil || in.Environment == "" || in.Root == "" || in.Contract == "" {
-		return nil, temporal.NewNonRetryableApplicationError("strict cycle input needs environment, root and contract", activities.ErrTypeBadInput, nil)
+		return nil, temporal.NewNonRetryableApplicationError("strict cycle input needs environment, root and contract", cycletypes.ErrTypeBadInput, nil)
 	}
 	info := workflow.GetInfo(ctx)
 	s := &strictCycle{
@@ -173,12 +187,12 @@ func (s *strictCycle) setup(ctx workflow.Context) error {
 		return fmt.Errorf("set abort update: %w", err)
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateWaive,
-		func(ctx workflow.Context, req WaiveRequest) (gates.Waiver, error) {
+		func(ctx workflow.Context, req WaiveRequest) (cycletypes.Waiver, error) {
 			exp := req.Expires
 			if exp.IsZero() {
 				exp = workflow.Now(ctx).Add(req.For)
 			}
-			w := gates.Waiver{Check: req.Check, Reason: req.Reason, By: req.By, Expires: exp}
+			w := cycletypes.Waiver{Check: req.Check, Reason: req.Reason, By: req.By, Expires: exp}
 			s.waivers = append(s.waivers, w)
 			workflow.GetLogger(ctx).Info("check waived", "check", req.Check, "by", req.By, "expires", exp)
 			return w, nil
@@ -198,7 +212,7 @@ func (s *strictCycle) validateWaive(ctx workflow.Context, req WaiveRequest) erro
 	if s.plan == nil {
 		return errors.New("waive: cycle has not loaded its contract yet")
 	}
-	i := slices.IndexFunc(s.plan.Checks, func(c activities.PlanCheck) bool { return c.Name == req.Check })
+	i := slices.IndexFunc(s.plan.Checks, func(c cycletypes.PlanCheck) bool { return c.Name == req.Check })
 	if i < 0 {
 		return fmt.Errorf("waive: check %q is not in contract %s", req.Check, s.plan.Contract)
 	}
@@ -222,7 +236,7 @@ func (s *strictCycle) validateWaive(ctx workflow.Context, req WaiveRequest) erro
 	return nil
 }
 
-func (s *strictCycle) setPhase(ctx workflow.Context, phase string, waiting ...string) {
+func (s *strictCycle) setPhase(ctx workflow.Context, phase cycletypes.Phase, waiting ...string) {
 	s.status.Phase = phase
 	s.status.WaitingOn = waiting
 	// Shown by the Web UI and `temporal workflow describe` while it runs.
@@ -236,10 +250,16 @@ func (s *strictCycle) setPhase(ctx workflow.Context, phase string, waiting ...st
 	workflow.SetCurrentDetails(ctx, details)
 	// The phase attribute is best effort: a failure to upsert must not stop
 	// a cycle, and upserts are cheap commands in history.
-	_ = workflow.UpsertTypedSearchAttributes(ctx, SAPhase.ValueSet(phase))
+	_ = workflow.UpsertTypedSearchAttributes(ctx, SAPhase.ValueSet(string(phase)))
 }
 
-func (s *strictCycle) target() activities.Target { return s.in.Target }
+// target is the stack every activity works on, with the planned contract's
+// hash once the plan is loaded.
+func (s *strictCycle) target() cycletypes.Target {
+	t := s.in.Target
+	t.ContractSHA256 = s.contractSHA256
+	return t
+}
 
 // artifactRoot is where decision artifacts go; a dry run writes none.
 func (s *strictCycle) artifactRoot() string {
@@ -251,7 +271,7 @@ func (s *strictCycle) artifactRoot() string {
 
 func (s *strictCycle) run(root workflow.Context) (*StrictCycleResult, error) {
 	logger := workflow.GetLogger(root)
-	_ = workflow.UpsertTypedSearchAttributes(root, SAEnvironment.ValueSet(s.in.Environment), SAStatus.ValueSet("RUNNING"))
+	_ = workflow.UpsertTypedSearchAttributes(root, SAEnvironment.ValueSet(s.in.Environment), SAStatus.ValueSet(string(cycletypes.StatusRunning)))
 
 	// Activities run under a cancellable context so an abort stops them at
 	// once; the decision is published under the root context.
@@ -260,20 +280,21 @@ func (s *strictCycle) run(root workflow.Context) (*StrictCycleResult, error) {
 	res := &StrictCycleResult{}
 
 	s.setPhase(root, PhasePlan)
-	var plan activities.Plan
-	if err := workflow.ExecuteActivity(withOptions(ctx, planOptions, "load contract "+s.in.Contract), activities.DescribeContractName, s.target()).Get(ctx, &plan); err != nil {
+	var plan cycletypes.Plan
+	if err := workflow.ExecuteActivity(withOptions(ctx, planOptions, "load contract "+s.in.Contract), cycletypes.DescribeContractName, s.target()).Get(ctx, &plan); err != nil {
 		return s.decide(root, res, nil, fmt.Sprintf("load contract %s: %s", s.in.Contract, errMessage(err)))
 	}
 	s.plan = &plan
+	s.contractSHA256 = plannedContract(ctx, &plan)
 	s.status.MaxRounds = s.maxRounds()
 
 	if plan.ReplayCheck != "" && !s.in.SkipReplay {
 		s.setPhase(root, PhaseReplay)
-		var rr activities.RunReplayResult
+		var rr cycletypes.RunReplayResult
 		opts := replayOptions
 		opts.StartToCloseTimeout = plan.ReplayTimeout + time.Minute
-		err := workflow.ExecuteActivity(withOptions(ctx, opts, "replay regression"), activities.RunReplayName,
-			&activities.RunReplayInput{Target: s.target(), RunID: s.runID}).Get(ctx, &rr)
+		err := workflow.ExecuteActivity(withOptions(ctx, opts, "replay regression"), cycletypes.RunReplayName,
+			&cycletypes.RunReplayInput{Target: s.target(), RunID: s.runID}).Get(ctx, &rr)
 		if err != nil {
 			if s.aborted() {
 				return s.decide(root, res, nil, "")
@@ -293,7 +314,7 @@ func (s *strictCycle) run(root workflow.Context) (*StrictCycleResult, error) {
 	s.status.Failures = summary.CriticalFailures
 
 	recovered := false
-	for round := 1; summary.Status != gates.StatusPass && round <= s.maxRounds(); round++ {
+	for round := 1; summary.Status != cycletypes.StatusPass && round <= s.maxRounds(); round++ {
 		groups, blocking := s.classify(summary)
 		if blocking != "" {
 			res.Reason = blocking
@@ -316,7 +337,7 @@ func (s *strictCycle) run(root workflow.Context) (*StrictCycleResult, error) {
 		if err != nil {
 			return s.decide(root, res, summary, s.errReason("recheck", err))
 		}
-		if recheck.Status == gates.StatusPass {
+		if recheck.Status == cycletypes.StatusPass {
 			break
 		}
 		// Carry the rechecked verdicts into the next round's classification.
@@ -336,6 +357,15 @@ func (s *strictCycle) run(root workflow.Context) (*StrictCycleResult, error) {
 	return s.decide(root, res, summary, res.Reason)
 }
 
+// plannedContract is the contract hash later activities must find, behind a
+// version so that runs recorded before it replay with empty hashes.
+func plannedContract(ctx workflow.Context, plan *cycletypes.Plan) string {
+	if workflow.GetVersion(ctx, versionContractHash, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return ""
+	}
+	return plan.ContractSHA256
+}
+
 func (s *strictCycle) maxRounds() int {
 	if s.in.MaxRounds > 0 {
 		return s.in.MaxRounds
@@ -343,7 +373,7 @@ func (s *strictCycle) maxRounds() int {
 	if s.plan != nil {
 		return s.plan.MaxRounds
 	}
-	return activities.DefaultMaxRounds
+	return cycletypes.DefaultMaxRounds
 }
 
 func (s *strictCycle) aborted() bool { return s.abortReq != nil }
@@ -355,14 +385,14 @@ func (s *strictCycle) errReason(what string, err error) string {
 	return fmt.Sprintf("%s could not complete: %s", what, errMessage(err))
 }
 
-func (s *strictCycle) evaluate(ctx workflow.Context, only []string, write bool) (*activities.GateSummary, error) {
-	var out activities.GateSummary
+func (s *strictCycle) evaluate(ctx workflow.Context, only []string, write bool) (*cycletypes.GateSummary, error) {
+	var out cycletypes.GateSummary
 	summary := "gate run"
 	if len(only) > 0 {
 		summary = "recheck " + strings.Join(only, ",")
 	}
-	err := workflow.ExecuteActivity(withOptions(ctx, evaluateOptions, summary), activities.EvaluateGatesName,
-		&activities.EvaluateGatesInput{
+	err := workflow.ExecuteActivity(withOptions(ctx, evaluateOptions, summary), cycletypes.EvaluateGatesName,
+		&cycletypes.EvaluateGatesInput{
 			Target:         s.target(),
 			NoCommands:     s.in.NoCommands,
 			Only:           only,
@@ -385,15 +415,15 @@ type serviceGroup struct {
 // classify splits the critical failures into recoverable groups (stale or
 // missing checks whose producer is a contract service) and returns a reason
 // when any failure is not recoverable, so the cycle fails closed at once.
-func (s *strictCycle) classify(sum *activities.GateSummary) ([]serviceGroup, string) {
+func (s *strictCycle) classify(sum *cycletypes.GateSummary) ([]serviceGroup, string) {
 	var groups []serviceGroup
 	var blocking []string
 	for _, c := range sum.Checks {
-		if c.Severity != "critical" || c.Pass || c.Verdict == string(gates.VerdictWaived) {
+		if c.Severity != cycletypes.SeverityCritical || c.Pass || c.Verdict == cycletypes.VerdictWaived {
 			continue
 		}
 		_, known := s.plan.Services[c.Producer]
-		recoverable := (c.Verdict == string(gates.VerdictStale) || c.Verdict == string(gates.VerdictMissing)) && known
+		recoverable := c.Verdict.Recoverable() && known
 		if !recoverable {
 			blocking = append(blocking, fmt.Sprintf("%s (%s)", c.Name, c.Verdict))
 			continue
@@ -465,14 +495,14 @@ func (s *strictCycle) recoverRound(ctx workflow.Context, round int, groups []ser
 				continue
 			}
 			if !ok {
-				s.record(res, round, g.Service, activities.RestartProtected, time.Time{})
+				s.record(res, round, g.Service, cycletypes.RestartProtected, time.Time{})
 				return false, fmt.Sprintf("protected service %s was not approved within %s", g.Service, ApprovalTimeout), nil
 			}
 		}
 		s.setPhase(ctx, PhaseRestart, g.Service)
-		var rr activities.RestartServiceResult
-		err := workflow.ExecuteActivity(withOptions(ctx, restartOptions, fmt.Sprintf("restart %s (round %d)", g.Service, round)), activities.RestartServiceName,
-			&activities.RestartServiceInput{
+		var rr cycletypes.RestartServiceResult
+		err := workflow.ExecuteActivity(withOptions(ctx, restartOptions, fmt.Sprintf("restart %s (round %d)", g.Service, round)), cycletypes.RestartServiceName,
+			&cycletypes.RestartServiceInput{
 				Target: s.target(), Service: g.Service, RunID: s.runID, Round: round,
 				Approved: s.approved[g.Service], DryRun: s.in.DryRun,
 			}).Get(ctx, &rr)
@@ -481,21 +511,21 @@ func (s *strictCycle) recoverRound(ctx workflow.Context, round int, groups []ser
 		}
 		s.record(res, round, g.Service, rr.Outcome, rr.At)
 		switch rr.Outcome {
-		case activities.RestartDone, activities.RestartAlreadyDone:
+		case cycletypes.RestartDone, cycletypes.RestartAlreadyDone:
 			notBefore[len(restarted)] = rr.At
 			restarted = append(restarted, g)
 			restartIdx = append(restartIdx, len(res.Restarts)-1)
-		case activities.RestartLockHeld:
+		case cycletypes.RestartLockHeld:
 			// Another cycle holds the service's lock and is restarting it:
 			// do not restart again, wait for its report like ours.
 			notBefore[len(restarted)] = time.Time{}
 			restarted = append(restarted, g)
 			restartIdx = append(restartIdx, len(res.Restarts)-1)
-		case activities.RestartBudgetExhausted:
+		case cycletypes.RestartBudgetExhausted:
 			return false, fmt.Sprintf("restart budget exhausted for %s (%d/%d in window): %s", g.Service, rr.BudgetUsed, rr.BudgetMax, strings.Join(g.Checks, ",")), nil
-		case activities.RestartDryRun:
+		case cycletypes.RestartDryRun:
 			return false, fmt.Sprintf("dry run: would restart %s for %s", g.Service, strings.Join(g.Checks, ",")), nil
-		case activities.RestartProtected:
+		case cycletypes.RestartProtected:
 			return false, fmt.Sprintf("protected service %s needs an approval", g.Service), nil
 		default:
 			return false, fmt.Sprintf("restart %s: unexpected outcome %q", g.Service, rr.Outcome), nil
@@ -525,21 +555,21 @@ func (s *strictCycle) recoverRound(ctx workflow.Context, round int, groups []ser
 func (s *strictCycle) waivedAll(ctx workflow.Context, checks []string) bool {
 	now := workflow.Now(ctx)
 	for _, c := range checks {
-		if !slices.ContainsFunc(s.waivers, func(w gates.Waiver) bool { return w.Check == c && w.Expires.After(now) }) {
+		if !slices.ContainsFunc(s.waivers, func(w cycletypes.Waiver) bool { return w.Check == c && w.Expires.After(now) }) {
 			return false
 		}
 	}
 	return len(checks) > 0
 }
 
-func (s *strictCycle) record(res *StrictCycleResult, round int, service, outcome string, at time.Time) {
+func (s *strictCycle) record(res *StrictCycleResult, round int, service string, outcome cycletypes.RestartOutcome, at time.Time) {
 	r := Restart{Round: round, Service: service, Outcome: outcome, At: at}
 	res.Restarts = append(res.Restarts, r)
 	s.status.Restarts = append(s.status.Restarts, r)
 }
 
 // watchAll waits for each group's checks in parallel.
-func (s *strictCycle) watchAll(ctx workflow.Context, groups []serviceGroup, notBefore []time.Time, timeout time.Duration) ([]activities.WatchUntilFreshResult, error) {
+func (s *strictCycle) watchAll(ctx workflow.Context, groups []serviceGroup, notBefore []time.Time, timeout time.Duration) ([]cycletypes.WatchUntilFreshResult, error) {
 	futures := make([]workflow.Future, len(groups))
 	for i, g := range groups {
 		var nb time.Time
@@ -552,10 +582,10 @@ func (s *strictCycle) watchAll(ctx workflow.Context, groups []serviceGroup, notB
 		if notBefore != nil {
 			summary = "watch " + g.Service + " until fresh after restart"
 		}
-		futures[i] = workflow.ExecuteActivity(withOptions(ctx, opts, summary), activities.WatchUntilFreshName,
-			&activities.WatchUntilFreshInput{Target: s.target(), Service: g.Service, Checks: g.Checks, NotBefore: nb, Timeout: timeout})
+		futures[i] = workflow.ExecuteActivity(withOptions(ctx, opts, summary), cycletypes.WatchUntilFreshName,
+			&cycletypes.WatchUntilFreshInput{Target: s.target(), Service: g.Service, Checks: g.Checks, NotBefore: nb, Timeout: timeout})
 	}
-	out := make([]activities.WatchUntilFreshResult, len(groups))
+	out := make([]cycletypes.WatchUntilFreshResult, len(groups))
 	var errs []error
 	for i, f := range futures {
 		if err := f.Get(ctx, &out[i]); err != nil {
@@ -567,8 +597,8 @@ func (s *strictCycle) watchAll(ctx workflow.Context, groups []serviceGroup, notB
 
 // decide finalises the result from the last gate summary and publishes it.
 // With no summary (nothing could be evaluated) the decision is FAIL.
-func (s *strictCycle) decide(ctx workflow.Context, res *StrictCycleResult, sum *activities.GateSummary, reason string) (*StrictCycleResult, error) {
-	res.Status = gates.StatusFail
+func (s *strictCycle) decide(ctx workflow.Context, res *StrictCycleResult, sum *cycletypes.GateSummary, reason string) (*StrictCycleResult, error) {
+	res.Status = cycletypes.StatusFail
 	if sum != nil {
 		res.Status = sum.Status
 		res.CriticalFailures = sum.CriticalFailures
@@ -576,17 +606,17 @@ func (s *strictCycle) decide(ctx workflow.Context, res *StrictCycleResult, sum *
 		res.ContentDigest = sum.ContentDigest
 		res.ArtifactPath = sum.ArtifactPath
 		for _, c := range sum.Checks {
-			if c.Verdict == string(gates.VerdictWaived) {
+			if c.Verdict == cycletypes.VerdictWaived {
 				res.Waived = append(res.Waived, c.Name)
 			}
 		}
 	}
 	res.DryRun = s.in.DryRun
 	if s.aborted() {
-		res.Status = gates.StatusFail
+		res.Status = cycletypes.StatusFail
 		reason = fmt.Sprintf("aborted by %s: %s", s.abortReq.By, s.abortReq.Reason)
 	}
-	if res.Status == gates.StatusPass {
+	if res.Status == cycletypes.StatusPass {
 		reason = ""
 		if len(res.Restarts) > 0 {
 			reason = fmt.Sprintf("passed after %d restart(s) in %d round(s)", len(res.Restarts), res.Rounds)
@@ -603,13 +633,13 @@ func (s *strictCycle) decide(ctx workflow.Context, res *StrictCycleResult, sum *
 	s.status.Failures = res.CriticalFailures
 
 	s.setPhase(ctx, PhasePublish)
-	var pub activities.PublishDecisionResult
+	var pub cycletypes.PublishDecisionResult
 	restarts := make([]string, 0, len(res.Restarts))
 	for _, r := range res.Restarts {
 		restarts = append(restarts, fmt.Sprintf("%d:%s:%s", r.Round, r.Service, r.Outcome))
 	}
-	err := workflow.ExecuteActivity(withOptions(ctx, publishOptions, "publish "+res.Status), activities.PublishDecisionName,
-		&activities.PublishDecisionInput{
+	err := workflow.ExecuteActivity(withOptions(ctx, publishOptions, "publish "+string(res.Status)), cycletypes.PublishDecisionName,
+		&cycletypes.PublishDecisionInput{
 			Environment: s.in.Environment, WorkflowID: s.wfID, RunID: s.runID,
 			Status: res.Status, CriticalFailures: res.CriticalFailures,
 			EvidenceBundleID: res.EvidenceBundleID, ArtifactPath: res.ArtifactPath,
@@ -622,10 +652,10 @@ func (s *strictCycle) decide(ctx workflow.Context, res *StrictCycleResult, sum *
 		res.PublishError = errMessage(err)
 	}
 	_ = workflow.UpsertTypedSearchAttributes(ctx,
-		SAStatus.ValueSet(res.Status),
+		SAStatus.ValueSet(string(res.Status)),
 		SAFailures.ValueSet(res.CriticalFailures),
 		SARestarts.ValueSet(int64(countRestarts(res.Restarts))),
-		SAPhase.ValueSet(PhaseDone))
+		SAPhase.ValueSet(string(PhaseDone)))
 	s.status.Phase = PhaseDone
 	s.status.WaitingOn = nil
 	return res, nil
@@ -634,7 +664,7 @@ func (s *strictCycle) decide(ctx workflow.Context, res *StrictCycleResult, sum *
 func countRestarts(rs []Restart) int {
 	n := 0
 	for _, r := range rs {
-		if r.Outcome == activities.RestartDone || r.Outcome == activities.RestartAlreadyDone {
+		if r.Outcome.Restarted() {
 			n++
 		}
 	}
@@ -642,7 +672,7 @@ func countRestarts(rs []Restart) int {
 }
 
 // mergeSummary overlays rechecked checks on the previous full summary.
-func mergeSummary(full, recheck *activities.GateSummary) *activities.GateSummary {
+func mergeSummary(full, recheck *cycletypes.GateSummary) *cycletypes.GateSummary {
 	out := *full
 	out.Checks = slices.Clone(full.Checks)
 	for _, rc := range recheck.Checks {
