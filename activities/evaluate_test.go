@@ -2,8 +2,6 @@ package activities
 
 import (
 	"encoding/json"
-	"github.com/strictcycle/strictcycle/cycletypes"
-	"github.com/strictcycle/strictcycle/procrun"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,7 +15,9 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/strictcycle/strictcycle/cycletypes"
 	"github.com/strictcycle/strictcycle/gates"
+	"github.com/strictcycle/strictcycle/procrun"
 )
 
 func TestEvaluateGates(t *testing.T) {

@@ -38,9 +38,13 @@ type fakeStack struct {
 	failRestartOnce  map[string]bool                      // first attempt errors (worker crash)
 	protected        map[string]bool
 	severity         map[string]cycletypes.Severity // per check; critical when unset
+	replayCheck      string                         // the plan's replay check, none when empty
 
 	restartInputs  []cycletypes.RestartServiceInput
 	evaluateInputs []cycletypes.EvaluateGatesInput
+	watchInputs    []cycletypes.WatchUntilFreshInput
+	actionInputs   []cycletypes.ServiceActionInput
+	replayInputs   []cycletypes.RunReplayInput
 	drillReports   int
 
 	restartCalls  map[string]int // driver-level restarts
@@ -78,8 +82,9 @@ func newFakeStack() *fakeStack {
 func (f *fakeStack) DescribeContract(_ context.Context, _ *cycletypes.Target) (*cycletypes.Plan, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	p := &cycletypes.Plan{Contract: "fake", Services: map[string]cycletypes.PlanService{},
+	p := &cycletypes.Plan{Contract: "fake", ContractSHA256: fakeContractSHA256, Services: map[string]cycletypes.PlanService{},
 		WaitFirst: 30 * time.Second, WatchTimeout: 3 * time.Minute, MaxRounds: 2, Window: 15 * time.Minute}
+	p.ReplayCheck = f.replayCheck
 	for _, n := range f.order {
 		p.Checks = append(p.Checks, cycletypes.PlanCheck{Name: n, Severity: f.severityOf(n), Producer: f.producer[n]})
 		if s := f.producer[n]; s != "" {
@@ -117,7 +122,10 @@ func (f *fakeStack) EvaluateGates(_ context.Context, in *cycletypes.EvaluateGate
 	return f.summary(in.Only, in.Waivers), nil
 }
 
-func (f *fakeStack) RunReplay(_ context.Context, _ *cycletypes.RunReplayInput) (*cycletypes.RunReplayResult, error) {
+func (f *fakeStack) RunReplay(_ context.Context, in *cycletypes.RunReplayInput) (*cycletypes.RunReplayResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.replayInputs = append(f.replayInputs, *in)
 	return &cycletypes.RunReplayResult{Ran: true}, nil
 }
 
@@ -162,6 +170,7 @@ func (f *fakeStack) WatchUntilFresh(_ context.Context, in *cycletypes.WatchUntil
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.watchCalls++
+	f.watchInputs = append(f.watchInputs, *in)
 	if in.NotBefore.IsZero() && f.refreshOnWait[in.Service] {
 		for _, n := range in.Checks {
 			f.verdict[n] = cycletypes.VerdictPass
@@ -195,6 +204,7 @@ func (f *fakeStack) StopService(_ context.Context, in *cycletypes.ServiceActionI
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.stopped[in.Service] = true
+	f.actionInputs = append(f.actionInputs, *in)
 	for n, p := range f.producer {
 		if p == in.Service {
 			f.verdict[n] = cycletypes.VerdictStale
@@ -207,6 +217,7 @@ func (f *fakeStack) StartService(ctx context.Context, in *cycletypes.ServiceActi
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.stopped, in.Service)
+	f.actionInputs = append(f.actionInputs, *in)
 	if !f.deadAfterRestart[in.Service] {
 		for n, p := range f.producer {
 			if p == in.Service {
