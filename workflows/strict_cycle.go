@@ -323,12 +323,12 @@ func (s *strictCycle) run(root workflow.Context) (*StrictCycleResult, error) {
 		s.status.Round = round
 		res.Rounds = round
 		recovered = true
-		ok, reason, err := s.recoverRound(ctx, round, groups, res)
+		end, err := s.recoverRound(ctx, round, groups, res)
 		if err != nil {
 			return s.decide(root, res, summary, s.errReason(fmt.Sprintf("recovery round %d", round), err))
 		}
-		if !ok {
-			res.Reason = reason
+		if end.Stop {
+			res.Reason = end.Reason
 			break
 		}
 		s.setPhase(root, PhaseRecheck)
@@ -449,106 +449,164 @@ func affectedChecks(groups []serviceGroup) []string {
 	return out
 }
 
+// roundEnd is how a recovery round ended: Stop with a Reason when a
+// service cannot be recovered in this cycle (the cycle then decides).
+type roundEnd struct {
+	Stop   bool
+	Reason string
+}
+
+func stopRound(format string, args ...any) roundEnd {
+	return roundEnd{Stop: true, Reason: fmt.Sprintf(format, args...)}
+}
+
+// watched is one service the round waits for after its restart: its
+// checks, the time its report must reach (the restart time; zero when
+// another cycle holds the lock) and the index of its restart record.
+type watched struct {
+	group     serviceGroup
+	notBefore time.Time
+	record    int
+}
+
 // recoverRound waits for a natural refresh (round 1), then restarts each
-// still-stale producer once and watches its reports until fresh. It returns
-// false with a reason when a service cannot be recovered in this cycle.
-func (s *strictCycle) recoverRound(ctx workflow.Context, round int, groups []serviceGroup, res *StrictCycleResult) (bool, string, error) {
-	pending := groups
-	v := workflow.GetVersion(ctx, versionWaitFirst, workflow.DefaultVersion, 1)
-	if round == 1 && v >= 1 && s.plan.WaitFirst > 0 {
-		s.setPhase(ctx, PhaseWaitFirst, servicesOf(groups)...)
-		results, err := s.watchAll(ctx, groups, nil, s.plan.WaitFirst)
-		if err != nil {
-			return false, "", err
-		}
-		pending = nil
-		for i, g := range groups {
-			if !results[i].Fresh {
-				pending = append(pending, g)
-			}
-		}
-		if len(pending) == 0 {
-			return true, "", nil
-		}
+// still-stale producer once and watches its reports until fresh.
+func (s *strictCycle) recoverRound(ctx workflow.Context, round int, groups []serviceGroup, res *StrictCycleResult) (roundEnd, error) {
+	pending, err := s.waitFirst(ctx, round, groups)
+	if err != nil || len(pending) == 0 {
+		return roundEnd{}, err
 	}
-
-	notBefore := make([]time.Time, len(pending))
-	var restarted []serviceGroup
-	var restartIdx []int
+	var restarted []watched
 	for _, g := range pending {
-		svc := s.plan.Services[g.Service]
-		if svc.Protected && !s.approved[g.Service] && !s.in.DryRun {
-			s.status.Pending = appendUnique(s.status.Pending, g.Service)
-			s.setPhase(ctx, PhaseApproval, g.Service)
-			ok, err := workflow.AwaitWithTimeout(ctx, ApprovalTimeout, func() bool {
-				return s.approved[g.Service] || s.aborted() || s.waivedAll(ctx, g.Checks)
-			})
-			if err != nil {
-				return false, "", err
-			}
-			s.status.Pending = slices.DeleteFunc(s.status.Pending, func(p string) bool { return p == g.Service })
-			if s.aborted() {
-				return false, "", temporal.NewCanceledError()
-			}
-			if s.waivedAll(ctx, g.Checks) && !s.approved[g.Service] {
-				// Every check this restart was for is waived: nothing to do.
-				continue
-			}
-			if !ok {
-				s.record(res, round, g.Service, cycletypes.RestartProtected, time.Time{})
-				return false, fmt.Sprintf("protected service %s was not approved within %s", g.Service, ApprovalTimeout), nil
-			}
+		skip, end, err := s.awaitApproval(ctx, round, g, res)
+		if err != nil || end.Stop {
+			return end, err
 		}
-		s.setPhase(ctx, PhaseRestart, g.Service)
-		var rr cycletypes.RestartServiceResult
-		err := workflow.ExecuteActivity(withOptions(ctx, restartOptions, fmt.Sprintf("restart %s (round %d)", g.Service, round)), cycletypes.RestartServiceName,
-			&cycletypes.RestartServiceInput{
-				Target: s.target(), Service: g.Service, RunID: s.runID, Round: round,
-				Approved: s.approved[g.Service], DryRun: s.in.DryRun,
-			}).Get(ctx, &rr)
-		if err != nil {
-			return false, "", err
+		if skip {
+			continue
 		}
-		s.record(res, round, g.Service, rr.Outcome, rr.At)
-		switch rr.Outcome {
-		case cycletypes.RestartDone, cycletypes.RestartAlreadyDone:
-			notBefore[len(restarted)] = rr.At
-			restarted = append(restarted, g)
-			restartIdx = append(restartIdx, len(res.Restarts)-1)
-		case cycletypes.RestartLockHeld:
-			// Another cycle holds the service's lock and is restarting it:
-			// do not restart again, wait for its report like ours.
-			notBefore[len(restarted)] = time.Time{}
-			restarted = append(restarted, g)
-			restartIdx = append(restartIdx, len(res.Restarts)-1)
-		case cycletypes.RestartBudgetExhausted:
-			return false, fmt.Sprintf("restart budget exhausted for %s (%d/%d in window): %s", g.Service, rr.BudgetUsed, rr.BudgetMax, strings.Join(g.Checks, ",")), nil
-		case cycletypes.RestartDryRun:
-			return false, fmt.Sprintf("dry run: would restart %s for %s", g.Service, strings.Join(g.Checks, ",")), nil
-		case cycletypes.RestartProtected:
-			return false, fmt.Sprintf("protected service %s needs an approval", g.Service), nil
-		default:
-			return false, fmt.Sprintf("restart %s: unexpected outcome %q", g.Service, rr.Outcome), nil
+		w, end, err := s.restart(ctx, round, g, res)
+		if err != nil || end.Stop {
+			return end, err
+		}
+		restarted = append(restarted, w)
+	}
+	return roundEnd{}, s.watchRestarted(ctx, round, restarted, res)
+}
+
+// waitFirst gives the stale reports of round 1 a bounded chance to refresh
+// by themselves and returns the groups still stale after it.
+func (s *strictCycle) waitFirst(ctx workflow.Context, round int, groups []serviceGroup) ([]serviceGroup, error) {
+	v := workflow.GetVersion(ctx, versionWaitFirst, workflow.DefaultVersion, 1)
+	if round != 1 || v < 1 || s.plan.WaitFirst <= 0 {
+		return groups, nil
+	}
+	s.setPhase(ctx, PhaseWaitFirst, servicesOf(groups)...)
+	targets := make([]watched, len(groups))
+	for i, g := range groups {
+		targets[i] = watched{group: g}
+	}
+	results, err := s.watchAll(ctx, targets, false, s.plan.WaitFirst)
+	if err != nil {
+		return nil, err
+	}
+	var pending []serviceGroup
+	for i, g := range groups {
+		if !results[i].Fresh {
+			pending = append(pending, g)
 		}
 	}
+	return pending, nil
+}
 
-	s.setPhase(ctx, PhaseWatch, servicesOf(restarted)...)
-	results, err := s.watchAll(ctx, restarted, notBefore[:len(restarted)], s.plan.WatchTimeout)
+// awaitApproval holds the restart of a protected service until an operator
+// approves it, waives all its checks (skip), aborts, or ApprovalTimeout.
+func (s *strictCycle) awaitApproval(ctx workflow.Context, round int, g serviceGroup, res *StrictCycleResult) (bool, roundEnd, error) {
+	if !s.plan.Services[g.Service].Protected || s.approved[g.Service] || s.in.DryRun {
+		return false, roundEnd{}, nil
+	}
+	s.status.Pending = appendUnique(s.status.Pending, g.Service)
+	s.setPhase(ctx, PhaseApproval, g.Service)
+	ok, err := workflow.AwaitWithTimeout(ctx, ApprovalTimeout, func() bool {
+		return s.approved[g.Service] || s.aborted() || s.waivedAll(ctx, g.Checks)
+	})
 	if err != nil {
-		return false, "", err
+		return false, roundEnd{}, err
+	}
+	s.status.Pending = slices.DeleteFunc(s.status.Pending, func(p string) bool { return p == g.Service })
+	if s.aborted() {
+		return false, roundEnd{}, temporal.NewCanceledError()
+	}
+	if s.waivedAll(ctx, g.Checks) && !s.approved[g.Service] {
+		// Every check this restart was for is waived: nothing to do.
+		return true, roundEnd{}, nil
+	}
+	if !ok {
+		s.record(res, round, g.Service, cycletypes.RestartProtected, time.Time{})
+		return false, stopRound("protected service %s was not approved within %s", g.Service, ApprovalTimeout), nil
+	}
+	return false, roundEnd{}, nil
+}
+
+// restart restarts one service and says what to watch after it; a refusal
+// (budget, dry run, protected) stops the round.
+func (s *strictCycle) restart(ctx workflow.Context, round int, g serviceGroup, res *StrictCycleResult) (watched, roundEnd, error) {
+	s.setPhase(ctx, PhaseRestart, g.Service)
+	var rr cycletypes.RestartServiceResult
+	err := workflow.ExecuteActivity(withOptions(ctx, restartOptions, fmt.Sprintf("restart %s (round %d)", g.Service, round)), cycletypes.RestartServiceName,
+		&cycletypes.RestartServiceInput{
+			Target: s.target(), Service: g.Service, RunID: s.runID, Round: round,
+			Approved: s.approved[g.Service], DryRun: s.in.DryRun,
+		}).Get(ctx, &rr)
+	if err != nil {
+		return watched{}, roundEnd{}, err
+	}
+	s.record(res, round, g.Service, rr.Outcome, rr.At)
+	w := watched{group: g, record: len(res.Restarts) - 1}
+	switch rr.Outcome {
+	case cycletypes.RestartDone, cycletypes.RestartAlreadyDone:
+		w.notBefore = rr.At
+		return w, roundEnd{}, nil
+	case cycletypes.RestartLockHeld:
+		// Another cycle holds the service's lock and is restarting it: do
+		// not restart again, wait for its report like ours.
+		return w, roundEnd{}, nil
+	case cycletypes.RestartBudgetExhausted:
+		return w, stopRound("restart budget exhausted for %s (%d/%d in window): %s", g.Service, rr.BudgetUsed, rr.BudgetMax, strings.Join(g.Checks, ",")), nil
+	case cycletypes.RestartDryRun:
+		return w, stopRound("dry run: would restart %s for %s", g.Service, strings.Join(g.Checks, ",")), nil
+	case cycletypes.RestartProtected:
+		return w, stopRound("protected service %s needs an approval", g.Service), nil
+	default:
+		return w, stopRound("restart %s: unexpected outcome %q", g.Service, rr.Outcome), nil
+	}
+}
+
+// watchRestarted watches the restarted services until their reports are
+// fresh and records how long each took; one that stays stale is left to
+// the recheck.
+func (s *strictCycle) watchRestarted(ctx workflow.Context, round int, restarted []watched, res *StrictCycleResult) error {
+	groups := make([]serviceGroup, len(restarted))
+	for i, w := range restarted {
+		groups[i] = w.group
+	}
+	s.setPhase(ctx, PhaseWatch, servicesOf(groups)...)
+	results, err := s.watchAll(ctx, restarted, true, s.plan.WatchTimeout)
+	if err != nil {
+		return err
 	}
 	var stillStale []string
 	for i, r := range results {
 		if r.Fresh {
-			res.Restarts[restartIdx[i]].FreshAfterMS = r.WaitedMS
+			res.Restarts[restarted[i].record].FreshAfterMS = r.WaitedMS
 		} else {
-			stillStale = append(stillStale, fmt.Sprintf("%s (%s)", restarted[i].Service, r.Reason))
+			stillStale = append(stillStale, fmt.Sprintf("%s (%s)", restarted[i].group.Service, r.Reason))
 		}
 	}
 	if len(stillStale) > 0 {
 		workflow.GetLogger(ctx).Warn("reports not fresh after restart", "round", round, "services", stillStale)
 	}
-	return true, "", nil
+	return nil
 }
 
 // waivedAll reports whether every named check has an unexpired waiver.
@@ -568,24 +626,21 @@ func (s *strictCycle) record(res *StrictCycleResult, round int, service string, 
 	s.status.Restarts = append(s.status.Restarts, r)
 }
 
-// watchAll waits for each group's checks in parallel.
-func (s *strictCycle) watchAll(ctx workflow.Context, groups []serviceGroup, notBefore []time.Time, timeout time.Duration) ([]cycletypes.WatchUntilFreshResult, error) {
-	futures := make([]workflow.Future, len(groups))
-	for i, g := range groups {
-		var nb time.Time
-		if notBefore != nil {
-			nb = notBefore[i]
-		}
+// watchAll waits for each service's checks in parallel; afterRestart
+// names the wait in the history (user metadata, not part of replay).
+func (s *strictCycle) watchAll(ctx workflow.Context, targets []watched, afterRestart bool, timeout time.Duration) ([]cycletypes.WatchUntilFreshResult, error) {
+	futures := make([]workflow.Future, len(targets))
+	for i, w := range targets {
 		opts := watchOptions
 		opts.StartToCloseTimeout = timeout + time.Minute
-		summary := "wait for a natural refresh of " + g.Service
-		if notBefore != nil {
-			summary = "watch " + g.Service + " until fresh after restart"
+		summary := "wait for a natural refresh of " + w.group.Service
+		if afterRestart {
+			summary = "watch " + w.group.Service + " until fresh after restart"
 		}
 		futures[i] = workflow.ExecuteActivity(withOptions(ctx, opts, summary), cycletypes.WatchUntilFreshName,
-			&cycletypes.WatchUntilFreshInput{Target: s.target(), Service: g.Service, Checks: g.Checks, NotBefore: nb, Timeout: timeout})
+			&cycletypes.WatchUntilFreshInput{Target: s.target(), Service: w.group.Service, Checks: w.group.Checks, NotBefore: w.notBefore, Timeout: timeout})
 	}
-	out := make([]cycletypes.WatchUntilFreshResult, len(groups))
+	out := make([]cycletypes.WatchUntilFreshResult, len(targets))
 	var errs []error
 	for i, f := range futures {
 		if err := f.Get(ctx, &out[i]); err != nil {
