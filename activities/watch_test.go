@@ -358,3 +358,27 @@ func TestWatchUntilFreshRetryKeepsDeadline(t *testing.T) {
 	require.Contains(t, res.Reason, "timeout after 1h0m0s")
 	require.Less(t, time.Since(start), 30*time.Second, "the first attempt's hour is nearly spent")
 }
+
+// TestWatchUntilFreshOneClock: the wait is measured on the activities'
+// clock, the one the engine judges freshness with (a clock that steps a
+// second per reading makes the wait last seconds, though it takes ms).
+func TestWatchUntilFreshOneClock(t *testing.T) {
+	path := loadTestContract(t, nil)
+	root := t.TempDir()
+	base := time.Now().UTC()
+	writeReport(t, root, "reports/risk_service/latest.json", base, "ok")
+	var readings atomic.Int64
+	clock := func() time.Time { return base.Add(time.Duration(readings.Add(1)) * time.Second) }
+	env := activityEnv(New(Options{Now: clock, DisableFileEvents: true}))
+	v, err := env.ExecuteActivity(WatchUntilFreshName, &WatchUntilFreshInput{
+		Target: Target{Environment: "test", Root: root, Contract: path}, Checks: []string{"risk_service_fresh"}, Timeout: time.Minute})
+	require.NoError(t, err)
+	var res WatchUntilFreshResult
+	require.NoError(t, v.Get(&res))
+	require.True(t, res.Fresh, res.Reason)
+	n := readings.Load()
+	require.GreaterOrEqual(t, n, int64(3), "start, the engine's now, the end")
+	// The first reading is the start and the last the end: the wait is
+	// their difference in clock seconds.
+	require.Equal(t, float64((n-1)*1000), res.WaitedMS)
+}
