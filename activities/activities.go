@@ -38,8 +38,9 @@ const (
 	markTTL = 7 * 24 * time.Hour
 )
 
-// ContractLoader loads a contract by shipped name or path.
-type ContractLoader func(nameOrPath string) (*config.Contract, error)
+// ContractLoader loads a contract by shipped name or path and returns the
+// sha256 (hex) of the bytes it decoded.
+type ContractLoader func(nameOrPath string) (*config.Contract, string, error)
 
 // Options are the dependencies of Activities. Zero values take defaults.
 type Options struct {
@@ -50,7 +51,7 @@ type Options struct {
 	Drivers DriverFactory
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// LoadContract defaults to config.LoadContract.
+	// LoadContract defaults to config.LoadContractDigest.
 	LoadContract ContractLoader
 	// GatesRedis serves the redis_* check kinds; nil makes them errors.
 	GatesRedis gates.RedisClient
@@ -122,7 +123,7 @@ func New(opts Options) *Activities {
 		a.now = time.Now
 	}
 	if a.loadContract == nil {
-		a.loadContract = config.LoadContract
+		a.loadContract = config.LoadContractDigest
 	}
 	if a.stream == "" {
 		a.stream = DefaultStream
@@ -155,17 +156,31 @@ func Register(w worker.Registry, a *Activities) {
 	w.RegisterActivityWithOptions(a.DescribeContract, activity.RegisterOptions{Name: DescribeContractName})
 }
 
-// contract loads the target's contract; a failure is non-retryable.
+// contract loads the target's contract; a failure is non-retryable, and so
+// is a contract whose bytes are not the ones the cycle planned with.
 func (a *Activities) contract(t Target) (*config.Contract, error) {
+	c, _, err := a.contractDigest(t)
+	return c, err
+}
+
+// contractDigest loads the target's contract and returns the sha256 of its
+// bytes. When the target carries the planned hash (t.ContractSHA256), a
+// contract with another hash is refused: the file changed mid-cycle, and a
+// cycle must judge, restart and recheck against one contract.
+func (a *Activities) contractDigest(t Target) (*config.Contract, string, error) {
 	if t.Contract == "" {
-		return nil, nonRetryable(ErrTypeBadContract, errors.New("load contract: no contract named in the target"))
+		return nil, "", nonRetryable(ErrTypeBadContract, errors.New("load contract: no contract named in the target"))
 	}
-	c, err := a.loadContract(t.Contract)
+	c, sum, err := a.loadContract(t.Contract)
 	if err != nil {
-		// config.LoadContract names the contract and the field already.
-		return nil, nonRetryable(ErrTypeBadContract, err)
+		// config.LoadContractDigest names the contract and the field already.
+		return nil, "", nonRetryable(ErrTypeBadContract, err)
 	}
-	return c, nil
+	if t.ContractSHA256 != "" && sum != t.ContractSHA256 {
+		return nil, "", nonRetryable(ErrTypeContractChanged, fmt.Errorf(
+			"load contract %q: sha256 %s is not %s the cycle planned with: the contract changed mid-cycle", t.Contract, sum, t.ContractSHA256))
+	}
+	return c, sum, nil
 }
 
 // engine loads the contract and builds its gate engine.

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/strictcycle/strictcycle/config"
+	"github.com/strictcycle/strictcycle/cycletypes"
 )
 
 // fakeEngine is a protocol-level fake of the Docker Engine API: the
@@ -405,7 +406,7 @@ func TestRestartServiceDockerEndToEnd(t *testing.T) {
 		Recovery: config.Recovery{Driver: config.DriverDocker, Docker: config.DockerDriver{Socket: fe.socket, Project: "kzay-capital", Timeout: 5 * time.Second}}}
 	env := activityEnv(New(Options{Store: store, LoadContract: staticContract(c)}))
 	in := &RestartServiceInput{Target: Target{Environment: "e2e", Root: t.TempDir(), Contract: "docker-e2e"}, Service: "risk-service", RunID: "run-1", Round: 1}
-	var outcomes []string
+	var outcomes []cycletypes.RestartOutcome
 	for range 2 {
 		v, err := env.ExecuteActivity(RestartServiceName, in)
 		require.NoError(t, err)
@@ -414,7 +415,7 @@ func TestRestartServiceDockerEndToEnd(t *testing.T) {
 		require.Equal(t, "docker", res.Driver)
 		outcomes = append(outcomes, res.Outcome)
 	}
-	require.Equal(t, []string{RestartDone, RestartAlreadyDone}, outcomes)
+	require.Equal(t, []cycletypes.RestartOutcome{RestartDone, RestartAlreadyDone}, outcomes)
 	calls, state := fe.snapshot()
 	require.Equal(t, []string{
 		"GET /containers/json?all=1&filters=%7B%22label%22%3A%5B%22com.docker.compose.project%3Dkzay-capital%22%2C%22com.docker.compose.service%3Drisk-service%22%5D%7D",

@@ -8,6 +8,7 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
+	"github.com/strictcycle/strictcycle/cycletypes"
 	"github.com/strictcycle/strictcycle/gates"
 )
 
@@ -52,7 +53,7 @@ func Summarize(r *gates.Report) *GateSummary {
 		return nil
 	}
 	s := &GateSummary{
-		Status:           r.Status,
+		Status:           cycletypes.Status(r.Status),
 		CriticalFailures: append([]string{}, r.CriticalFailures...),
 		Checks:           make([]CheckSummary, 0, len(r.Checks)),
 		EvidenceBundleID: r.EvidenceBundle.EvidenceBundleID,
@@ -69,9 +70,9 @@ func Summarize(r *gates.Report) *GateSummary {
 func summarizeResult(res *gates.Result) CheckSummary {
 	return CheckSummary{
 		Name:       res.Name,
-		Severity:   res.Severity,
+		Severity:   cycletypes.Severity(res.Severity),
 		Kind:       res.Kind,
-		Verdict:    string(res.Verdict),
+		Verdict:    res.Verdict,
 		Pass:       res.Pass,
 		Reason:     res.Reason,
 		Producer:   res.Producer,

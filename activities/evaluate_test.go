@@ -2,7 +2,6 @@ package activities
 
 import (
 	"encoding/json"
-	"github.com/strictcycle/strictcycle/procrun"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,7 +15,9 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/strictcycle/strictcycle/cycletypes"
 	"github.com/strictcycle/strictcycle/gates"
+	"github.com/strictcycle/strictcycle/procrun"
 )
 
 func TestEvaluateGates(t *testing.T) {
@@ -33,18 +34,18 @@ func TestEvaluateGates(t *testing.T) {
 	require.NoError(t, err)
 	var sum GateSummary
 	require.NoError(t, v.Get(&sum))
-	require.Equal(t, "FAIL", sum.Status)
+	require.Equal(t, cycletypes.StatusFail, sum.Status)
 	require.Equal(t, []string{"parity_thresholds"}, sum.CriticalFailures)
 	require.Len(t, sum.Checks, 3)
 	byName := map[string]CheckSummary{}
 	for _, c := range sum.Checks {
 		byName[c.Name] = c
 	}
-	require.Equal(t, "pass", byName["risk_service_fresh"].Verdict)
+	require.Equal(t, cycletypes.VerdictPass, byName["risk_service_fresh"].Verdict)
 	require.Equal(t, "risk-service", byName["risk_service_fresh"].Producer)
 	require.Equal(t, "ts_utc", byName["risk_service_fresh"].TSSource)
 	require.NotNil(t, byName["risk_service_fresh"].ReportTime)
-	require.Equal(t, "stale", byName["parity_thresholds"].Verdict)
+	require.Equal(t, cycletypes.VerdictStale, byName["parity_thresholds"].Verdict)
 	require.Equal(t, "shadow-parity-service", byName["parity_thresholds"].Producer)
 	require.NotEmpty(t, sum.EvidenceBundleID)
 	require.NotEmpty(t, sum.ContentDigest)
@@ -62,7 +63,7 @@ func TestEvaluateGates(t *testing.T) {
 	require.NoError(t, err)
 	sum = GateSummary{}
 	require.NoError(t, v.Get(&sum))
-	require.Equal(t, "PASS", sum.Status)
+	require.Equal(t, cycletypes.StatusPass, sum.Status)
 	require.Len(t, sum.Checks, 1)
 	require.Empty(t, sum.ArtifactPath)
 	require.Equal(t, 15.0, sum.WindowMinutes)

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/strictcycle/strictcycle/config"
+	"github.com/strictcycle/strictcycle/gates"
 	"github.com/strictcycle/strictcycle/rootfs"
 )
 
@@ -58,7 +59,7 @@ func helperMain(mode string, args []string) int {
 			fmt.Fprintln(os.Stderr, "env not passed")
 			return 4
 		}
-		b, _ := json.Marshal(map[string]any{"ts_utc": time.Now().UTC().Format(pyISO), "status": args[1]})
+		b, _ := json.Marshal(map[string]any{"ts_utc": gates.FormatPyISO(time.Now()), "status": args[1]})
 		if err := os.MkdirAll(filepath.Dir(args[0]), 0o755); err != nil {
 			return 2
 		}
@@ -152,9 +153,10 @@ func activityEnv(a *Activities) *testsuite.TestActivityEnvironment {
 	return env
 }
 
-// staticContract is a LoadContract that returns c for any name.
+// staticContract is a LoadContract that returns c for any name, with a
+// fixed digest.
 func staticContract(c *config.Contract) ContractLoader {
-	return func(string) (*config.Contract, error) { return c, nil }
+	return func(string) (*config.Contract, string, error) { return c, "static", nil }
 }
 
 // writeFile writes a file under dir, creating its directories.
@@ -170,7 +172,7 @@ func writeFile(t testing.TB, dir, rel, content string) string {
 // + rename), as the hbot services do.
 func writeReport(t testing.TB, root, rel string, ts time.Time, status string) {
 	t.Helper()
-	b, err := json.Marshal(map[string]any{"ts_utc": ts.UTC().Format(pyISO), "status": status})
+	b, err := json.Marshal(map[string]any{"ts_utc": gates.FormatPyISO(ts), "status": status})
 	require.NoError(t, err)
 	r, err := rootfs.Open(root)
 	require.NoError(t, err)

@@ -2,60 +2,32 @@ package activities
 
 import (
 	"context"
-	"time"
 
 	"github.com/strictcycle/strictcycle/config"
+	"github.com/strictcycle/strictcycle/cycletypes"
+	"github.com/strictcycle/strictcycle/gates"
 )
 
-// DescribeContractName is the activity that hands the workflow the parts of
-// the contract it orchestrates with (workflows never read files).
-const DescribeContractName = "DescribeContract"
-
-// Plan is what a workflow needs to know about a contract.
-type Plan struct {
-	Contract      string                 `json:"contract"`
-	Checks        []PlanCheck            `json:"checks"`
-	Services      map[string]PlanService `json:"services"`
-	ReplayCheck   string                 `json:"replay_check,omitempty"`
-	ReplayTimeout time.Duration          `json:"replay_timeout,omitempty"`
-	WaitFirst     time.Duration          `json:"wait_first"`
-	WatchTimeout  time.Duration          `json:"watch_timeout"`
-	MaxRounds     int                    `json:"max_rounds"`
-	MaxRestarts   int                    `json:"max_restarts"`
-	Window        time.Duration          `json:"window"`
-}
-
-// PlanCheck is one check's name, severity and producing service.
-type PlanCheck struct {
-	Name     string `json:"name"`
-	Severity string `json:"severity"`
-	Kind     string `json:"kind"`
-	Producer string `json:"producer,omitempty"`
-}
-
-// PlanService is one restart target.
-type PlanService struct {
-	Protected bool   `json:"protected"`
-	Driver    string `json:"driver"`
-}
-
-// Recovery defaults applied when a contract leaves them unset.
+// Recovery defaults applied when a contract leaves them unset (declared in
+// cycletypes, where the workflows read them too).
 const (
-	DefaultWaitFirst     = 30 * time.Second
-	DefaultWatchTimeout  = 3 * time.Minute
-	DefaultMaxRounds     = 2
-	DefaultReplayTimeout = 30 * time.Minute
+	DefaultWaitFirst     = cycletypes.DefaultWaitFirst
+	DefaultWatchTimeout  = cycletypes.DefaultWatchTimeout
+	DefaultMaxRounds     = cycletypes.DefaultMaxRounds
+	DefaultReplayTimeout = cycletypes.DefaultReplayTimeout
 )
 
 // DescribeContract loads the contract and returns its Plan.
 func (a *Activities) DescribeContract(ctx context.Context, in *Target) (*Plan, error) {
-	// a.contract uses the injected loader (config.LoadContract by default)
+	// a.contract uses the injected loader (config.LoadContractDigest by default)
 	// and makes a load failure non-retryable ErrTypeBadContract.
-	c, err := a.contract(*in)
+	c, sum, err := a.contractDigest(*in)
 	if err != nil {
 		return nil, err
 	}
-	return PlanOf(c, in.CI), nil
+	p := PlanOf(c, in.CI)
+	p.ContractSHA256 = sum
+	return p, nil
 }
 
 // PlanOf derives the Plan of a loaded contract.
@@ -68,6 +40,9 @@ func PlanOf(c *config.Contract, ci bool) *Plan {
 		MaxRounds:    c.Recovery.MaxRounds,
 		MaxRestarts:  c.Recovery.MaxRestarts,
 		Window:       c.Freshness.Window,
+	}
+	if p.Window <= 0 {
+		p.Window = gates.DefaultWindow
 	}
 	if ci && c.Freshness.CIWindow > 0 {
 		p.Window = c.Freshness.CIWindow
@@ -82,7 +57,7 @@ func PlanOf(c *config.Contract, ci bool) *Plan {
 		p.MaxRounds = DefaultMaxRounds
 	}
 	for _, ch := range c.Checks {
-		p.Checks = append(p.Checks, PlanCheck{Name: ch.Name, Severity: ch.Severity, Kind: ch.Kind, Producer: ch.Producer})
+		p.Checks = append(p.Checks, PlanCheck{Name: ch.Name, Severity: cycletypes.Severity(ch.Severity), Kind: ch.Kind, Producer: ch.Producer})
 	}
 	for name, s := range c.Services {
 		d := s.Driver

@@ -6,11 +6,9 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/strictcycle/strictcycle/cycletypes"
 	"github.com/strictcycle/strictcycle/gates"
 )
-
-// pyISO is the timestamp format of the hbot reports (Python isoformat).
-const pyISO = "2006-01-02T15:04:05.000000+00:00"
 
 func latestKey(env string) string { return env + ":promotion_gate:latest" }
 
@@ -70,14 +68,14 @@ func (a *Activities) PublishDecision(ctx context.Context, in *PublishDecisionInp
 	if at.IsZero() {
 		at = a.now()
 	}
-	ts := at.UTC().Format(pyISO)
+	ts := gates.FormatPyISO(at)
 	payload, err := json.Marshal(decisionEvent{EventType: "promotion_gate_decision", Producer: "strictcycle", TsUTC: ts, PublishDecisionInput: d})
 	if err != nil {
 		return nil, fmt.Errorf("%s: encode: %w", op, err)
 	}
 	transition, err := json.Marshal(transitionEvent{
 		EventType: "promotion_gate_transition", Producer: "strictcycle", TsUTC: ts,
-		Environment: d.Environment, WorkflowID: d.WorkflowID, RunID: d.RunID, ToStatus: d.Status,
+		Environment: d.Environment, WorkflowID: d.WorkflowID, RunID: d.RunID, ToStatus: string(d.Status),
 		CriticalFailures: d.CriticalFailures, EvidenceBundleID: d.EvidenceBundleID, ArtifactPath: d.ArtifactPath,
 		Waived: d.Waived, DryRun: d.DryRun,
 	})
@@ -99,7 +97,7 @@ func (a *Activities) PublishDecision(ctx context.Context, in *PublishDecisionInp
 		TransitionStream: a.transitionStream,
 		MaxLen:           a.streamMaxLen,
 		RunID:            d.RunID,
-		Status:           d.Status,
+		Status:           string(d.Status),
 		Payload:          string(payload),
 		Transition:       string(transition),
 		Latest:           string(payload),
@@ -146,12 +144,12 @@ func writeStrictCycleLatest(rootDir, ts string, d *PublishDecisionInput) error {
 	defer root.Close()
 	const dir = "reports/promotion_gates"
 	rc := 2
-	if d.Status == "PASS" {
+	if d.Status == cycletypes.StatusPass {
 		rc = 0
 	}
 	// Names and paths are escaped: the stdout field is printed by
 	// consumers, and a name with a newline must not forge a line.
-	stdout := "[promotion-gates] status=" + gates.Printable(d.Status) + "\n"
+	stdout := "[promotion-gates] status=" + gates.Printable(string(d.Status)) + "\n"
 	if len(d.CriticalFailures) > 0 {
 		stdout += "[promotion-gates] critical_failures=" + gates.PrintableList(d.CriticalFailures) + "\n"
 	}
@@ -163,7 +161,7 @@ func writeStrictCycleLatest(rootDir, ts string, d *PublishDecisionInput) error {
 	}
 	stdout += "[promotion-gates] evidence=" + gates.Printable(d.ArtifactPath) + "\n"
 	b, err := json.MarshalIndent(strictCycleLatest{
-		TsUTC: ts, StrictGateRC: rc, StrictGateStatus: d.Status, CriticalFailures: d.CriticalFailures,
+		TsUTC: ts, StrictGateRC: rc, StrictGateStatus: string(d.Status), CriticalFailures: d.CriticalFailures,
 		GateLatestPath: root.Abs(dir + "/latest.json"), Stdout: stdout,
 		Environment: d.Environment, WorkflowID: d.WorkflowID, RunID: d.RunID, Reason: d.Reason,
 		Rounds: d.Rounds, Restarts: d.Restarts, EvidenceBundleID: d.EvidenceBundleID, ArtifactPath: d.ArtifactPath,
@@ -184,7 +182,7 @@ func (a *Activities) WriteDrillReport(ctx context.Context, in *DrillReport) (*Wr
 	now := a.now().UTC()
 	r := *in
 	if r.TsUTC == "" {
-		r.TsUTC = now.Format(pyISO)
+		r.TsUTC = gates.FormatPyISO(now)
 	}
 	if r.Steps == nil {
 		r.Steps = []DrillStep{}

@@ -12,6 +12,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/strictcycle/strictcycle/cycletypes"
 )
 
 func TestPublishDecision(t *testing.T) {
@@ -151,8 +153,9 @@ func TestWriteDrillReport(t *testing.T) {
 	require.NoError(t, err)
 	var got DrillReport
 	require.NoError(t, json.Unmarshal(b, &got))
-	require.Equal(t, "2026-02-22T13:21:51.000000+00:00", got.TsUTC)
-	require.Equal(t, "pass", got.Status)
+	// Python's isoformat: no fraction when the microseconds are zero.
+	require.Equal(t, "2026-02-22T13:21:51+00:00", got.TsUTC)
+	require.Equal(t, cycletypes.DrillStatusPass, got.Status)
 	require.Len(t, got.Steps, 1)
 	entries, err := os.ReadDir(filepath.Join(root, "reports/recovery"))
 	require.NoError(t, err)

@@ -57,114 +57,176 @@ type restartMark struct {
 // attempt (not a cancellation or timeout, whose outcome is unknown) removes
 // the mark and the budget entry, so the retry may call the driver.
 func (a *Activities) RestartService(ctx context.Context, in *RestartServiceInput) (*RestartServiceResult, error) {
-	c, err := a.contract(in.Target)
+	job, res, err := a.prepareRestart(ctx, in)
 	if err != nil {
 		return nil, err
+	}
+	if res.Outcome != "" {
+		return res, nil
+	}
+	if in.DryRun {
+		return a.dryRunRestart(ctx, job, res)
+	}
+	claimed, err := a.claimRestart(ctx, job, res)
+	if err != nil {
+		return nil, err
+	}
+	if !claimed {
+		return res, nil
+	}
+	if err := a.callDriver(ctx, job); err != nil {
+		return nil, err
+	}
+	a.finishRestart(ctx, job)
+	res.Outcome, res.At = RestartDone, job.now
+	res.Detail = fmt.Sprintf("restarted with the %s driver (round %d)", job.drv.Name(), in.Round)
+	return res, nil
+}
+
+// restartJob is one restart's inputs, resolved: the service, its driver,
+// the budget, the Redis keys and the marks written for it.
+type restartJob struct {
+	in          *RestartServiceInput
+	svc         config.Service
+	rec         config.Recovery
+	drv         Driver
+	env         string
+	maxRestarts int
+	window      time.Duration
+	now         time.Time
+	// Keys of the mark, the lock and the budget; owner and holder of the
+	// lock; member of the budget set.
+	markKey, lockKey, budgetKey string
+	owner, holder, member       string
+	mark                        restartMark
+	intent                      string
+}
+
+// prepareRestart resolves the contract's service and driver and the
+// environment's keys. A protected service without approval is a result
+// (Outcome set), not an error.
+func (a *Activities) prepareRestart(ctx context.Context, in *RestartServiceInput) (*restartJob, *RestartServiceResult, error) {
+	c, err := a.contract(in.Target)
+	if err != nil {
+		return nil, nil, err
 	}
 	svc, ok := c.Services[in.Service]
 	if !ok {
-		return nil, nonRetryable(ErrTypeBadInput, fmt.Errorf("restart service %q: not in the services of contract %q", in.Service, c.Name))
+		return nil, nil, nonRetryable(ErrTypeBadInput, fmt.Errorf("restart service %q: not in the services of contract %q", in.Service, c.Name))
 	}
-	rec := c.Recovery
-	maxRestarts, window := budgetOf(rec)
-	res := &RestartServiceResult{Service: in.Service, Driver: driverKind(rec, svc), BudgetMax: maxRestarts}
-	logger := activity.GetLogger(ctx)
-
+	job := &restartJob{in: in, svc: svc, rec: c.Recovery}
+	job.maxRestarts, job.window = budgetOf(c.Recovery)
+	res := &RestartServiceResult{Service: in.Service, Driver: driverKind(c.Recovery, svc), BudgetMax: job.maxRestarts}
 	if svc.Protected && !in.Approved {
 		res.Outcome, res.At = RestartProtected, a.now()
 		res.Detail = "protected service: an operator approval is required"
-		return res, nil
+		return nil, res, nil
 	}
-	drv, err := a.drivers(rec, svc, in.Service)
-	if err != nil {
-		return nil, driverError("restart service", in.Service, err)
+	if job.drv, err = a.drivers(c.Recovery, svc, in.Service); err != nil {
+		return nil, nil, driverError("restart service", in.Service, err)
 	}
-	res.Driver = drv.Name()
+	res.Driver = job.drv.Name()
 	if err := a.requireStore(fmt.Sprintf("restart service %q", in.Service)); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	env, err := envName(in.Environment)
-	if err != nil {
-		return nil, err
+	if job.env, err = envName(in.Environment); err != nil {
+		return nil, nil, err
 	}
-	if in.DryRun {
-		used, err := a.store.BudgetUsed(ctx, budgetKey(env, in.Service), a.now(), window)
-		if err != nil {
-			return nil, fmt.Errorf("restart service %q: %w", in.Service, err)
-		}
-		res.Outcome, res.At, res.BudgetUsed = RestartDryRun, a.now(), used
-		res.Detail = "dry run: would restart with the " + drv.Name() + " driver"
-		return res, nil
-	}
+	job.now = a.now()
+	job.markKey = markKey(job.env, in.RunID, in.Service, in.Round)
+	job.lockKey, job.budgetKey = lockKey(job.env, in.Service), budgetKey(job.env, in.Service)
+	job.owner = lockOwner(job.env, in.RunID, in.Service)
+	job.holder = fmt.Sprintf("%sround-%d/attempt-%d/%d", job.owner, in.Round, activity.GetInfo(ctx).Attempt, job.now.UnixNano())
+	job.member = in.RunID + "/" + in.Service + "/" + strconv.Itoa(in.Round)
+	job.mark = restartMark{RunID: in.RunID, Service: in.Service, Round: in.Round, State: "intent", At: job.now, Driver: job.drv.Name(), Holder: job.holder}
+	intent, _ := json.Marshal(job.mark)
+	job.intent = string(intent)
+	return job, res, nil
+}
 
-	now := a.now()
-	mk, lk, bk := markKey(env, in.RunID, in.Service, in.Round), lockKey(env, in.Service), budgetKey(env, in.Service)
-	owner := lockOwner(env, in.RunID, in.Service)
-	holder := fmt.Sprintf("%sround-%d/attempt-%d/%d", owner, in.Round, activity.GetInfo(ctx).Attempt, now.UnixNano())
-	member := in.RunID + "/" + in.Service + "/" + strconv.Itoa(in.Round)
-	mark := restartMark{RunID: in.RunID, Service: in.Service, Round: in.Round, State: "intent", At: now, Driver: drv.Name(), Holder: holder}
-	intent, _ := json.Marshal(mark)
+// dryRunRestart reports the budget and the driver a restart would use.
+func (a *Activities) dryRunRestart(ctx context.Context, job *restartJob, res *RestartServiceResult) (*RestartServiceResult, error) {
+	used, err := a.store.BudgetUsed(ctx, job.budgetKey, a.now(), job.window)
+	if err != nil {
+		return nil, fmt.Errorf("restart service %q: %w", job.in.Service, err)
+	}
+	res.Outcome, res.At, res.BudgetUsed = RestartDryRun, a.now(), used
+	res.Detail = "dry run: would restart with the " + job.drv.Name() + " driver"
+	return res, nil
+}
+
+// claimRestart takes the lock, the budget entry and the intent mark in one
+// step. It returns false with res filled when the restart must not happen
+// now: already marked, lock held, budget exhausted.
+func (a *Activities) claimRestart(ctx context.Context, job *restartJob, res *RestartServiceResult) (bool, error) {
+	in := job.in
 	claim, err := a.store.ClaimRestart(ctx, RestartClaim{
-		LockKey: lk, MarkKey: mk, BudgetKey: bk, Owner: owner, Holder: holder, LockTTL: lockTTL(rec),
-		Intent: string(intent), MarkTTL: markTTL, At: now, Window: window, Max: maxRestarts, Member: member,
+		LockKey: job.lockKey, MarkKey: job.markKey, BudgetKey: job.budgetKey, Owner: job.owner, Holder: job.holder,
+		LockTTL: lockTTL(job.rec), Intent: job.intent, MarkTTL: markTTL, At: job.now, Window: job.window,
+		Max: job.maxRestarts, Member: job.member,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("restart service %q: %w", in.Service, err)
+		return false, fmt.Errorf("restart service %q: %w", in.Service, err)
 	}
 	switch claim.Outcome {
 	case ClaimMarked:
-		if err := fillFromMark(mk, claim.Mark, res); err != nil {
-			return nil, err
-		}
-		return res, nil
+		return false, fillFromMark(job.markKey, claim.Mark, res)
 	case ClaimHeld:
-		res.Outcome, res.At = RestartLockHeld, now
-		res.Detail = fmt.Sprintf("restart lock %q held by %q", lk, claim.Holder)
-		return res, nil
+		res.Outcome, res.At = RestartLockHeld, job.now
+		res.Detail = fmt.Sprintf("restart lock %q held by %q", job.lockKey, claim.Holder)
+		return false, nil
 	case ClaimBudget:
-		res.Outcome, res.At, res.BudgetUsed = RestartBudgetExhausted, now, claim.BudgetUsed
-		res.Detail = fmt.Sprintf("restart budget exhausted: %d of %d restarts within %s (circuit open)", claim.BudgetUsed, maxRestarts, window)
-		return res, nil
+		res.Outcome, res.At, res.BudgetUsed = RestartBudgetExhausted, job.now, claim.BudgetUsed
+		res.Detail = fmt.Sprintf("restart budget exhausted: %d of %d restarts within %s (circuit open)", claim.BudgetUsed, job.maxRestarts, job.window)
+		return false, nil
 	}
 	res.BudgetUsed = claim.BudgetUsed
 	if claim.TookOver != "" {
-		logger.Info("took over the restart lock an earlier attempt of this run left", "service", in.Service, "previous_holder", claim.TookOver)
+		activity.GetLogger(ctx).Info("took over the restart lock an earlier attempt of this run left", "service", in.Service, "previous_holder", claim.TookOver)
 	}
+	return true, nil
+}
 
-	logger.Info("restarting service", "service", in.Service, "driver", drv.Name(), "round", in.Round)
-	// Heartbeat during the driver call (a compose restart can take its stop
-	// grace period): a dead worker is noticed in seconds.
+// callDriver restarts the service, heartbeating during the call (a compose
+// restart can take its stop grace period: a dead worker is noticed in
+// seconds). On an observed driver failure it undoes the claim so a retry
+// may restart; on a cancellation or timeout (outcome unknown) the intent
+// mark stays, so no retry restarts twice, and only the lock goes.
+func (a *Activities) callDriver(ctx context.Context, job *restartJob) error {
+	in := job.in
+	logger := activity.GetLogger(ctx)
+	logger.Info("restarting service", "service", in.Service, "driver", job.drv.Name(), "round", in.Round)
 	stopBeat := a.heartbeatWhile(ctx)
-	err = drv.Restart(ctx, ServiceRef{Name: in.Service, Root: in.Root, Spec: svc})
+	err := job.drv.Restart(ctx, ServiceRef{Name: in.Service, Root: in.Root, Spec: job.svc})
 	stopBeat()
-	if err != nil {
-		bctx, cancel := background(ctx)
-		defer cancel()
-		if ctx.Err() == nil {
-			// Observed failure: undo the mark and the budget entry so that
-			// the retry may restart, and release the lock.
-			if aerr := a.store.AbortRestart(bctx, lk, mk, bk, holder, string(intent), member); aerr != nil {
-				logger.Warn("undo restart claim failed", "service", in.Service, "error", aerr)
-			}
-		} else if _, rerr := a.store.CompareAndDelete(bctx, lk, holder); rerr != nil {
-			// Outcome unknown (cancelled or timed out): the intent mark
-			// stays, so no retry restarts twice; only the lock goes.
-			logger.Warn("release restart lock failed", "service", in.Service, "error", rerr)
-		}
-		return nil, driverError("restart service", in.Service, err)
+	if err == nil {
+		return nil
 	}
-	mark.State = "done"
-	doneJSON, _ := json.Marshal(mark)
 	bctx, cancel := background(ctx)
 	defer cancel()
-	if err := a.store.FinishRestart(bctx, lk, mk, holder, string(doneJSON), markTTL); err != nil {
-		// The intent mark still guards a retry, and the lock is this run's:
-		// the next round takes it over, another cycle waits its ttl at most.
-		logger.Warn("mark restart done failed", "service", in.Service, "error", err)
+	if ctx.Err() == nil {
+		if aerr := a.store.AbortRestart(bctx, job.lockKey, job.markKey, job.budgetKey, job.holder, job.intent, job.member); aerr != nil {
+			logger.Warn("undo restart claim failed", "service", in.Service, "error", aerr)
+		}
+	} else if _, rerr := a.store.CompareAndDelete(bctx, job.lockKey, job.holder); rerr != nil {
+		logger.Warn("release restart lock failed", "service", in.Service, "error", rerr)
 	}
-	res.Outcome, res.At = RestartDone, now
-	res.Detail = fmt.Sprintf("restarted with the %s driver (round %d)", drv.Name(), in.Round)
-	return res, nil
+	return driverError("restart service", in.Service, err)
+}
+
+// finishRestart marks the restart done and releases the lock in one step.
+// A failure is logged only: the intent mark still guards a retry, and the
+// lock is this run's (the next round takes it over, another cycle waits
+// its ttl at most).
+func (a *Activities) finishRestart(ctx context.Context, job *restartJob) {
+	done := job.mark
+	done.State = "done"
+	doneJSON, _ := json.Marshal(done)
+	bctx, cancel := background(ctx)
+	defer cancel()
+	if err := a.store.FinishRestart(bctx, job.lockKey, job.markKey, job.holder, string(doneJSON), markTTL); err != nil {
+		activity.GetLogger(ctx).Warn("mark restart done failed", "service", job.in.Service, "error", err)
+	}
 }
 
 // lockOwner is the prefix of the restart lock's value that names the cycle

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/strictcycle/strictcycle/config"
+	"github.com/strictcycle/strictcycle/cycletypes"
 )
 
 // countingDriver is a fake Driver that counts its calls.
@@ -181,7 +182,7 @@ func TestRestartServiceLockHeld(t *testing.T) {
 
 func TestRestartServiceBudget(t *testing.T) {
 	f := newRestartFixture(t, 2)
-	for round, want := range []string{RestartDone, RestartDone, RestartBudgetExhausted} {
+	for round, want := range []cycletypes.RestartOutcome{RestartDone, RestartDone, RestartBudgetExhausted} {
 		res, err := f.restart(t, RestartServiceInput{Service: "risk-service", RunID: "run-1", Round: round + 1})
 		require.NoError(t, err)
 		require.Equal(t, want, res.Outcome, "round %d", round+1)

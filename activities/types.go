@@ -1,231 +1,56 @@
 package activities
 
-import (
-	"time"
+import "github.com/strictcycle/strictcycle/cycletypes"
 
-	"github.com/strictcycle/strictcycle/gates"
+// The activities' inputs, results and constants are declared in cycletypes,
+// which the workflows import without linking this package's dependencies
+// (the Docker client, the Redis store, fsnotify). These aliases keep the
+// activity signatures readable and the callers that name them here working.
+type (
+	Target                 = cycletypes.Target
+	RunReplayInput         = cycletypes.RunReplayInput
+	RunReplayResult        = cycletypes.RunReplayResult
+	EvaluateGatesInput     = cycletypes.EvaluateGatesInput
+	CheckSummary           = cycletypes.CheckSummary
+	GateSummary            = cycletypes.GateSummary
+	RestartServiceInput    = cycletypes.RestartServiceInput
+	RestartServiceResult   = cycletypes.RestartServiceResult
+	ServiceActionInput     = cycletypes.ServiceActionInput
+	ServiceActionResult    = cycletypes.ServiceActionResult
+	WatchUntilFreshInput   = cycletypes.WatchUntilFreshInput
+	WatchUntilFreshResult  = cycletypes.WatchUntilFreshResult
+	PublishDecisionInput   = cycletypes.PublishDecisionInput
+	PublishDecisionResult  = cycletypes.PublishDecisionResult
+	DrillReport            = cycletypes.DrillReport
+	DrillStep              = cycletypes.DrillStep
+	WriteDrillReportResult = cycletypes.WriteDrillReportResult
+	Plan                   = cycletypes.Plan
+	PlanCheck              = cycletypes.PlanCheck
+	PlanService            = cycletypes.PlanService
 )
 
-// Activity names as registered on the worker (the method names of
-// *Activities). Workflows refer to them through these constants.
+// Activity names, error types and restart outcomes (see cycletypes).
 const (
-	RunReplayName        = "RunReplay"
-	EvaluateGatesName    = "EvaluateGates"
-	RestartServiceName   = "RestartService"
-	StopServiceName      = "StopService"
-	StartServiceName     = "StartService"
-	WatchUntilFreshName  = "WatchUntilFresh"
-	PublishDecisionName  = "PublishDecision"
-	WriteDrillReportName = "WriteDrillReport"
+	DescribeContractName = cycletypes.DescribeContractName
+	RunReplayName        = cycletypes.RunReplayName
+	EvaluateGatesName    = cycletypes.EvaluateGatesName
+	RestartServiceName   = cycletypes.RestartServiceName
+	StopServiceName      = cycletypes.StopServiceName
+	StartServiceName     = cycletypes.StartServiceName
+	WatchUntilFreshName  = cycletypes.WatchUntilFreshName
+	PublishDecisionName  = cycletypes.PublishDecisionName
+	WriteDrillReportName = cycletypes.WriteDrillReportName
+
+	ErrTypeBadContract     = cycletypes.ErrTypeBadContract
+	ErrTypeBadInput        = cycletypes.ErrTypeBadInput
+	ErrTypeDriver          = cycletypes.ErrTypeDriver
+	ErrTypeNoStore         = cycletypes.ErrTypeNoStore
+	ErrTypeContractChanged = cycletypes.ErrTypeContractChanged
+
+	RestartDone            = cycletypes.RestartDone
+	RestartAlreadyDone     = cycletypes.RestartAlreadyDone
+	RestartDryRun          = cycletypes.RestartDryRun
+	RestartBudgetExhausted = cycletypes.RestartBudgetExhausted
+	RestartLockHeld        = cycletypes.RestartLockHeld
+	RestartProtected       = cycletypes.RestartProtected
 )
-
-// Non-retryable application error types.
-const (
-	ErrTypeBadContract = "BadContract" // contract cannot be loaded or validated
-	ErrTypeBadInput    = "BadInput"    // input names an unknown service or check
-	ErrTypeDriver      = "DriverMisconfigured"
-	// ErrTypeNoStore: the worker was built without a Redis store.
-	ErrTypeNoStore = "StoreNotConfigured"
-)
-
-// Target identifies the stack a cycle works on. It is in every input.
-type Target struct {
-	Environment string `json:"environment"`
-	Root        string `json:"root"`
-	// Contract is a shipped contract name or a file path.
-	Contract string `json:"contract"`
-	CI       bool   `json:"ci"`
-}
-
-// RunReplayInput runs the contract's replay regression command.
-type RunReplayInput struct {
-	Target
-	RunID string `json:"run_id"`
-}
-
-// RunReplayResult is small: the artifact stays on disk.
-type RunReplayResult struct {
-	Ran        bool    `json:"ran"`
-	ExitCode   int     `json:"exit_code"`
-	Artifact   string  `json:"artifact,omitempty"`
-	Status     string  `json:"status,omitempty"`
-	DurationMS float64 `json:"duration_ms"`
-	OutputTail string  `json:"output_tail,omitempty"`
-	// Reason says why it did not run (no replay configured, dry run).
-	Reason string `json:"reason,omitempty"`
-}
-
-// EvaluateGatesInput evaluates the contract, or the Only checks (a recheck).
-type EvaluateGatesInput struct {
-	Target
-	NoCommands     bool           `json:"no_commands"`
-	Only           []string       `json:"only,omitempty"`
-	Waivers        []gates.Waiver `json:"waivers,omitempty"`
-	RunID          string         `json:"run_id"`
-	WriteArtifacts bool           `json:"write_artifacts"`
-	// OutDir overrides <root>/reports/promotion_gates.
-	OutDir string `json:"out_dir,omitempty"`
-}
-
-// CheckSummary is one check's outcome as kept in workflow history: no
-// evidence bodies, only what an engineer needs to read the decision.
-type CheckSummary struct {
-	Name       string     `json:"name"`
-	Severity   string     `json:"severity"`
-	Kind       string     `json:"kind"`
-	Verdict    string     `json:"verdict"`
-	Pass       bool       `json:"pass"`
-	Reason     string     `json:"reason"`
-	Producer   string     `json:"producer,omitempty"`
-	TSSource   string     `json:"ts_source,omitempty"`
-	ReportTime *time.Time `json:"report_time,omitempty"`
-	AgeMinutes *float64   `json:"age_min,omitempty"`
-}
-
-// GateSummary is the small result of EvaluateGates.
-type GateSummary struct {
-	Status           string         `json:"status"`
-	CriticalFailures []string       `json:"critical_failures"`
-	Checks           []CheckSummary `json:"checks"`
-	EvidenceBundleID string         `json:"evidence_bundle_id"`
-	ContentDigest    string         `json:"content_digest"`
-	ArtifactPath     string         `json:"artifact_path,omitempty"`
-	TsUTC            string         `json:"ts_utc"`
-	WindowMinutes    float64        `json:"window_min"`
-	DurationMS       float64        `json:"duration_ms"`
-}
-
-// Restart outcomes.
-const (
-	RestartDone            = "restarted"
-	RestartAlreadyDone     = "already_restarted" // a retried attempt: not restarted twice
-	RestartDryRun          = "dry_run"
-	RestartBudgetExhausted = "budget_exhausted"
-	RestartLockHeld        = "lock_held"
-	RestartProtected       = "protected" // needs an approval first
-)
-
-// RestartServiceInput restarts one producing service, at most once per
-// (RunID, Service, Round).
-type RestartServiceInput struct {
-	Target
-	Service  string `json:"service"`
-	RunID    string `json:"run_id"`
-	Round    int    `json:"round"`
-	Approved bool   `json:"approved"`
-	DryRun   bool   `json:"dry_run"`
-}
-
-// RestartServiceResult says what happened; a refusal is a result, not an error.
-type RestartServiceResult struct {
-	Service    string    `json:"service"`
-	Outcome    string    `json:"outcome"`
-	Driver     string    `json:"driver"`
-	At         time.Time `json:"at"`
-	BudgetUsed int       `json:"budget_used"`
-	BudgetMax  int       `json:"budget_max"`
-	Detail     string    `json:"detail,omitempty"`
-}
-
-// ServiceActionInput stops or starts a service (recovery drills).
-type ServiceActionInput struct {
-	Target
-	Service string `json:"service"`
-	RunID   string `json:"run_id"`
-}
-
-// ServiceActionResult is the outcome of a stop or start.
-type ServiceActionResult struct {
-	Service string    `json:"service"`
-	Action  string    `json:"action"`
-	Driver  string    `json:"driver"`
-	At      time.Time `json:"at"`
-	Detail  string    `json:"detail,omitempty"`
-}
-
-// WatchUntilFreshInput waits until the named checks pass their freshness and
-// condition with a report newer than NotBefore, or until Timeout.
-type WatchUntilFreshInput struct {
-	Target
-	Service string   `json:"service"`
-	Checks  []string `json:"checks"`
-	// NotBefore: the report time must be at or after it (the restart time);
-	// zero accepts any fresh report (a natural refresh).
-	NotBefore time.Time     `json:"not_before"`
-	Timeout   time.Duration `json:"timeout"`
-	// Poll is the fallback poll period when file events are missed.
-	Poll time.Duration `json:"poll"`
-	// WantStale inverts the wait (drills): return when the checks are NOT
-	// passing any more. The result's Fresh then is false when they went
-	// stale, true when they still passed at the timeout.
-	WantStale bool `json:"want_stale,omitempty"`
-}
-
-// WatchUntilFreshResult reports how the wait ended.
-type WatchUntilFreshResult struct {
-	Fresh    bool           `json:"fresh"`
-	Checks   []CheckSummary `json:"checks"`
-	WaitedMS float64        `json:"waited_ms"`
-	Events   int            `json:"events"`
-	Polls    int            `json:"polls"`
-	Reason   string         `json:"reason"`
-}
-
-// PublishDecisionInput is the decision of one cycle.
-type PublishDecisionInput struct {
-	Environment      string    `json:"environment"`
-	WorkflowID       string    `json:"workflow_id"`
-	RunID            string    `json:"run_id"`
-	Status           string    `json:"status"`
-	CriticalFailures []string  `json:"critical_failures"`
-	EvidenceBundleID string    `json:"evidence_bundle_id"`
-	ArtifactPath     string    `json:"artifact_path"`
-	Rounds           int       `json:"rounds"`
-	Restarts         []string  `json:"restarts"`
-	Reason           string    `json:"reason"`
-	DecidedAt        time.Time `json:"decided_at"`
-	// Waived names the critical checks the decision did not count because
-	// an operator waived them: a PASS with waived checks relied on them.
-	Waived []string `json:"waived"`
-	// DryRun marks the decision of a dry run (nothing was restarted, no
-	// artifact was written).
-	DryRun bool `json:"dry_run"`
-	// Root, when set, also receives reports/promotion_gates/
-	// strict_cycle_latest.json, the file the Python strict cycle wrote and
-	// its consumers (soak monitor, readiness decision) read.
-	Root string `json:"root,omitempty"`
-}
-
-// PublishDecisionResult says where the decision landed.
-type PublishDecisionResult struct {
-	StreamID       string `json:"stream_id"`
-	PreviousStatus string `json:"previous_status"`
-	Transitioned   bool   `json:"transitioned"`
-}
-
-// DrillReport is the recovery drill's artifact, written under
-// <root>/reports/recovery/.
-type DrillReport struct {
-	TsUTC       string      `json:"ts_utc"`
-	Environment string      `json:"environment"`
-	WorkflowID  string      `json:"workflow_id"`
-	Service     string      `json:"service"`
-	Check       string      `json:"check"`
-	Status      string      `json:"status"` // pass | fail
-	Steps       []DrillStep `json:"steps"`
-	Root        string      `json:"root"`
-}
-
-// DrillStep is one step of a drill with its outcome.
-type DrillStep struct {
-	Name   string    `json:"name"`
-	OK     bool      `json:"ok"`
-	Detail string    `json:"detail"`
-	At     time.Time `json:"at"`
-}
-
-// WriteDrillReportResult gives the paths written.
-type WriteDrillReportResult struct {
-	Path   string `json:"path"`
-	Latest string `json:"latest"`
-}

@@ -13,7 +13,9 @@ import (
 	"github.com/fsnotify/fsnotify"
 	"go.temporal.io/sdk/activity"
 
+	"github.com/strictcycle/strictcycle/cycletypes"
 	"github.com/strictcycle/strictcycle/gates"
+	"github.com/strictcycle/strictcycle/rootfs"
 )
 
 // watchProgress is the heartbeat detail of WatchUntilFresh.
@@ -28,9 +30,9 @@ type watchProgress struct {
 }
 
 type checkAge struct {
-	Name    string   `json:"name"`
-	Verdict string   `json:"verdict"`
-	AgeMin  *float64 `json:"age_min,omitempty"`
+	Name    string             `json:"name"`
+	Verdict cycletypes.Verdict `json:"verdict"`
+	AgeMin  *float64           `json:"age_min,omitempty"`
 }
 
 // WatchUntilFresh re-evaluates in.Checks until they all pass with a report
@@ -43,11 +45,74 @@ type checkAge struct {
 // whether the checks are fresh: with WantStale, false means they went stale
 // and true (at the timeout) that they kept passing.
 func (a *Activities) WatchUntilFresh(ctx context.Context, in *WatchUntilFreshInput) (*WatchUntilFreshResult, error) {
-	start := time.Now()
+	// One clock: a.now measures the wait, the time left after a retry and
+	// the heartbeat's start.
+	start := a.now()
+	wt, err := a.newWatch(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	defer wt.close()
+
+	progress := watchProgress{Started: resumedStart(ctx, start)}
+	remaining := max(wt.timeout-a.now().Sub(progress.Started), 0)
+	deadline := time.NewTimer(remaining)
+	defer deadline.Stop()
+	ticker := time.NewTicker(wt.poll)
+	defer ticker.Stop()
+
+	res := &WatchUntilFreshResult{}
+	for {
+		done, blocking, err := a.watchEvaluate(ctx, wt, res, &progress)
+		if err != nil {
+			return nil, err
+		}
+		if done {
+			// Fresh tells whether the checks are fresh, in both modes: a
+			// WantStale wait that saw them go stale ends with Fresh false.
+			res.Fresh = !in.WantStale
+			res.WaitedMS = ms(a.now().Sub(start))
+			res.Reason = "fresh"
+			if in.WantStale {
+				res.Reason = "stale: " + blocking
+			}
+			return res, nil
+		}
+		woke, err := a.waitForChange(ctx, wt, deadline.C, ticker.C)
+		if err != nil {
+			return nil, err
+		}
+		switch woke {
+		case wokeDeadline:
+			// With WantStale, a timeout means they all still pass.
+			res.Fresh = in.WantStale
+			res.WaitedMS = ms(a.now().Sub(start))
+			res.Reason = fmt.Sprintf("timeout after %s: %s", wt.timeout, blocking)
+			return res, nil
+		case wokePoll:
+			res.Polls++
+		case wokeEvent:
+			res.Events++
+		}
+	}
+}
+
+// watch is one WatchUntilFresh's engine, bounds and file watcher.
+type watch struct {
+	in      *WatchUntilFreshInput
+	engine  *gates.Engine
+	timeout time.Duration
+	poll    time.Duration
+	// files is nil when file events are off or unavailable: polling only.
+	files *dirWatcher
+}
+
+// newWatch validates the input, builds the engine (commands are not re-run
+// on every event: their last artifact is judged) and opens the file watcher.
+func (a *Activities) newWatch(ctx context.Context, in *WatchUntilFreshInput) (*watch, error) {
 	if len(in.Checks) == 0 {
 		return nil, nonRetryable(ErrTypeBadInput, errors.New("watch until fresh: no checks named"))
 	}
-	// Commands are not re-run on every event: their last artifact is judged.
 	c, e, err := a.engine(in.Target, true)
 	if err != nil {
 		return nil, err
@@ -55,129 +120,129 @@ func (a *Activities) WatchUntilFresh(ctx context.Context, in *WatchUntilFreshInp
 	if err := checkNames(c, in.Checks); err != nil {
 		return nil, err
 	}
-	timeout := in.Timeout
-	if timeout <= 0 {
-		timeout = c.Recovery.WatchTimeout
+	wt := &watch{in: in, engine: e, timeout: in.Timeout, poll: in.Poll}
+	if wt.timeout <= 0 {
+		wt.timeout = c.Recovery.WatchTimeout
 	}
-	if timeout <= 0 {
-		timeout = DefaultWatchTimeout
+	if wt.timeout <= 0 {
+		wt.timeout = DefaultWatchTimeout
 	}
-	poll := in.Poll
-	if poll <= 0 {
-		poll = defaultPoll
+	if wt.poll <= 0 {
+		wt.poll = defaultPoll
 	}
-	logger := activity.GetLogger(ctx)
-
 	var patterns []string
 	for _, ch := range in.Checks {
 		patterns = append(patterns, e.WatchPaths(ch)...)
 	}
-	var w *dirWatcher
 	if !a.disableFileEvents && len(patterns) > 0 {
-		if w, err = newDirWatcher(in.Root, patterns); err != nil {
-			logger.Warn("file events unavailable, polling only", "error", err)
-			w = nil
-		} else {
-			defer w.close()
+		if wt.files, err = newDirWatcher(in.Root, patterns); err != nil {
+			activity.GetLogger(ctx).Warn("file events unavailable, polling only", "error", err)
+			wt.files = nil
 		}
 	}
-	var events <-chan fsnotify.Event
-	var watchErrs <-chan error
-	if w != nil {
-		events, watchErrs = w.fw.Events, w.fw.Errors
-	}
+	return wt, nil
+}
 
-	progress := watchProgress{Started: a.now()}
+func (wt *watch) close() {
+	if wt.files != nil {
+		wt.files.close()
+	}
+}
+
+// resumedStart is when the first attempt began: a retried attempt (after a
+// worker died) waits only for what is left of the timeout.
+func resumedStart(ctx context.Context, now time.Time) time.Time {
 	if activity.HasHeartbeatDetails(ctx) {
 		var prev watchProgress
 		if err := activity.GetHeartbeatDetails(ctx, &prev); err == nil && !prev.Started.IsZero() {
-			progress.Started = prev.Started
+			return prev.Started
 		}
 	}
-	remaining := timeout - a.now().Sub(progress.Started)
-	if remaining < 0 {
-		remaining = 0
-	}
-	deadline := time.NewTimer(remaining)
-	defer deadline.Stop()
-	ticker := time.NewTicker(poll)
-	defer ticker.Stop()
+	return now
+}
 
-	res := &WatchUntilFreshResult{}
+// watchEvaluate runs the checks once, records them in res and heartbeats
+// the progress; it says whether the wait is over and what blocks it.
+func (a *Activities) watchEvaluate(ctx context.Context, wt *watch, res *WatchUntilFreshResult, progress *watchProgress) (bool, string, error) {
+	rep, err := wt.engine.Run(ctx, gates.RunOptions{Only: wt.in.Checks})
+	if err != nil {
+		if ctx.Err() != nil {
+			return false, "", ctx.Err()
+		}
+		return false, "", fmt.Errorf("watch until fresh %q: evaluate: %w", strings.Join(wt.in.Checks, ","), err)
+	}
+	done, sums, blocking := watchState(wt.in, rep)
+	res.Checks = sums
+	progress.Evaluations++
+	progress.Events, progress.Polls = res.Events, res.Polls
+	progress.Checks = make([]checkAge, 0, len(sums))
+	for _, s := range sums {
+		progress.Checks = append(progress.Checks, checkAge{Name: s.Name, Verdict: s.Verdict, AgeMin: s.AgeMinutes})
+	}
+	activity.RecordHeartbeat(ctx, *progress)
+	if a.onEvaluate != nil {
+		a.onEvaluate(progress.Evaluations)
+	}
+	return done, blocking, nil
+}
+
+// wake says why waitForChange returned.
+type wake int
+
+const (
+	wokeDeadline wake = iota
+	wokePoll
+	wokeEvent
+	wokeWatchError
+)
+
+// waitForChange blocks until something may have changed the checks: a
+// relevant file event (debounced), a watcher error (an overflow loses
+// events: evaluate now, polling covers the rest), the poll tick or the
+// deadline.
+func (a *Activities) waitForChange(ctx context.Context, wt *watch, deadline, tick <-chan time.Time) (wake, error) {
+	var events <-chan fsnotify.Event
+	var watchErrs <-chan error
+	if wt.files != nil {
+		events, watchErrs = wt.files.fw.Events, wt.files.fw.Errors
+	}
 	for {
-		rep, err := e.Run(ctx, gates.RunOptions{Only: in.Checks})
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-deadline:
+			return wokeDeadline, nil
+		case <-tick:
+			return wokePoll, nil
+		case err := <-watchErrs:
+			activity.GetLogger(ctx).Warn("file watcher error", "error", err)
+			return wokeWatchError, nil
+		case ev := <-events:
+			if !wt.files.relevant(ev) {
+				continue
 			}
-			return nil, fmt.Errorf("watch until fresh %q: evaluate: %w", strings.Join(in.Checks, ","), err)
-		}
-		done, sums, blocking := watchState(in, rep)
-		res.Checks = sums
-		progress.Evaluations++
-		progress.Events, progress.Polls = res.Events, res.Polls
-		progress.Checks = make([]checkAge, 0, len(sums))
-		for _, s := range sums {
-			progress.Checks = append(progress.Checks, checkAge{Name: s.Name, Verdict: s.Verdict, AgeMin: s.AgeMinutes})
-		}
-		activity.RecordHeartbeat(ctx, progress)
-		if a.onEvaluate != nil {
-			a.onEvaluate(progress.Evaluations)
-		}
-		if done {
-			// Fresh tells whether the checks are fresh, in both modes: a
-			// WantStale wait that saw them go stale ends with Fresh false.
-			res.Fresh = !in.WantStale
-			res.WaitedMS = ms(time.Since(start))
-			if in.WantStale {
-				res.Reason = "stale: " + blocking
-			} else {
-				res.Reason = "fresh"
+			if err := a.settle(ctx, wt.files); err != nil {
+				return 0, err
 			}
-			return res, nil
+			return wokeEvent, nil
 		}
+	}
+}
 
-	wait:
-		for {
-			select {
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			case <-deadline.C:
-				// With WantStale, a timeout means they all still pass.
-				res.Fresh = in.WantStale
-				res.WaitedMS = ms(time.Since(start))
-				res.Reason = fmt.Sprintf("timeout after %s: %s", timeout, blocking)
-				return res, nil
-			case <-ticker.C:
-				res.Polls++
-				break wait
-			case err := <-watchErrs:
-				// An overflow loses events: evaluate now, polling covers
-				// the rest.
-				logger.Warn("file watcher error", "error", err)
-				break wait
-			case ev := <-events:
-				if !w.relevant(ev) {
-					continue
-				}
-				// Debounce: one write is several events (create, write,
-				// rename); evaluate once after they settle.
-				settle := time.NewTimer(a.debounce)
-			drain:
-				for {
-					select {
-					case ev := <-events:
-						w.relevant(ev) // adds watches on new directories
-					case <-settle.C:
-						break drain
-					case <-ctx.Done():
-						settle.Stop()
-						return nil, ctx.Err()
-					}
-				}
-				res.Events++
-				break wait
-			}
+// settle drains the events of one write (create, write, rename are several
+// events) until none came for the debounce period, so they cause one
+// evaluation.
+func (a *Activities) settle(ctx context.Context, w *dirWatcher) error {
+	settle := time.NewTimer(a.debounce)
+	defer settle.Stop()
+	for {
+		select {
+		case ev := <-w.fw.Events:
+			w.relevant(ev) // adds watches on new directories
+		case <-settle.C:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
 }
@@ -320,7 +385,7 @@ func (w *dirWatcher) relevant(ev fsnotify.Event) bool {
 	}
 	rel = filepath.ToSlash(rel)
 	for _, p := range w.patterns {
-		if matchGlob(p, rel) {
+		if rootfs.Match(p, rel) {
 			return true
 		}
 	}
@@ -341,31 +406,4 @@ func staticDir(p string) string {
 		return "."
 	}
 	return strings.Join(out, "/")
-}
-
-// matchGlob matches a slash path against a pattern where ** spans any
-// number of directories and other segments follow path.Match.
-func matchGlob(pattern, name string) bool {
-	return matchSegs(strings.Split(pattern, "/"), strings.Split(name, "/"))
-}
-
-func matchSegs(pat, name []string) bool {
-	for len(pat) > 0 {
-		if pat[0] == "**" {
-			for i := 0; i <= len(name); i++ {
-				if matchSegs(pat[1:], name[i:]) {
-					return true
-				}
-			}
-			return false
-		}
-		if len(name) == 0 {
-			return false
-		}
-		if ok, err := path.Match(pat[0], name[0]); err != nil || !ok {
-			return false
-		}
-		pat, name = pat[1:], name[1:]
-	}
-	return len(name) == 0
 }

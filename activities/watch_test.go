@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/strictcycle/strictcycle/config"
+	"github.com/strictcycle/strictcycle/gates"
 )
 
 // testContractYAML is a small contract over a temp root: one report check
@@ -294,22 +295,9 @@ func TestWatchUntilFreshBadInput(t *testing.T) {
 	}
 }
 
-func TestMatchGlob(t *testing.T) {
-	tests := []struct {
-		pattern, name string
-		want          bool
-	}{
-		{"reports/risk_service/latest.json", "reports/risk_service/latest.json", true},
-		{"reports/risk_service/latest.json", "reports/risk_service/.latest.json.tmp-1", false},
-		{"reports/event_store/integrity_*.json", "reports/event_store/integrity_20260222.json", true},
-		{"reports/event_store/integrity_*.json", "reports/event_store/sub/integrity_1.json", false},
-		{"reports/parity/**/parity_*.json", "reports/parity/parity_1.json", true},
-		{"reports/parity/**/parity_*.json", "reports/parity/a/b/parity_1.json", true},
-		{"reports/parity/**/parity_*.json", "reports/other/parity_1.json", false},
-	}
-	for _, tt := range tests {
-		require.Equal(t, tt.want, matchGlob(tt.pattern, tt.name), "%s ~ %s", tt.pattern, tt.name)
-	}
+// TestStaticDir: the watched directory of a pattern is its part before the
+// first wildcard (the matcher itself is rootfs.Match, tested there).
+func TestStaticDir(t *testing.T) {
 	require.Equal(t, "reports/parity", staticDir("reports/parity/**/parity_*.json"))
 	require.Equal(t, "reports/risk_service", staticDir("reports/risk_service/latest.json"))
 	require.Equal(t, ".", staticDir("latest.json"))
@@ -333,7 +321,7 @@ func BenchmarkWatchLatency(b *testing.B) {
 		b.StartTimer()
 		// As an hbot service writes: temp file, then rename (no fsync).
 		tmp := filepath.Join(root, "reports/risk_service/latest.json.tmp")
-		body := `{"ts_utc": "` + time.Now().UTC().Format(pyISO) + `", "status": "ok"}`
+		body := `{"ts_utc": "` + gates.FormatPyISO(time.Now()) + `", "status": "ok"}`
 		if err := os.WriteFile(tmp, []byte(body), 0o644); err != nil {
 			b.Fatal(err)
 		}
@@ -369,4 +357,28 @@ func TestWatchUntilFreshRetryKeepsDeadline(t *testing.T) {
 	require.False(t, res.Fresh)
 	require.Contains(t, res.Reason, "timeout after 1h0m0s")
 	require.Less(t, time.Since(start), 30*time.Second, "the first attempt's hour is nearly spent")
+}
+
+// TestWatchUntilFreshOneClock: the wait is measured on the activities'
+// clock, the one the engine judges freshness with (a clock that steps a
+// second per reading makes the wait last seconds, though it takes ms).
+func TestWatchUntilFreshOneClock(t *testing.T) {
+	path := loadTestContract(t, nil)
+	root := t.TempDir()
+	base := time.Now().UTC()
+	writeReport(t, root, "reports/risk_service/latest.json", base, "ok")
+	var readings atomic.Int64
+	clock := func() time.Time { return base.Add(time.Duration(readings.Add(1)) * time.Second) }
+	env := activityEnv(New(Options{Now: clock, DisableFileEvents: true}))
+	v, err := env.ExecuteActivity(WatchUntilFreshName, &WatchUntilFreshInput{
+		Target: Target{Environment: "test", Root: root, Contract: path}, Checks: []string{"risk_service_fresh"}, Timeout: time.Minute})
+	require.NoError(t, err)
+	var res WatchUntilFreshResult
+	require.NoError(t, v.Get(&res))
+	require.True(t, res.Fresh, res.Reason)
+	n := readings.Load()
+	require.GreaterOrEqual(t, n, int64(3), "start, the engine's now, the end")
+	// The first reading is the start and the last the end: the wait is
+	// their difference in clock seconds.
+	require.Equal(t, float64((n-1)*1000), res.WaitedMS)
 }

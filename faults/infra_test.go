@@ -115,7 +115,7 @@ func TestRedisDownForWholeCycle(t *testing.T) {
 	run := s.startCycle(ctx)
 
 	res := s.result(ctx, run)
-	require.Equal(t, "FAIL", res.Status)
+	require.Equal(t, "FAIL", string(res.Status))
 	require.True(t, strings.HasPrefix(res.Reason, `recovery round 1 could not complete: restart service "event-store-service": redis claim restart`), res.Reason)
 	require.Contains(t, res.Reason, "connection refused")
 	require.Equal(t, []string{staleCheck}, res.CriticalFailures)

@@ -106,7 +106,7 @@ func TestTornReportFailsClosed(t *testing.T) {
 	run := s.startCycle(ctx)
 
 	res := s.result(ctx, run)
-	require.Equal(t, "FAIL", res.Status)
+	require.Equal(t, "FAIL", string(res.Status))
 	require.Equal(t, "non-recoverable critical failure: "+tornCheck+" (error)", res.Reason)
 	require.ElementsMatch(t, []string{tornCheck, staleCheck}, res.CriticalFailures)
 	require.Empty(t, res.Restarts, "no restart storm")
@@ -152,7 +152,7 @@ func TestSkewedClockRecoversAfterRestart(t *testing.T) {
 	evals := only(s.history(ctx, run), activities.EvaluateGatesName)
 	var first activities.GateSummary
 	evals[0].decode(t, &first)
-	require.Equal(t, "FAIL", first.Status)
+	require.Equal(t, "FAIL", string(first.Status))
 	ck := checkOf(t, &first, staleCheck)
 	require.Equal(t, string(gates.VerdictStale), ck.Verdict)
 	require.False(t, ck.Pass)
@@ -178,7 +178,7 @@ func TestSkewedClockFailsClosed(t *testing.T) {
 	run := s.startCycle(ctx)
 
 	res := s.result(ctx, run)
-	require.Equal(t, "FAIL", res.Status)
+	require.Equal(t, "FAIL", string(res.Status))
 	require.Equal(t, "still failing after 2 recovery rounds: "+staleCheck, res.Reason)
 	require.Equal(t, []string{staleCheck}, res.CriticalFailures)
 	require.Equal(t, 2, res.Rounds)

@@ -26,6 +26,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/strictcycle/strictcycle/activities"
+	"github.com/strictcycle/strictcycle/cycletypes"
 	"github.com/strictcycle/strictcycle/devserver"
 	"github.com/strictcycle/strictcycle/simstack"
 	"github.com/strictcycle/strictcycle/workflows"
@@ -283,7 +284,7 @@ func (s *stack) result(ctx context.Context, run client.WorkflowRun) *workflows.S
 
 // phase is the cycle's phase from the status query ("" when no worker
 // answers).
-func (s *stack) phase(ctx context.Context, run client.WorkflowRun) string {
+func (s *stack) phase(ctx context.Context, run client.WorkflowRun) cycletypes.Phase {
 	qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	v, err := s.cl.QueryWorkflow(qctx, run.GetID(), run.GetRunID(), workflows.QueryStatus)
@@ -316,7 +317,7 @@ func (s *stack) pending(ctx context.Context, run client.WorkflowRun, activityTyp
 // awaitStarted waits until the cycle is in phase and a worker has started
 // an attempt of activityType in it (the server holds it as STARTED): a kill
 // from then on can only end that attempt by a timeout.
-func (s *stack) awaitStarted(ctx context.Context, run client.WorkflowRun, phase, activityType string) {
+func (s *stack) awaitStarted(ctx context.Context, run client.WorkflowRun, phase cycletypes.Phase, activityType string) {
 	s.t.Helper()
 	require.Eventually(s.t, func() bool {
 		if s.phase(ctx, run) != phase {

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/strictcycle/strictcycle/activities"
+	"github.com/strictcycle/strictcycle/cycletypes"
 	"github.com/strictcycle/strictcycle/workflows"
 )
 
@@ -32,9 +33,9 @@ func requireRetriedAfterKill(t *testing.T, a *activityRun) {
 
 // requirePassOneRestart checks a PASS after one restart in round 1, and
 // that the stale service's process was started starts times in all.
-func requirePassOneRestart(t *testing.T, s *stack, res *workflows.StrictCycleResult, outcome string, starts int) {
+func requirePassOneRestart(t *testing.T, s *stack, res *workflows.StrictCycleResult, outcome cycletypes.RestartOutcome, starts int) {
 	t.Helper()
-	require.Equal(t, "PASS", res.Status, res.Reason)
+	require.Equal(t, "PASS", string(res.Status), res.Reason)
 	require.Equal(t, []string{}, res.CriticalFailures)
 	require.Len(t, res.Restarts, 1, "one restart in one round")
 	require.Equal(t, 1, res.Restarts[0].Round)
@@ -95,7 +96,7 @@ func TestWorkerKilledDuringGateRun(t *testing.T) {
 	requireRetriedAfterKill(t, evals[0])
 	var first activities.GateSummary
 	evals[0].decode(t, &first)
-	require.Equal(t, "FAIL", first.Status)
+	require.Equal(t, "FAIL", string(first.Status))
 	require.Equal(t, []string{staleCheck}, first.CriticalFailures)
 }
 

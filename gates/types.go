@@ -7,22 +7,23 @@ import (
 	"time"
 
 	"github.com/strictcycle/strictcycle/config"
+	"github.com/strictcycle/strictcycle/cycletypes"
 	"github.com/strictcycle/strictcycle/redact"
 )
 
-// Verdict is the outcome class of one check. Only VerdictPass passes.
-type Verdict string
+// Verdict is the outcome class of one check, declared in cycletypes (the
+// wire types of the workflows) so that one spelling serves both.
+type Verdict = cycletypes.Verdict
 
+// Verdicts. Only VerdictPass passes.
 const (
-	VerdictPass    Verdict = "pass"
-	VerdictFail    Verdict = "fail"
-	VerdictStale   Verdict = "stale"
-	VerdictMissing Verdict = "missing"
-	VerdictError   Verdict = "error"
-	VerdictSkipped Verdict = "skipped"
-	// VerdictWaived is a critical check an operator waived with a reason and
-	// an expiry; it does not fail the status and says so.
-	VerdictWaived Verdict = "waived"
+	VerdictPass    = cycletypes.VerdictPass
+	VerdictFail    = cycletypes.VerdictFail
+	VerdictStale   = cycletypes.VerdictStale
+	VerdictMissing = cycletypes.VerdictMissing
+	VerdictError   = cycletypes.VerdictError
+	VerdictSkipped = cycletypes.VerdictSkipped
+	VerdictWaived  = cycletypes.VerdictWaived
 )
 
 // Timestamp sources.
@@ -33,7 +34,13 @@ const (
 	TSSourceNone          = "none"
 )
 
-// Status values, as the Python runner writes them.
+// DefaultWindow is the freshness window of a contract that sets none: the
+// one value the engine judges with and the recovery drill waits on.
+const DefaultWindow = defaultWindow
+
+// Status values, as the Python runner writes them. They stay untyped here
+// (the report's status is a plain string field of the artifact) and spell
+// cycletypes.StatusPass and StatusFail; a test holds them equal.
 const (
 	StatusPass = "PASS"
 	StatusFail = "FAIL"
@@ -77,12 +84,7 @@ type Result struct {
 }
 
 // Waiver lets a named critical check not block the status until Expires.
-type Waiver struct {
-	Check   string    `json:"check"`
-	Reason  string    `json:"reason"`
-	By      string    `json:"by,omitempty"`
-	Expires time.Time `json:"expires"`
-}
+type Waiver = cycletypes.Waiver
 
 // Report is one gate run.
 type Report struct {

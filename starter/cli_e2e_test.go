@@ -129,7 +129,7 @@ func TestE2EApproveProtectedService(t *testing.T) {
 
 	var res workflows.StrictCycleResult
 	require.NoError(t, run.Get(ctx, &res))
-	require.Equal(t, "PASS", res.Status, res.Reason)
+	require.Equal(t, "PASS", string(res.Status), res.Reason)
 	require.Len(t, res.Restarts, 1)
 	require.Equal(t, DemoService, res.Restarts[0].Service)
 }
@@ -152,6 +152,6 @@ func TestE2ESecondCycleRefused(t *testing.T) {
 	require.Equal(t, exitPass, code, out)
 	var res workflows.StrictCycleResult
 	require.NoError(t, run.Get(ctx, &res))
-	require.Equal(t, "FAIL", res.Status)
+	require.Equal(t, "FAIL", string(res.Status))
 	require.Equal(t, "aborted by op: test over", res.Reason)
 }

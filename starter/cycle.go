@@ -214,7 +214,7 @@ func waitCycle(ctx context.Context, cl client.Client, run client.WorkflowRun, ou
 			if err != nil {
 				continue // the workflow may have just completed
 			}
-			line := fmt.Sprintf("%-18s round %d/%d", gates.Printable(st.Phase), st.Round, st.MaxRounds)
+			line := fmt.Sprintf("%-18s round %d/%d", gates.Printable(string(st.Phase)), st.Round, st.MaxRounds)
 			if len(st.WaitingOn) > 0 {
 				line += " waiting on " + gates.PrintableList(st.WaitingOn)
 			}
@@ -258,7 +258,7 @@ func printDecision(out io.Writer, res *workflows.StrictCycleResult, asJSON bool)
 		}
 		fmt.Fprintln(out)
 		for _, r := range res.Restarts {
-			fmt.Fprintf(out, "restart: round %d %s %s", r.Round, gates.Printable(r.Service), gates.Printable(r.Outcome))
+			fmt.Fprintf(out, "restart: round %d %s %s", r.Round, gates.Printable(r.Service), gates.Printable(string(r.Outcome)))
 			if r.FreshAfterMS > 0 {
 				fmt.Fprintf(out, ", report fresh %.0fms later", r.FreshAfterMS)
 			}
@@ -427,7 +427,7 @@ func drillCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		fmt.Fprintf(stdout, "  [%s] %-20s %s\n", mark, gates.Printable(s.Name), gates.Printable(s.Detail))
 	}
-	fmt.Fprintf(stdout, "drill: %s\ndrill report: %s\n", gates.Printable(res.Status), gates.Printable(res.ReportPath))
+	fmt.Fprintf(stdout, "drill: %s\ndrill report: %s\n", gates.Printable(string(res.Status)), gates.Printable(res.ReportPath))
 	if res.Status == "pass" {
 		return exitPass
 	}

@@ -167,7 +167,7 @@ func TestE2EStaleIntegrityRestartsAndPasses(t *testing.T) {
 	var res workflows.StrictCycleResult
 	require.NoError(t, run.Get(ctx, &res))
 
-	require.Equal(t, "PASS", res.Status, res.Reason)
+	require.Equal(t, "PASS", string(res.Status), res.Reason)
 	require.Len(t, res.Restarts, 1)
 	require.Equal(t, DemoService, res.Restarts[0].Service)
 	require.Equal(t, activities.RestartDone, res.Restarts[0].Outcome)
@@ -207,7 +207,7 @@ func TestE2EWorkerStoppedDuringWatch(t *testing.T) {
 
 	var res workflows.StrictCycleResult
 	require.NoError(t, run.Get(ctx, &res))
-	require.Equal(t, "PASS", res.Status, res.Reason)
+	require.Equal(t, "PASS", string(res.Status), res.Reason)
 	require.Len(t, res.Restarts, 1, "exactly one restart")
 	require.Equal(t, activities.RestartDone, res.Restarts[0].Outcome)
 	saveHistory(t, s.cl, run.GetID(), run.GetRunID(), "strict_cycle_worker_stopped")
@@ -225,7 +225,7 @@ func TestDemo(t *testing.T) {
 	require.NoError(t, err)
 	res, err := runDemo(ctx, demoOptions{Root: t.TempDir(), Self: []string{os.Args[0]}, UIPort: uiPort, Interval: 500 * time.Millisecond}, &out)
 	require.NoError(t, err, out.String())
-	require.Equal(t, "PASS", res.Status, out.String())
+	require.Equal(t, "PASS", string(res.Status), out.String())
 	require.Len(t, res.Restarts, 1)
 	text := out.String()
 	for _, want := range []string{"timeline (from workflow history):", "RestartService", "decision PASS", "[promotion-gates] status=PASS", "history in the web UI: http://"} {
@@ -279,7 +279,7 @@ func TestE2ERecoveryDrill(t *testing.T) {
 	for _, st := range res.Steps {
 		require.True(t, st.OK, "%s: %s", st.Name, st.Detail)
 	}
-	require.Equal(t, "pass", res.Status)
+	require.Equal(t, "pass", string(res.Status))
 	require.Len(t, res.Steps, 7)
 	require.FileExists(t, filepath.Join(s.root, "reports", "recovery", "latest.json"))
 	require.True(t, simstack.Running(s.root, DemoService), "the drill leaves the service running")
@@ -298,7 +298,7 @@ func TestE2ENonRecoverableFailsClosed(t *testing.T) {
 	require.NoError(t, err)
 	var res workflows.StrictCycleResult
 	require.NoError(t, run.Get(ctx, &res))
-	require.Equal(t, "FAIL", res.Status)
+	require.Equal(t, "FAIL", string(res.Status))
 	require.Contains(t, res.Reason, "non-recoverable critical failure: strategy_catalog_consistency (fail)")
 	require.Empty(t, res.Restarts)
 	require.False(t, simstack.Running(s.root, DemoService), "nothing was restarted")
@@ -317,6 +317,6 @@ func TestDemosInARowKeepTheirOwnBudget(t *testing.T) {
 		res, err := runDemo(ctx, demoOptions{Root: filepath.Join(t.TempDir(), "001"), Self: []string{os.Args[0]}, Interval: 500 * time.Millisecond}, &out)
 		cancel()
 		require.NoError(t, err, out.String())
-		require.Equal(t, "PASS", res.Status, "demo %d: %s", i+1, out.String())
+		require.Equal(t, "PASS", string(res.Status), "demo %d: %s", i+1, out.String())
 	}
 }

@@ -214,7 +214,7 @@ func TestE2EScheduleAndManualExclusive(t *testing.T) {
 	ran := s.scheduledResult(ctx, 2, "scheduled_cycle_ran")
 	require.False(t, ran.Skipped)
 	require.Equal(t, scheduledRun, ran.CycleRunID)
-	require.Equal(t, "FAIL", ran.Status)
+	require.Equal(t, "FAIL", string(ran.Status))
 	require.Equal(t, "aborted by op: scheduled one", ran.Reason)
 
 	// Right after a cycle ends, the next start is accepted (the old

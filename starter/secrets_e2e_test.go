@@ -100,7 +100,7 @@ func TestE2ESecretsNeverLeak(t *testing.T) {
 	require.NoError(t, err)
 	var res workflows.StrictCycleResult
 	require.NoError(t, run.Get(ctx, &res))
-	require.Equal(t, "PASS", res.Status, res.Reason)
+	require.Equal(t, "PASS", string(res.Status), res.Reason)
 
 	// (b) workflow history: every event, every payload.
 	events, err := history(ctx, cl, run.GetID(), run.GetRunID())

@@ -223,7 +223,7 @@ func describe(dc converter.DataConverter, s *scheduled, result *commonpb.Payload
 			out := fmt.Sprintf("%s: %s", what, r.Status)
 			for _, c := range r.Checks {
 				if !c.Pass {
-					out += fmt.Sprintf("\n%24s %s %s: %s", "", strings.ToUpper(c.Verdict), c.Name, c.Reason)
+					out += fmt.Sprintf("\n%24s %s %s: %s", "", strings.ToUpper(string(c.Verdict)), c.Name, c.Reason)
 				}
 			}
 			if r.ArtifactPath != "" {

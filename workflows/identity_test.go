@@ -10,9 +10,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/strictcycle/strictcycle/activities"
 	"github.com/strictcycle/strictcycle/config"
-	"github.com/strictcycle/strictcycle/gates"
+	"github.com/strictcycle/strictcycle/cycletypes"
 )
 
 // words lists every string of length 1..n over alphabet.
@@ -65,7 +64,7 @@ func requireBadInput(t *testing.T, err error, want string) {
 	require.Error(t, err)
 	var app *temporal.ApplicationError
 	require.True(t, errors.As(err, &app), "%v", err)
-	require.Equal(t, activities.ErrTypeBadInput, app.Type())
+	require.Equal(t, cycletypes.ErrTypeBadInput, app.Type())
 	require.True(t, app.NonRetryable())
 	require.Contains(t, app.Message(), want)
 }
@@ -75,7 +74,7 @@ func TestWorkflowsRefuseBadEnvironment(t *testing.T) {
 	for _, env := range []string{"ab-cycle-z", "prod' OR '1'='1", "Prod", "a b"} {
 		t.Run(env, func(t *testing.T) {
 			var ts testsuite.WorkflowTestSuite
-			target := activities.Target{Environment: env, Root: "/r", Contract: "fake"}
+			target := cycletypes.Target{Environment: env, Root: "/r", Contract: "fake"}
 			for name, start := range map[string]func(*testsuite.TestWorkflowEnvironment){
 				StrictCycleName: func(e *testsuite.TestWorkflowEnvironment) {
 					e.ExecuteWorkflow(StrictCycle, &StrictCycleInput{Target: target})
@@ -109,13 +108,13 @@ func TestScheduledCycleRunsTheCycleUnderItsID(t *testing.T) {
 	stack := newFakeStack()
 	stack.register(env)
 	env.RegisterWorkflowWithOptions(StrictCycle, workflowOptions(StrictCycleName))
-	env.ExecuteWorkflow(ScheduledCycle, &StrictCycleInput{Target: activities.Target{Environment: "test", Root: "/r", Contract: "fake", CI: true}})
+	env.ExecuteWorkflow(ScheduledCycle, &StrictCycleInput{Target: cycletypes.Target{Environment: "test", Root: "/r", Contract: "fake", CI: true}})
 	require.NoError(t, env.GetWorkflowError())
 	var res ScheduledCycleResult
 	require.NoError(t, env.GetWorkflowResult(&res))
 	require.False(t, res.Skipped)
 	require.Equal(t, "strictcycle-test-cycle", res.CycleID)
-	require.Equal(t, gates.StatusPass, res.Status)
+	require.Equal(t, cycletypes.StatusPass, res.Status)
 	require.NotEmpty(t, res.CycleRunID)
 	require.Len(t, stack.published, 1)
 	require.Equal(t, "strictcycle-test-cycle", stack.published[0].WorkflowID, "the child ran under the cycle id")
@@ -129,13 +128,13 @@ func TestRecoveryDrillUnknownServiceWritesNoReport(t *testing.T) {
 	stack := newFakeStack()
 	stack.register(env)
 	reports := 0
-	env.OnActivity(activities.WriteDrillReportName, anyCtx, anyArg).Return(
-		func(context.Context, *activities.DrillReport) (*activities.WriteDrillReportResult, error) {
+	env.OnActivity(cycletypes.WriteDrillReportName, anyCtx, anyArg).Return(
+		func(context.Context, *cycletypes.DrillReport) (*cycletypes.WriteDrillReportResult, error) {
 			reports++
-			return &activities.WriteDrillReportResult{}, nil
+			return &cycletypes.WriteDrillReportResult{}, nil
 		}).Maybe()
 	env.ExecuteWorkflow(RecoveryDrill, &RecoveryDrillInput{
-		Target:  activities.Target{Environment: "test", Root: "/r", Contract: "fake"},
+		Target:  cycletypes.Target{Environment: "test", Root: "/r", Contract: "fake"},
 		Service: "no-such-service", Check: "event_store_integrity_freshness",
 	})
 	require.True(t, env.IsWorkflowCompleted())
@@ -147,7 +146,7 @@ func TestRecoveryDrillUnknownServiceWritesNoReport(t *testing.T) {
 // Waivers shorter than MinWaiver (they would end an approval wait and then
 // waive nothing) and beyond MaxWaiver are refused by the validator.
 func (s *StrictCycleSuite) TestWaiveExpiryBounds() {
-	s.stack.verdict["day2_event_store_gate"] = gates.VerdictStale
+	s.stack.verdict["day2_event_store_gate"] = cycletypes.VerdictStale
 	s.stack.protected["ops-scheduler"] = true
 	rejected := map[string]string{}
 	accepted := map[string]bool{}

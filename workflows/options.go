@@ -6,14 +6,14 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/strictcycle/strictcycle/activities"
+	"github.com/strictcycle/strictcycle/cycletypes"
 )
 
 // Activity options per kind of step. Every call has a start-to-close
 // timeout and a bounded retry policy; long waits heartbeat so a dead worker
 // is noticed in seconds, not at the end of the wait.
 var (
-	nonRetryable = []string{activities.ErrTypeBadContract, activities.ErrTypeBadInput, activities.ErrTypeDriver}
+	nonRetryable = cycletypes.NonRetryableErrorTypes()
 
 	planOptions = workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,

@@ -7,8 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/strictcycle/strictcycle/activities"
-	"github.com/strictcycle/strictcycle/gates"
+	"github.com/strictcycle/strictcycle/cycletypes"
 )
 
 // assertDryRun checks every side effect a dry run could have: no driver
@@ -33,12 +32,12 @@ func (s *StrictCycleSuite) assertDryRun(res *StrictCycleResult) {
 }
 
 func (s *StrictCycleSuite) TestDryRunNeverRestarts() {
-	s.stack.verdict["event_store_integrity_freshness"] = gates.VerdictStale
+	s.stack.verdict["event_store_integrity_freshness"] = cycletypes.VerdictStale
 	in := s.input()
 	in.DryRun = true
 	s.env.ExecuteWorkflow(StrictCycle, in)
 	res := s.result()
-	s.Equal(gates.StatusFail, res.Status)
+	s.Equal(cycletypes.StatusFail, res.Status)
 	s.Equal("dry run: would restart event-store-service for event_store_integrity_freshness", res.Reason)
 	s.assertDryRun(res)
 }
@@ -46,7 +45,7 @@ func (s *StrictCycleSuite) TestDryRunNeverRestarts() {
 // A dry run does not wait for an approval either (nothing would be
 // restarted): it reports what it would do at once.
 func (s *StrictCycleSuite) TestDryRunProtectedServiceNeitherWaitsNorRestarts() {
-	s.stack.verdict["day2_event_store_gate"] = gates.VerdictStale
+	s.stack.verdict["day2_event_store_gate"] = cycletypes.VerdictStale
 	s.stack.protected["ops-scheduler"] = true
 	in := s.input()
 	in.DryRun = true
@@ -63,7 +62,7 @@ func (s *StrictCycleSuite) TestDryRunPassIsMarked() {
 	in.DryRun = true
 	s.env.ExecuteWorkflow(StrictCycle, in)
 	res := s.result()
-	s.Equal(gates.StatusPass, res.Status)
+	s.Equal(cycletypes.StatusPass, res.Status)
 	s.True(res.DryRun)
 	s.True(s.stack.published[0].DryRun)
 	s.Empty(s.stack.published[0].Root)
@@ -87,11 +86,11 @@ func (s *StrictCycleSuite) TestRealRunIsNotMarked() {
 func (s *StrictCycleSuite) TestFailingWarningsNeitherFailNorRecover() {
 	s.stack.severity["reconciliation_status"] = "warning"
 	s.stack.severity["preflight_checks"] = "warning"
-	s.stack.verdict["reconciliation_status"] = gates.VerdictStale
-	s.stack.verdict["preflight_checks"] = gates.VerdictFail
+	s.stack.verdict["reconciliation_status"] = cycletypes.VerdictStale
+	s.stack.verdict["preflight_checks"] = cycletypes.VerdictFail
 	s.env.ExecuteWorkflow(StrictCycle, s.input())
 	res := s.result()
-	s.Equal(gates.StatusPass, res.Status)
+	s.Equal(cycletypes.StatusPass, res.Status)
 	s.Empty(res.Restarts)
 	s.Zero(res.Rounds)
 	s.Zero(s.stack.watchCalls)
@@ -102,19 +101,19 @@ func (s *StrictCycleSuite) TestFailingWarningsNeitherFailNorRecover() {
 func (s *StrictCycleSuite) TestWarningsIgnoredInRecovery() {
 	s.stack.severity["reconciliation_status"] = "warning"
 	s.stack.severity["preflight_checks"] = "warning"
-	s.stack.verdict["reconciliation_status"] = gates.VerdictStale
-	s.stack.verdict["preflight_checks"] = gates.VerdictFail
-	s.stack.verdict["event_store_integrity_freshness"] = gates.VerdictStale
+	s.stack.verdict["reconciliation_status"] = cycletypes.VerdictStale
+	s.stack.verdict["preflight_checks"] = cycletypes.VerdictFail
+	s.stack.verdict["event_store_integrity_freshness"] = cycletypes.VerdictStale
 	s.env.ExecuteWorkflow(StrictCycle, s.input())
 	res := s.result()
-	s.Equal(gates.StatusPass, res.Status, res.Reason)
+	s.Equal(cycletypes.StatusPass, res.Status, res.Reason)
 	s.Equal("passed after 1 restart(s) in 1 round(s)", res.Reason)
 	s.Equal(1, s.stack.restartCalls["event-store-service"])
 	s.Zero(s.stack.restartCalls["reconciliation-service"], "a warning's producer is not restarted")
 }
 
 func (s *StrictCycleSuite) TestWaivedPassIsMarked() {
-	s.stack.verdict["event_store_integrity_freshness"] = gates.VerdictStale
+	s.stack.verdict["event_store_integrity_freshness"] = cycletypes.VerdictStale
 	s.stack.protected["event-store-service"] = true
 	s.env.RegisterDelayedCallback(func() {
 		s.env.UpdateWorkflow(UpdateWaive, "w1", &testsuite.TestUpdateCallback{
@@ -124,7 +123,7 @@ func (s *StrictCycleSuite) TestWaivedPassIsMarked() {
 	}, 10*time.Second)
 	s.env.ExecuteWorkflow(StrictCycle, s.input())
 	res := s.result()
-	s.Equal(gates.StatusPass, res.Status)
+	s.Equal(cycletypes.StatusPass, res.Status)
 	s.Equal([]string{"event_store_integrity_freshness"}, res.Waived)
 	s.Require().Len(s.stack.published, 1)
 	s.Equal([]string{"event_store_integrity_freshness"}, s.stack.published[0].Waived)
@@ -134,7 +133,7 @@ func (s *StrictCycleSuite) TestWaivedPassIsMarked() {
 // A waiver that expires at once cannot end an approval wait: the cycle
 // still fails closed when nobody approves.
 func (s *StrictCycleSuite) TestInstantWaiverRejected() {
-	s.stack.verdict["day2_event_store_gate"] = gates.VerdictStale
+	s.stack.verdict["day2_event_store_gate"] = cycletypes.VerdictStale
 	s.stack.protected["ops-scheduler"] = true
 	var rejected string
 	s.env.RegisterDelayedCallback(func() {
@@ -145,8 +144,8 @@ func (s *StrictCycleSuite) TestInstantWaiverRejected() {
 	}, time.Minute)
 	s.env.ExecuteWorkflow(StrictCycle, s.input())
 	res := s.result()
-	s.Equal("waive: a waiver lasts at least 1m0s", rejected)
-	s.Equal(gates.StatusFail, res.Status)
+	s.Equal("waive: expiry 2000-01-01T00:01:00Z is less than 1m0s away", rejected)
+	s.Equal(cycletypes.StatusFail, res.Status)
 	s.Equal("protected service ops-scheduler was not approved within 30m0s", res.Reason)
 	s.Zero(s.stack.restartCalls["ops-scheduler"])
 }
@@ -164,7 +163,7 @@ func TestRecoveryDrillBadInputWritesNothing(t *testing.T) {
 			stack := newFakeStack()
 			stack.register(env)
 			env.ExecuteWorkflow(RecoveryDrill, &RecoveryDrillInput{
-				Target:  activities.Target{Environment: "test", Root: "/r", Contract: "fake"},
+				Target:  cycletypes.Target{Environment: "test", Root: "/r", Contract: "fake"},
 				Service: tt.service, Check: tt.check,
 			})
 			require.True(t, env.IsWorkflowCompleted())

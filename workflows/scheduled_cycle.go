@@ -8,8 +8,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/strictcycle/strictcycle/activities"
 	"github.com/strictcycle/strictcycle/config"
+	"github.com/strictcycle/strictcycle/cycletypes"
 )
 
 // CycleTimeout bounds one strict cycle, however it was started.
@@ -31,7 +31,7 @@ func checkEnvironment(ctx workflow.Context, env string) error {
 
 func validEnvironment(env string) error {
 	if err := config.ValidateEnvironment(env); err != nil {
-		return temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrTypeBadInput, nil)
+		return temporal.NewNonRetryableApplicationError(err.Error(), cycletypes.ErrTypeBadInput, nil)
 	}
 	return nil
 }
@@ -44,7 +44,7 @@ func validEnvironment(env string) error {
 // race.
 func ScheduledCycle(ctx workflow.Context, in *StrictCycleInput) (*ScheduledCycleResult, error) {
 	if in == nil || in.Root == "" || in.Contract == "" {
-		return nil, temporal.NewNonRetryableApplicationError("scheduled cycle input needs environment, root and contract", activities.ErrTypeBadInput, nil)
+		return nil, temporal.NewNonRetryableApplicationError("scheduled cycle input needs environment, root and contract", cycletypes.ErrTypeBadInput, nil)
 	}
 	if err := validEnvironment(in.Environment); err != nil {
 		return nil, err

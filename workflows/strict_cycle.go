@@ -10,28 +10,39 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/strictcycle/strictcycle/activities"
-	"github.com/strictcycle/strictcycle/gates"
+	"github.com/strictcycle/strictcycle/cycletypes"
 )
 
-// Phases reported by the status query and the StrictCyclePhase attribute.
+// Phases reported by the status query and the StrictCyclePhase attribute
+// (declared in cycletypes).
 const (
-	PhasePlan        = "plan"
-	PhaseReplay      = "replay"
-	PhaseGates       = "gates"
-	PhaseWaitFirst   = "wait_first"
-	PhaseApproval    = "awaiting_approval"
-	PhaseRestart     = "restarting"
-	PhaseWatch       = "watching"
-	PhaseRecheck     = "rechecking"
-	PhaseFinalGates  = "final_gates"
-	PhasePublish     = "publishing"
-	PhaseDone        = "done"
-	QueryStatus      = "status"
-	UpdateApprove    = "approve"
-	UpdateAbort      = "abort"
-	UpdateWaive      = "waive"
+	PhasePlan       = cycletypes.PhasePlan
+	PhaseReplay     = cycletypes.PhaseReplay
+	PhaseGates      = cycletypes.PhaseGates
+	PhaseWaitFirst  = cycletypes.PhaseWaitFirst
+	PhaseApproval   = cycletypes.PhaseApproval
+	PhaseRestart    = cycletypes.PhaseRestart
+	PhaseWatch      = cycletypes.PhaseWatch
+	PhaseRecheck    = cycletypes.PhaseRecheck
+	PhaseFinalGates = cycletypes.PhaseFinalGates
+	PhasePublish    = cycletypes.PhasePublish
+	PhaseDone       = cycletypes.PhaseDone
+)
+
+// Query and update names.
+const (
+	QueryStatus   = "status"
+	UpdateApprove = "approve"
+	UpdateAbort   = "abort"
+	UpdateWaive   = "waive"
+)
+
+// Version change ids (workflow.GetVersion).
+const (
 	versionWaitFirst = "wait-first-natural-refresh"
+	// versionContractHash: activity inputs carry the sha256 of the contract
+	// the plan loaded, so every activity judges the same contract.
+	versionContractHash = "contract-hash-in-inputs"
 )
 
 // ApprovalTimeout bounds how long a cycle waits for an operator to approve
@@ -48,18 +59,18 @@ const MinWaiver = time.Minute
 
 // CycleStatus is what the status query returns.
 type CycleStatus struct {
-	Phase     string         `json:"phase"`
-	Round     int            `json:"round"`
-	MaxRounds int            `json:"max_rounds"`
-	Status    string         `json:"status,omitempty"`
-	Failures  []string       `json:"failures"`
-	WaitingOn []string       `json:"waiting_on,omitempty"`
-	Restarts  []Restart      `json:"restarts"`
-	Pending   []string       `json:"pending_approvals,omitempty"`
-	Approved  []string       `json:"approved,omitempty"`
-	Waivers   []gates.Waiver `json:"waivers,omitempty"`
-	Aborted   string         `json:"aborted,omitempty"`
-	Since     time.Time      `json:"since"`
+	Phase     cycletypes.Phase    `json:"phase"`
+	Round     int                 `json:"round"`
+	MaxRounds int                 `json:"max_rounds"`
+	Status    cycletypes.Status   `json:"status,omitempty"`
+	Failures  []string            `json:"failures"`
+	WaitingOn []string            `json:"waiting_on,omitempty"`
+	Restarts  []Restart           `json:"restarts"`
+	Pending   []string            `json:"pending_approvals,omitempty"`
+	Approved  []string            `json:"approved,omitempty"`
+	Waivers   []cycletypes.Waiver `json:"waivers,omitempty"`
+	Aborted   string              `json:"aborted,omitempty"`
+	Since     time.Time           `json:"since"`
 }
 
 // ApproveRequest approves restarting a protected service.
@@ -85,14 +96,17 @@ type WaiveRequest struct {
 
 // strictCycle is the state of one StrictCycle run.
 type strictCycle struct {
-	in     *StrictCycleInput
-	plan   *activities.Plan
-	status CycleStatus
-	runID  string
-	wfID   string
+	in   *StrictCycleInput
+	plan *cycletypes.Plan
+	// contractSHA256 is the plan's contract hash, carried in every later
+	// activity input (empty in runs recorded before it was).
+	contractSHA256 string
+	status         CycleStatus
+	runID          string
+	wfID           string
 
 	approved map[string]bool
-	waivers  []gates.Waiver
+	waivers  []cycletypes.Waiver
 	abortReq *AbortRequest
 	cancel   workflow.CancelFunc
 }
@@ -102,7 +116,7 @@ type strictCycle struct {
 // activity that cannot complete fails closed with its error as the reason.
 func StrictCycle(ctx workflow.Context, in *StrictCycleInput) (*StrictCycleResult, error) {
 	if in == nil || in.Environment == "" || in.Root == "" || in.Contract == "" {
-		return nil, temporal.NewNonRetryableApplicationError("strict cycle input needs environment, root and contract", activities.ErrTypeBadInput, nil)
+		return nil, temporal.NewNonRetryableApplicationError("strict cycle input needs environment, root and contract", cycletypes.ErrTypeBadInput, nil)
 	}
 	info := workflow.GetInfo(ctx)
 	s := &strictCycle{
@@ -173,12 +187,12 @@ func (s *strictCycle) setup(ctx workflow.Context) error {
 		return fmt.Errorf("set abort update: %w", err)
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateWaive,
-		func(ctx workflow.Context, req WaiveRequest) (gates.Waiver, error) {
+		func(ctx workflow.Context, req WaiveRequest) (cycletypes.Waiver, error) {
 			exp := req.Expires
 			if exp.IsZero() {
 				exp = workflow.Now(ctx).Add(req.For)
 			}
-			w := gates.Waiver{Check: req.Check, Reason: req.Reason, By: req.By, Expires: exp}
+			w := cycletypes.Waiver{Check: req.Check, Reason: req.Reason, By: req.By, Expires: exp}
 			s.waivers = append(s.waivers, w)
 			workflow.GetLogger(ctx).Info("check waived", "check", req.Check, "by", req.By, "expires", exp)
 			return w, nil
@@ -198,7 +212,7 @@ func (s *strictCycle) validateWaive(ctx workflow.Context, req WaiveRequest) erro
 	if s.plan == nil {
 		return errors.New("waive: cycle has not loaded its contract yet")
 	}
-	i := slices.IndexFunc(s.plan.Checks, func(c activities.PlanCheck) bool { return c.Name == req.Check })
+	i := slices.IndexFunc(s.plan.Checks, func(c cycletypes.PlanCheck) bool { return c.Name == req.Check })
 	if i < 0 {
 		return fmt.Errorf("waive: check %q is not in contract %s", req.Check, s.plan.Contract)
 	}
@@ -222,7 +236,7 @@ func (s *strictCycle) validateWaive(ctx workflow.Context, req WaiveRequest) erro
 	return nil
 }
 
-func (s *strictCycle) setPhase(ctx workflow.Context, phase string, waiting ...string) {
+func (s *strictCycle) setPhase(ctx workflow.Context, phase cycletypes.Phase, waiting ...string) {
 	s.status.Phase = phase
 	s.status.WaitingOn = waiting
 	// Shown by the Web UI and `temporal workflow describe` while it runs.
@@ -236,10 +250,16 @@ func (s *strictCycle) setPhase(ctx workflow.Context, phase string, waiting ...st
 	workflow.SetCurrentDetails(ctx, details)
 	// The phase attribute is best effort: a failure to upsert must not stop
 	// a cycle, and upserts are cheap commands in history.
-	_ = workflow.UpsertTypedSearchAttributes(ctx, SAPhase.ValueSet(phase))
+	_ = workflow.UpsertTypedSearchAttributes(ctx, SAPhase.ValueSet(string(phase)))
 }
 
-func (s *strictCycle) target() activities.Target { return s.in.Target }
+// target is the stack every activity works on, with the planned contract's
+// hash once the plan is loaded.
+func (s *strictCycle) target() cycletypes.Target {
+	t := s.in.Target
+	t.ContractSHA256 = s.contractSHA256
+	return t
+}
 
 // artifactRoot is where decision artifacts go; a dry run writes none.
 func (s *strictCycle) artifactRoot() string {
@@ -251,7 +271,7 @@ func (s *strictCycle) artifactRoot() string {
 
 func (s *strictCycle) run(root workflow.Context) (*StrictCycleResult, error) {
 	logger := workflow.GetLogger(root)
-	_ = workflow.UpsertTypedSearchAttributes(root, SAEnvironment.ValueSet(s.in.Environment), SAStatus.ValueSet("RUNNING"))
+	_ = workflow.UpsertTypedSearchAttributes(root, SAEnvironment.ValueSet(s.in.Environment), SAStatus.ValueSet(string(cycletypes.StatusRunning)))
 
 	// Activities run under a cancellable context so an abort stops them at
 	// once; the decision is published under the root context.
@@ -260,20 +280,21 @@ func (s *strictCycle) run(root workflow.Context) (*StrictCycleResult, error) {
 	res := &StrictCycleResult{}
 
 	s.setPhase(root, PhasePlan)
-	var plan activities.Plan
-	if err := workflow.ExecuteActivity(withOptions(ctx, planOptions, "load contract "+s.in.Contract), activities.DescribeContractName, s.target()).Get(ctx, &plan); err != nil {
+	var plan cycletypes.Plan
+	if err := workflow.ExecuteActivity(withOptions(ctx, planOptions, "load contract "+s.in.Contract), cycletypes.DescribeContractName, s.target()).Get(ctx, &plan); err != nil {
 		return s.decide(root, res, nil, fmt.Sprintf("load contract %s: %s", s.in.Contract, errMessage(err)))
 	}
 	s.plan = &plan
+	s.contractSHA256 = plannedContract(ctx, &plan)
 	s.status.MaxRounds = s.maxRounds()
 
 	if plan.ReplayCheck != "" && !s.in.SkipReplay {
 		s.setPhase(root, PhaseReplay)
-		var rr activities.RunReplayResult
+		var rr cycletypes.RunReplayResult
 		opts := replayOptions
 		opts.StartToCloseTimeout = plan.ReplayTimeout + time.Minute
-		err := workflow.ExecuteActivity(withOptions(ctx, opts, "replay regression"), activities.RunReplayName,
-			&activities.RunReplayInput{Target: s.target(), RunID: s.runID}).Get(ctx, &rr)
+		err := workflow.ExecuteActivity(withOptions(ctx, opts, "replay regression"), cycletypes.RunReplayName,
+			&cycletypes.RunReplayInput{Target: s.target(), RunID: s.runID}).Get(ctx, &rr)
 		if err != nil {
 			if s.aborted() {
 				return s.decide(root, res, nil, "")
@@ -293,7 +314,7 @@ func (s *strictCycle) run(root workflow.Context) (*StrictCycleResult, error) {
 	s.status.Failures = summary.CriticalFailures
 
 	recovered := false
-	for round := 1; summary.Status != gates.StatusPass && round <= s.maxRounds(); round++ {
+	for round := 1; summary.Status != cycletypes.StatusPass && round <= s.maxRounds(); round++ {
 		groups, blocking := s.classify(summary)
 		if blocking != "" {
 			res.Reason = blocking
@@ -302,12 +323,12 @@ func (s *strictCycle) run(root workflow.Context) (*StrictCycleResult, error) {
 		s.status.Round = round
 		res.Rounds = round
 		recovered = true
-		ok, reason, err := s.recoverRound(ctx, round, groups, res)
+		end, err := s.recoverRound(ctx, round, groups, res)
 		if err != nil {
 			return s.decide(root, res, summary, s.errReason(fmt.Sprintf("recovery round %d", round), err))
 		}
-		if !ok {
-			res.Reason = reason
+		if end.Stop {
+			res.Reason = end.Reason
 			break
 		}
 		s.setPhase(root, PhaseRecheck)
@@ -316,7 +337,7 @@ func (s *strictCycle) run(root workflow.Context) (*StrictCycleResult, error) {
 		if err != nil {
 			return s.decide(root, res, summary, s.errReason("recheck", err))
 		}
-		if recheck.Status == gates.StatusPass {
+		if recheck.Status == cycletypes.StatusPass {
 			break
 		}
 		// Carry the rechecked verdicts into the next round's classification.
@@ -336,6 +357,15 @@ func (s *strictCycle) run(root workflow.Context) (*StrictCycleResult, error) {
 	return s.decide(root, res, summary, res.Reason)
 }
 
+// plannedContract is the contract hash later activities must find, behind a
+// version so that runs recorded before it replay with empty hashes.
+func plannedContract(ctx workflow.Context, plan *cycletypes.Plan) string {
+	if workflow.GetVersion(ctx, versionContractHash, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return ""
+	}
+	return plan.ContractSHA256
+}
+
 func (s *strictCycle) maxRounds() int {
 	if s.in.MaxRounds > 0 {
 		return s.in.MaxRounds
@@ -343,7 +373,7 @@ func (s *strictCycle) maxRounds() int {
 	if s.plan != nil {
 		return s.plan.MaxRounds
 	}
-	return activities.DefaultMaxRounds
+	return cycletypes.DefaultMaxRounds
 }
 
 func (s *strictCycle) aborted() bool { return s.abortReq != nil }
@@ -355,14 +385,14 @@ func (s *strictCycle) errReason(what string, err error) string {
 	return fmt.Sprintf("%s could not complete: %s", what, errMessage(err))
 }
 
-func (s *strictCycle) evaluate(ctx workflow.Context, only []string, write bool) (*activities.GateSummary, error) {
-	var out activities.GateSummary
+func (s *strictCycle) evaluate(ctx workflow.Context, only []string, write bool) (*cycletypes.GateSummary, error) {
+	var out cycletypes.GateSummary
 	summary := "gate run"
 	if len(only) > 0 {
 		summary = "recheck " + strings.Join(only, ",")
 	}
-	err := workflow.ExecuteActivity(withOptions(ctx, evaluateOptions, summary), activities.EvaluateGatesName,
-		&activities.EvaluateGatesInput{
+	err := workflow.ExecuteActivity(withOptions(ctx, evaluateOptions, summary), cycletypes.EvaluateGatesName,
+		&cycletypes.EvaluateGatesInput{
 			Target:         s.target(),
 			NoCommands:     s.in.NoCommands,
 			Only:           only,
@@ -385,15 +415,15 @@ type serviceGroup struct {
 // classify splits the critical failures into recoverable groups (stale or
 // missing checks whose producer is a contract service) and returns a reason
 // when any failure is not recoverable, so the cycle fails closed at once.
-func (s *strictCycle) classify(sum *activities.GateSummary) ([]serviceGroup, string) {
+func (s *strictCycle) classify(sum *cycletypes.GateSummary) ([]serviceGroup, string) {
 	var groups []serviceGroup
 	var blocking []string
 	for _, c := range sum.Checks {
-		if c.Severity != "critical" || c.Pass || c.Verdict == string(gates.VerdictWaived) {
+		if c.Severity != cycletypes.SeverityCritical || c.Pass || c.Verdict == cycletypes.VerdictWaived {
 			continue
 		}
 		_, known := s.plan.Services[c.Producer]
-		recoverable := (c.Verdict == string(gates.VerdictStale) || c.Verdict == string(gates.VerdictMissing)) && known
+		recoverable := c.Verdict.Recoverable() && known
 		if !recoverable {
 			blocking = append(blocking, fmt.Sprintf("%s (%s)", c.Name, c.Verdict))
 			continue
@@ -419,143 +449,198 @@ func affectedChecks(groups []serviceGroup) []string {
 	return out
 }
 
+// roundEnd is how a recovery round ended: Stop with a Reason when a
+// service cannot be recovered in this cycle (the cycle then decides).
+type roundEnd struct {
+	Stop   bool
+	Reason string
+}
+
+func stopRound(format string, args ...any) roundEnd {
+	return roundEnd{Stop: true, Reason: fmt.Sprintf(format, args...)}
+}
+
+// watched is one service the round waits for after its restart: its
+// checks, the time its report must reach (the restart time; zero when
+// another cycle holds the lock) and the index of its restart record.
+type watched struct {
+	group     serviceGroup
+	notBefore time.Time
+	record    int
+}
+
 // recoverRound waits for a natural refresh (round 1), then restarts each
-// still-stale producer once and watches its reports until fresh. It returns
-// false with a reason when a service cannot be recovered in this cycle.
-func (s *strictCycle) recoverRound(ctx workflow.Context, round int, groups []serviceGroup, res *StrictCycleResult) (bool, string, error) {
-	pending := groups
-	v := workflow.GetVersion(ctx, versionWaitFirst, workflow.DefaultVersion, 1)
-	if round == 1 && v >= 1 && s.plan.WaitFirst > 0 {
-		s.setPhase(ctx, PhaseWaitFirst, servicesOf(groups)...)
-		results, err := s.watchAll(ctx, groups, nil, s.plan.WaitFirst)
-		if err != nil {
-			return false, "", err
-		}
-		pending = nil
-		for i, g := range groups {
-			if !results[i].Fresh {
-				pending = append(pending, g)
-			}
-		}
-		if len(pending) == 0 {
-			return true, "", nil
-		}
+// still-stale producer once and watches its reports until fresh.
+func (s *strictCycle) recoverRound(ctx workflow.Context, round int, groups []serviceGroup, res *StrictCycleResult) (roundEnd, error) {
+	pending, err := s.waitFirst(ctx, round, groups)
+	if err != nil || len(pending) == 0 {
+		return roundEnd{}, err
 	}
-
-	notBefore := make([]time.Time, len(pending))
-	var restarted []serviceGroup
-	var restartIdx []int
+	var restarted []watched
 	for _, g := range pending {
-		svc := s.plan.Services[g.Service]
-		if svc.Protected && !s.approved[g.Service] && !s.in.DryRun {
-			s.status.Pending = appendUnique(s.status.Pending, g.Service)
-			s.setPhase(ctx, PhaseApproval, g.Service)
-			ok, err := workflow.AwaitWithTimeout(ctx, ApprovalTimeout, func() bool {
-				return s.approved[g.Service] || s.aborted() || s.waivedAll(ctx, g.Checks)
-			})
-			if err != nil {
-				return false, "", err
-			}
-			s.status.Pending = slices.DeleteFunc(s.status.Pending, func(p string) bool { return p == g.Service })
-			if s.aborted() {
-				return false, "", temporal.NewCanceledError()
-			}
-			if s.waivedAll(ctx, g.Checks) && !s.approved[g.Service] {
-				// Every check this restart was for is waived: nothing to do.
-				continue
-			}
-			if !ok {
-				s.record(res, round, g.Service, activities.RestartProtected, time.Time{})
-				return false, fmt.Sprintf("protected service %s was not approved within %s", g.Service, ApprovalTimeout), nil
-			}
+		skip, end, err := s.awaitApproval(ctx, round, g, res)
+		if err != nil || end.Stop {
+			return end, err
 		}
-		s.setPhase(ctx, PhaseRestart, g.Service)
-		var rr activities.RestartServiceResult
-		err := workflow.ExecuteActivity(withOptions(ctx, restartOptions, fmt.Sprintf("restart %s (round %d)", g.Service, round)), activities.RestartServiceName,
-			&activities.RestartServiceInput{
-				Target: s.target(), Service: g.Service, RunID: s.runID, Round: round,
-				Approved: s.approved[g.Service], DryRun: s.in.DryRun,
-			}).Get(ctx, &rr)
-		if err != nil {
-			return false, "", err
+		if skip {
+			continue
 		}
-		s.record(res, round, g.Service, rr.Outcome, rr.At)
-		switch rr.Outcome {
-		case activities.RestartDone, activities.RestartAlreadyDone:
-			notBefore[len(restarted)] = rr.At
-			restarted = append(restarted, g)
-			restartIdx = append(restartIdx, len(res.Restarts)-1)
-		case activities.RestartLockHeld:
-			// Another cycle holds the service's lock and is restarting it:
-			// do not restart again, wait for its report like ours.
-			notBefore[len(restarted)] = time.Time{}
-			restarted = append(restarted, g)
-			restartIdx = append(restartIdx, len(res.Restarts)-1)
-		case activities.RestartBudgetExhausted:
-			return false, fmt.Sprintf("restart budget exhausted for %s (%d/%d in window): %s", g.Service, rr.BudgetUsed, rr.BudgetMax, strings.Join(g.Checks, ",")), nil
-		case activities.RestartDryRun:
-			return false, fmt.Sprintf("dry run: would restart %s for %s", g.Service, strings.Join(g.Checks, ",")), nil
-		case activities.RestartProtected:
-			return false, fmt.Sprintf("protected service %s needs an approval", g.Service), nil
-		default:
-			return false, fmt.Sprintf("restart %s: unexpected outcome %q", g.Service, rr.Outcome), nil
+		w, end, err := s.restart(ctx, round, g, res)
+		if err != nil || end.Stop {
+			return end, err
+		}
+		restarted = append(restarted, w)
+	}
+	return roundEnd{}, s.watchRestarted(ctx, round, restarted, res)
+}
+
+// waitFirst gives the stale reports of round 1 a bounded chance to refresh
+// by themselves and returns the groups still stale after it.
+func (s *strictCycle) waitFirst(ctx workflow.Context, round int, groups []serviceGroup) ([]serviceGroup, error) {
+	v := workflow.GetVersion(ctx, versionWaitFirst, workflow.DefaultVersion, 1)
+	if round != 1 || v < 1 || s.plan.WaitFirst <= 0 {
+		return groups, nil
+	}
+	s.setPhase(ctx, PhaseWaitFirst, servicesOf(groups)...)
+	targets := make([]watched, len(groups))
+	for i, g := range groups {
+		targets[i] = watched{group: g}
+	}
+	results, err := s.watchAll(ctx, targets, false, s.plan.WaitFirst)
+	if err != nil {
+		return nil, err
+	}
+	var pending []serviceGroup
+	for i, g := range groups {
+		if !results[i].Fresh {
+			pending = append(pending, g)
 		}
 	}
+	return pending, nil
+}
 
-	s.setPhase(ctx, PhaseWatch, servicesOf(restarted)...)
-	results, err := s.watchAll(ctx, restarted, notBefore[:len(restarted)], s.plan.WatchTimeout)
+// awaitApproval holds the restart of a protected service until an operator
+// approves it, waives all its checks (skip), aborts, or ApprovalTimeout.
+func (s *strictCycle) awaitApproval(ctx workflow.Context, round int, g serviceGroup, res *StrictCycleResult) (bool, roundEnd, error) {
+	if !s.plan.Services[g.Service].Protected || s.approved[g.Service] || s.in.DryRun {
+		return false, roundEnd{}, nil
+	}
+	s.status.Pending = appendUnique(s.status.Pending, g.Service)
+	s.setPhase(ctx, PhaseApproval, g.Service)
+	ok, err := workflow.AwaitWithTimeout(ctx, ApprovalTimeout, func() bool {
+		return s.approved[g.Service] || s.aborted() || s.waivedAll(ctx, g.Checks)
+	})
 	if err != nil {
-		return false, "", err
+		return false, roundEnd{}, err
+	}
+	s.status.Pending = slices.DeleteFunc(s.status.Pending, func(p string) bool { return p == g.Service })
+	if s.aborted() {
+		return false, roundEnd{}, temporal.NewCanceledError()
+	}
+	if s.waivedAll(ctx, g.Checks) && !s.approved[g.Service] {
+		// Every check this restart was for is waived: nothing to do.
+		return true, roundEnd{}, nil
+	}
+	if !ok {
+		s.record(res, round, g.Service, cycletypes.RestartProtected, time.Time{})
+		return false, stopRound("protected service %s was not approved within %s", g.Service, ApprovalTimeout), nil
+	}
+	return false, roundEnd{}, nil
+}
+
+// restart restarts one service and says what to watch after it; a refusal
+// (budget, dry run, protected) stops the round.
+func (s *strictCycle) restart(ctx workflow.Context, round int, g serviceGroup, res *StrictCycleResult) (watched, roundEnd, error) {
+	s.setPhase(ctx, PhaseRestart, g.Service)
+	var rr cycletypes.RestartServiceResult
+	err := workflow.ExecuteActivity(withOptions(ctx, restartOptions, fmt.Sprintf("restart %s (round %d)", g.Service, round)), cycletypes.RestartServiceName,
+		&cycletypes.RestartServiceInput{
+			Target: s.target(), Service: g.Service, RunID: s.runID, Round: round,
+			Approved: s.approved[g.Service], DryRun: s.in.DryRun,
+		}).Get(ctx, &rr)
+	if err != nil {
+		return watched{}, roundEnd{}, err
+	}
+	s.record(res, round, g.Service, rr.Outcome, rr.At)
+	w := watched{group: g, record: len(res.Restarts) - 1}
+	switch rr.Outcome {
+	case cycletypes.RestartDone, cycletypes.RestartAlreadyDone:
+		w.notBefore = rr.At
+		return w, roundEnd{}, nil
+	case cycletypes.RestartLockHeld:
+		// Another cycle holds the service's lock and is restarting it: do
+		// not restart again, wait for its report like ours.
+		return w, roundEnd{}, nil
+	case cycletypes.RestartBudgetExhausted:
+		return w, stopRound("restart budget exhausted for %s (%d/%d in window): %s", g.Service, rr.BudgetUsed, rr.BudgetMax, strings.Join(g.Checks, ",")), nil
+	case cycletypes.RestartDryRun:
+		return w, stopRound("dry run: would restart %s for %s", g.Service, strings.Join(g.Checks, ",")), nil
+	case cycletypes.RestartProtected:
+		return w, stopRound("protected service %s needs an approval", g.Service), nil
+	default:
+		return w, stopRound("restart %s: unexpected outcome %q", g.Service, rr.Outcome), nil
+	}
+}
+
+// watchRestarted watches the restarted services until their reports are
+// fresh and records how long each took; one that stays stale is left to
+// the recheck.
+func (s *strictCycle) watchRestarted(ctx workflow.Context, round int, restarted []watched, res *StrictCycleResult) error {
+	groups := make([]serviceGroup, len(restarted))
+	for i, w := range restarted {
+		groups[i] = w.group
+	}
+	s.setPhase(ctx, PhaseWatch, servicesOf(groups)...)
+	results, err := s.watchAll(ctx, restarted, true, s.plan.WatchTimeout)
+	if err != nil {
+		return err
 	}
 	var stillStale []string
 	for i, r := range results {
 		if r.Fresh {
-			res.Restarts[restartIdx[i]].FreshAfterMS = r.WaitedMS
+			res.Restarts[restarted[i].record].FreshAfterMS = r.WaitedMS
 		} else {
-			stillStale = append(stillStale, fmt.Sprintf("%s (%s)", restarted[i].Service, r.Reason))
+			stillStale = append(stillStale, fmt.Sprintf("%s (%s)", restarted[i].group.Service, r.Reason))
 		}
 	}
 	if len(stillStale) > 0 {
 		workflow.GetLogger(ctx).Warn("reports not fresh after restart", "round", round, "services", stillStale)
 	}
-	return true, "", nil
+	return nil
 }
 
 // waivedAll reports whether every named check has an unexpired waiver.
 func (s *strictCycle) waivedAll(ctx workflow.Context, checks []string) bool {
 	now := workflow.Now(ctx)
 	for _, c := range checks {
-		if !slices.ContainsFunc(s.waivers, func(w gates.Waiver) bool { return w.Check == c && w.Expires.After(now) }) {
+		if !slices.ContainsFunc(s.waivers, func(w cycletypes.Waiver) bool { return w.Check == c && w.Expires.After(now) }) {
 			return false
 		}
 	}
 	return len(checks) > 0
 }
 
-func (s *strictCycle) record(res *StrictCycleResult, round int, service, outcome string, at time.Time) {
+func (s *strictCycle) record(res *StrictCycleResult, round int, service string, outcome cycletypes.RestartOutcome, at time.Time) {
 	r := Restart{Round: round, Service: service, Outcome: outcome, At: at}
 	res.Restarts = append(res.Restarts, r)
 	s.status.Restarts = append(s.status.Restarts, r)
 }
 
-// watchAll waits for each group's checks in parallel.
-func (s *strictCycle) watchAll(ctx workflow.Context, groups []serviceGroup, notBefore []time.Time, timeout time.Duration) ([]activities.WatchUntilFreshResult, error) {
-	futures := make([]workflow.Future, len(groups))
-	for i, g := range groups {
-		var nb time.Time
-		if notBefore != nil {
-			nb = notBefore[i]
-		}
+// watchAll waits for each service's checks in parallel; afterRestart
+// names the wait in the history (user metadata, not part of replay).
+func (s *strictCycle) watchAll(ctx workflow.Context, targets []watched, afterRestart bool, timeout time.Duration) ([]cycletypes.WatchUntilFreshResult, error) {
+	futures := make([]workflow.Future, len(targets))
+	for i, w := range targets {
 		opts := watchOptions
 		opts.StartToCloseTimeout = timeout + time.Minute
-		summary := "wait for a natural refresh of " + g.Service
-		if notBefore != nil {
-			summary = "watch " + g.Service + " until fresh after restart"
+		summary := "wait for a natural refresh of " + w.group.Service
+		if afterRestart {
+			summary = "watch " + w.group.Service + " until fresh after restart"
 		}
-		futures[i] = workflow.ExecuteActivity(withOptions(ctx, opts, summary), activities.WatchUntilFreshName,
-			&activities.WatchUntilFreshInput{Target: s.target(), Service: g.Service, Checks: g.Checks, NotBefore: nb, Timeout: timeout})
+		futures[i] = workflow.ExecuteActivity(withOptions(ctx, opts, summary), cycletypes.WatchUntilFreshName,
+			&cycletypes.WatchUntilFreshInput{Target: s.target(), Service: w.group.Service, Checks: w.group.Checks, NotBefore: w.notBefore, Timeout: timeout})
 	}
-	out := make([]activities.WatchUntilFreshResult, len(groups))
+	out := make([]cycletypes.WatchUntilFreshResult, len(targets))
 	var errs []error
 	for i, f := range futures {
 		if err := f.Get(ctx, &out[i]); err != nil {
@@ -567,8 +652,8 @@ func (s *strictCycle) watchAll(ctx workflow.Context, groups []serviceGroup, notB
 
 // decide finalises the result from the last gate summary and publishes it.
 // With no summary (nothing could be evaluated) the decision is FAIL.
-func (s *strictCycle) decide(ctx workflow.Context, res *StrictCycleResult, sum *activities.GateSummary, reason string) (*StrictCycleResult, error) {
-	res.Status = gates.StatusFail
+func (s *strictCycle) decide(ctx workflow.Context, res *StrictCycleResult, sum *cycletypes.GateSummary, reason string) (*StrictCycleResult, error) {
+	res.Status = cycletypes.StatusFail
 	if sum != nil {
 		res.Status = sum.Status
 		res.CriticalFailures = sum.CriticalFailures
@@ -576,17 +661,17 @@ func (s *strictCycle) decide(ctx workflow.Context, res *StrictCycleResult, sum *
 		res.ContentDigest = sum.ContentDigest
 		res.ArtifactPath = sum.ArtifactPath
 		for _, c := range sum.Checks {
-			if c.Verdict == string(gates.VerdictWaived) {
+			if c.Verdict == cycletypes.VerdictWaived {
 				res.Waived = append(res.Waived, c.Name)
 			}
 		}
 	}
 	res.DryRun = s.in.DryRun
 	if s.aborted() {
-		res.Status = gates.StatusFail
+		res.Status = cycletypes.StatusFail
 		reason = fmt.Sprintf("aborted by %s: %s", s.abortReq.By, s.abortReq.Reason)
 	}
-	if res.Status == gates.StatusPass {
+	if res.Status == cycletypes.StatusPass {
 		reason = ""
 		if len(res.Restarts) > 0 {
 			reason = fmt.Sprintf("passed after %d restart(s) in %d round(s)", len(res.Restarts), res.Rounds)
@@ -603,13 +688,13 @@ func (s *strictCycle) decide(ctx workflow.Context, res *StrictCycleResult, sum *
 	s.status.Failures = res.CriticalFailures
 
 	s.setPhase(ctx, PhasePublish)
-	var pub activities.PublishDecisionResult
+	var pub cycletypes.PublishDecisionResult
 	restarts := make([]string, 0, len(res.Restarts))
 	for _, r := range res.Restarts {
 		restarts = append(restarts, fmt.Sprintf("%d:%s:%s", r.Round, r.Service, r.Outcome))
 	}
-	err := workflow.ExecuteActivity(withOptions(ctx, publishOptions, "publish "+res.Status), activities.PublishDecisionName,
-		&activities.PublishDecisionInput{
+	err := workflow.ExecuteActivity(withOptions(ctx, publishOptions, "publish "+string(res.Status)), cycletypes.PublishDecisionName,
+		&cycletypes.PublishDecisionInput{
 			Environment: s.in.Environment, WorkflowID: s.wfID, RunID: s.runID,
 			Status: res.Status, CriticalFailures: res.CriticalFailures,
 			EvidenceBundleID: res.EvidenceBundleID, ArtifactPath: res.ArtifactPath,
@@ -622,10 +707,10 @@ func (s *strictCycle) decide(ctx workflow.Context, res *StrictCycleResult, sum *
 		res.PublishError = errMessage(err)
 	}
 	_ = workflow.UpsertTypedSearchAttributes(ctx,
-		SAStatus.ValueSet(res.Status),
+		SAStatus.ValueSet(string(res.Status)),
 		SAFailures.ValueSet(res.CriticalFailures),
 		SARestarts.ValueSet(int64(countRestarts(res.Restarts))),
-		SAPhase.ValueSet(PhaseDone))
+		SAPhase.ValueSet(string(PhaseDone)))
 	s.status.Phase = PhaseDone
 	s.status.WaitingOn = nil
 	return res, nil
@@ -634,7 +719,7 @@ func (s *strictCycle) decide(ctx workflow.Context, res *StrictCycleResult, sum *
 func countRestarts(rs []Restart) int {
 	n := 0
 	for _, r := range rs {
-		if r.Outcome == activities.RestartDone || r.Outcome == activities.RestartAlreadyDone {
+		if r.Outcome.Restarted() {
 			n++
 		}
 	}
@@ -642,7 +727,7 @@ func countRestarts(rs []Restart) int {
 }
 
 // mergeSummary overlays rechecked checks on the previous full summary.
-func mergeSummary(full, recheck *activities.GateSummary) *activities.GateSummary {
+func mergeSummary(full, recheck *cycletypes.GateSummary) *cycletypes.GateSummary {
 	out := *full
 	out.Checks = slices.Clone(full.Checks)
 	for _, rc := range recheck.Checks {

@@ -17,8 +17,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/strictcycle/strictcycle/activities"
-	"github.com/strictcycle/strictcycle/gates"
+	"github.com/strictcycle/strictcycle/cycletypes"
 )
 
 // fakeStack scripts the world the activities see: which checks are stale,
@@ -27,7 +26,7 @@ import (
 type fakeStack struct {
 	mu sync.Mutex
 	// verdict per check; producer per check.
-	verdict  map[string]gates.Verdict
+	verdict  map[string]cycletypes.Verdict
 	producer map[string]string
 	order    []string
 	// refreshOnWait: services whose report refreshes by itself during the
@@ -35,13 +34,17 @@ type fakeStack struct {
 	refreshOnWait map[string]bool
 	// deadAfterRestart: services that stay stale even after a restart.
 	deadAfterRestart map[string]bool
-	outcome          map[string]string // forced restart outcome per service
-	failRestartOnce  map[string]bool   // first attempt errors (worker crash)
+	outcome          map[string]cycletypes.RestartOutcome // forced restart outcome per service
+	failRestartOnce  map[string]bool                      // first attempt errors (worker crash)
 	protected        map[string]bool
-	severity         map[string]string // per check; critical when unset
+	severity         map[string]cycletypes.Severity // per check; critical when unset
+	replayCheck      string                         // the plan's replay check, none when empty
 
-	restartInputs  []activities.RestartServiceInput
-	evaluateInputs []activities.EvaluateGatesInput
+	restartInputs  []cycletypes.RestartServiceInput
+	evaluateInputs []cycletypes.EvaluateGatesInput
+	watchInputs    []cycletypes.WatchUntilFreshInput
+	actionInputs   []cycletypes.ServiceActionInput
+	replayInputs   []cycletypes.RunReplayInput
 	drillReports   int
 
 	restartCalls  map[string]int // driver-level restarts
@@ -49,18 +52,18 @@ type fakeStack struct {
 	attempts      map[string]int
 	watchCalls    int
 	publishCalls  int
-	published     []activities.PublishDecisionInput
+	published     []cycletypes.PublishDecisionInput
 	stopped       map[string]bool
 	evaluateCalls int
 }
 
 func newFakeStack() *fakeStack {
 	f := &fakeStack{
-		verdict: map[string]gates.Verdict{}, producer: map[string]string{},
+		verdict: map[string]cycletypes.Verdict{}, producer: map[string]string{},
 		refreshOnWait: map[string]bool{}, deadAfterRestart: map[string]bool{},
-		outcome: map[string]string{}, failRestartOnce: map[string]bool{}, protected: map[string]bool{},
+		outcome: map[string]cycletypes.RestartOutcome{}, failRestartOnce: map[string]bool{}, protected: map[string]bool{},
 		restartCalls: map[string]int{}, restartMarks: map[string]bool{}, attempts: map[string]int{},
-		stopped: map[string]bool{}, severity: map[string]string{},
+		stopped: map[string]bool{}, severity: map[string]cycletypes.Severity{},
 	}
 	for _, c := range []struct{ name, producer string }{
 		{"preflight_checks", ""},
@@ -71,46 +74,47 @@ func newFakeStack() *fakeStack {
 	} {
 		f.order = append(f.order, c.name)
 		f.producer[c.name] = c.producer
-		f.verdict[c.name] = gates.VerdictPass
+		f.verdict[c.name] = cycletypes.VerdictPass
 	}
 	return f
 }
 
-func (f *fakeStack) DescribeContract(_ context.Context, _ *activities.Target) (*activities.Plan, error) {
+func (f *fakeStack) DescribeContract(_ context.Context, _ *cycletypes.Target) (*cycletypes.Plan, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	p := &activities.Plan{Contract: "fake", Services: map[string]activities.PlanService{},
+	p := &cycletypes.Plan{Contract: "fake", ContractSHA256: fakeContractSHA256, Services: map[string]cycletypes.PlanService{},
 		WaitFirst: 30 * time.Second, WatchTimeout: 3 * time.Minute, MaxRounds: 2, Window: 15 * time.Minute}
+	p.ReplayCheck = f.replayCheck
 	for _, n := range f.order {
-		p.Checks = append(p.Checks, activities.PlanCheck{Name: n, Severity: f.severityOf(n), Producer: f.producer[n]})
+		p.Checks = append(p.Checks, cycletypes.PlanCheck{Name: n, Severity: f.severityOf(n), Producer: f.producer[n]})
 		if s := f.producer[n]; s != "" {
-			p.Services[s] = activities.PlanService{Protected: f.protected[s], Driver: "exec"}
+			p.Services[s] = cycletypes.PlanService{Protected: f.protected[s], Driver: "exec"}
 		}
 	}
 	return p, nil
 }
 
-func (f *fakeStack) summary(only []string, waivers []gates.Waiver) *activities.GateSummary {
-	sum := &activities.GateSummary{Status: gates.StatusPass, CriticalFailures: []string{}, EvidenceBundleID: "id", ArtifactPath: "/r/latest.json"}
+func (f *fakeStack) summary(only []string, waivers []cycletypes.Waiver) *cycletypes.GateSummary {
+	sum := &cycletypes.GateSummary{Status: cycletypes.StatusPass, CriticalFailures: []string{}, EvidenceBundleID: "id", ArtifactPath: "/r/latest.json"}
 	for _, n := range f.order {
 		if len(only) > 0 && !slices.Contains(only, n) {
 			continue
 		}
 		v := f.verdict[n]
-		if v != gates.VerdictPass && slices.ContainsFunc(waivers, func(w gates.Waiver) bool { return w.Check == n }) {
-			v = gates.VerdictWaived
+		if v != cycletypes.VerdictPass && slices.ContainsFunc(waivers, func(w cycletypes.Waiver) bool { return w.Check == n }) {
+			v = cycletypes.VerdictWaived
 		}
-		c := activities.CheckSummary{Name: n, Severity: f.severityOf(n), Verdict: string(v), Pass: v == gates.VerdictPass, Producer: f.producer[n], Reason: string(v)}
+		c := cycletypes.CheckSummary{Name: n, Severity: f.severityOf(n), Verdict: v, Pass: v == cycletypes.VerdictPass, Producer: f.producer[n], Reason: string(v)}
 		sum.Checks = append(sum.Checks, c)
-		if c.Severity == "critical" && v != gates.VerdictPass && v != gates.VerdictWaived {
-			sum.Status = gates.StatusFail
+		if c.Severity == "critical" && v != cycletypes.VerdictPass && v != cycletypes.VerdictWaived {
+			sum.Status = cycletypes.StatusFail
 			sum.CriticalFailures = append(sum.CriticalFailures, n)
 		}
 	}
 	return sum
 }
 
-func (f *fakeStack) EvaluateGates(_ context.Context, in *activities.EvaluateGatesInput) (*activities.GateSummary, error) {
+func (f *fakeStack) EvaluateGates(_ context.Context, in *cycletypes.EvaluateGatesInput) (*cycletypes.GateSummary, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.evaluateCalls++
@@ -118,11 +122,14 @@ func (f *fakeStack) EvaluateGates(_ context.Context, in *activities.EvaluateGate
 	return f.summary(in.Only, in.Waivers), nil
 }
 
-func (f *fakeStack) RunReplay(_ context.Context, _ *activities.RunReplayInput) (*activities.RunReplayResult, error) {
-	return &activities.RunReplayResult{Ran: true}, nil
+func (f *fakeStack) RunReplay(_ context.Context, in *cycletypes.RunReplayInput) (*cycletypes.RunReplayResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.replayInputs = append(f.replayInputs, *in)
+	return &cycletypes.RunReplayResult{Ran: true}, nil
 }
 
-func (f *fakeStack) RestartService(ctx context.Context, in *activities.RestartServiceInput) (*activities.RestartServiceResult, error) {
+func (f *fakeStack) RestartService(ctx context.Context, in *cycletypes.RestartServiceInput) (*cycletypes.RestartServiceResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	key := fmt.Sprintf("%s/%s/%d", in.RunID, in.Service, in.Round)
@@ -131,16 +138,16 @@ func (f *fakeStack) RestartService(ctx context.Context, in *activities.RestartSe
 	at := activity.GetInfo(ctx).StartedTime
 	if in.DryRun {
 		// As the real activity: a dry run never reaches the driver.
-		return &activities.RestartServiceResult{Service: in.Service, Outcome: activities.RestartDryRun, At: at}, nil
+		return &cycletypes.RestartServiceResult{Service: in.Service, Outcome: cycletypes.RestartDryRun, At: at}, nil
 	}
 	if o, ok := f.outcome[in.Service]; ok {
-		return &activities.RestartServiceResult{Service: in.Service, Outcome: o, At: at, BudgetUsed: 3, BudgetMax: 3}, nil
+		return &cycletypes.RestartServiceResult{Service: in.Service, Outcome: o, At: at, BudgetUsed: 3, BudgetMax: 3}, nil
 	}
 	if f.protected[in.Service] && !in.Approved {
-		return &activities.RestartServiceResult{Service: in.Service, Outcome: activities.RestartProtected}, nil
+		return &cycletypes.RestartServiceResult{Service: in.Service, Outcome: cycletypes.RestartProtected}, nil
 	}
 	if f.restartMarks[key] {
-		return &activities.RestartServiceResult{Service: in.Service, Outcome: activities.RestartAlreadyDone, At: at}, nil
+		return &cycletypes.RestartServiceResult{Service: in.Service, Outcome: cycletypes.RestartAlreadyDone, At: at}, nil
 	}
 	// The intent mark is written before the driver call, as the real
 	// activity does, so a crash after it never restarts twice.
@@ -149,100 +156,103 @@ func (f *fakeStack) RestartService(ctx context.Context, in *activities.RestartSe
 	if !f.deadAfterRestart[in.Service] {
 		for n, p := range f.producer {
 			if p == in.Service {
-				f.verdict[n] = gates.VerdictPass
+				f.verdict[n] = cycletypes.VerdictPass
 			}
 		}
 	}
 	if f.failRestartOnce[in.Service] && f.attempts[key] == 1 {
 		return nil, errors.New("worker lost after restart")
 	}
-	return &activities.RestartServiceResult{Service: in.Service, Outcome: activities.RestartDone, At: at}, nil
+	return &cycletypes.RestartServiceResult{Service: in.Service, Outcome: cycletypes.RestartDone, At: at}, nil
 }
 
-func (f *fakeStack) WatchUntilFresh(_ context.Context, in *activities.WatchUntilFreshInput) (*activities.WatchUntilFreshResult, error) {
+func (f *fakeStack) WatchUntilFresh(_ context.Context, in *cycletypes.WatchUntilFreshInput) (*cycletypes.WatchUntilFreshResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.watchCalls++
+	f.watchInputs = append(f.watchInputs, *in)
 	if in.NotBefore.IsZero() && f.refreshOnWait[in.Service] {
 		for _, n := range in.Checks {
-			f.verdict[n] = gates.VerdictPass
+			f.verdict[n] = cycletypes.VerdictPass
 		}
 	}
 	fresh := true
 	for _, n := range in.Checks {
-		if f.verdict[n] != gates.VerdictPass {
+		if f.verdict[n] != cycletypes.VerdictPass {
 			fresh = false
 		}
 	}
 	if in.WantStale {
-		return &activities.WatchUntilFreshResult{Fresh: fresh, Reason: "watched"}, nil
+		return &cycletypes.WatchUntilFreshResult{Fresh: fresh, Reason: "watched"}, nil
 	}
 	reason := "fresh"
 	if !fresh {
 		reason = "timeout"
 	}
-	return &activities.WatchUntilFreshResult{Fresh: fresh, WaitedMS: 120, Reason: reason}, nil
+	return &cycletypes.WatchUntilFreshResult{Fresh: fresh, WaitedMS: 120, Reason: reason}, nil
 }
 
-func (f *fakeStack) PublishDecision(_ context.Context, in *activities.PublishDecisionInput) (*activities.PublishDecisionResult, error) {
+func (f *fakeStack) PublishDecision(_ context.Context, in *cycletypes.PublishDecisionInput) (*cycletypes.PublishDecisionResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.publishCalls++
 	f.published = append(f.published, *in)
-	return &activities.PublishDecisionResult{StreamID: "1-0"}, nil
+	return &cycletypes.PublishDecisionResult{StreamID: "1-0"}, nil
 }
 
-func (f *fakeStack) StopService(_ context.Context, in *activities.ServiceActionInput) (*activities.ServiceActionResult, error) {
+func (f *fakeStack) StopService(_ context.Context, in *cycletypes.ServiceActionInput) (*cycletypes.ServiceActionResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.stopped[in.Service] = true
+	f.actionInputs = append(f.actionInputs, *in)
 	for n, p := range f.producer {
 		if p == in.Service {
-			f.verdict[n] = gates.VerdictStale
+			f.verdict[n] = cycletypes.VerdictStale
 		}
 	}
-	return &activities.ServiceActionResult{Service: in.Service, Action: "stop"}, nil
+	return &cycletypes.ServiceActionResult{Service: in.Service, Action: "stop"}, nil
 }
 
-func (f *fakeStack) StartService(ctx context.Context, in *activities.ServiceActionInput) (*activities.ServiceActionResult, error) {
+func (f *fakeStack) StartService(ctx context.Context, in *cycletypes.ServiceActionInput) (*cycletypes.ServiceActionResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.stopped, in.Service)
+	f.actionInputs = append(f.actionInputs, *in)
 	if !f.deadAfterRestart[in.Service] {
 		for n, p := range f.producer {
 			if p == in.Service {
-				f.verdict[n] = gates.VerdictPass
+				f.verdict[n] = cycletypes.VerdictPass
 			}
 		}
 	}
-	return &activities.ServiceActionResult{Service: in.Service, Action: "start", At: activity.GetInfo(ctx).StartedTime}, nil
+	return &cycletypes.ServiceActionResult{Service: in.Service, Action: "start", At: activity.GetInfo(ctx).StartedTime}, nil
 }
 
-func (f *fakeStack) severityOf(check string) string {
+func (f *fakeStack) severityOf(check string) cycletypes.Severity {
 	if s := f.severity[check]; s != "" {
 		return s
 	}
-	return "critical"
+	return cycletypes.SeverityCritical
 }
 
-func (f *fakeStack) WriteDrillReport(_ context.Context, in *activities.DrillReport) (*activities.WriteDrillReportResult, error) {
+func (f *fakeStack) WriteDrillReport(_ context.Context, in *cycletypes.DrillReport) (*cycletypes.WriteDrillReportResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.drillReports++
-	return &activities.WriteDrillReportResult{Path: in.Root + "/reports/recovery/latest.json"}, nil
+	return &cycletypes.WriteDrillReportResult{Path: in.Root + "/reports/recovery/latest.json"}, nil
 }
 
 func (f *fakeStack) register(env *testsuite.TestWorkflowEnvironment) {
 	reg := func(fn any, name string) { env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name}) }
-	reg(f.DescribeContract, activities.DescribeContractName)
-	reg(f.EvaluateGates, activities.EvaluateGatesName)
-	reg(f.RunReplay, activities.RunReplayName)
-	reg(f.RestartService, activities.RestartServiceName)
-	reg(f.WatchUntilFresh, activities.WatchUntilFreshName)
-	reg(f.PublishDecision, activities.PublishDecisionName)
-	reg(f.StopService, activities.StopServiceName)
-	reg(f.StartService, activities.StartServiceName)
-	reg(f.WriteDrillReport, activities.WriteDrillReportName)
+	reg(f.DescribeContract, cycletypes.DescribeContractName)
+	reg(f.EvaluateGates, cycletypes.EvaluateGatesName)
+	reg(f.RunReplay, cycletypes.RunReplayName)
+	reg(f.RestartService, cycletypes.RestartServiceName)
+	reg(f.WatchUntilFresh, cycletypes.WatchUntilFreshName)
+	reg(f.PublishDecision, cycletypes.PublishDecisionName)
+	reg(f.StopService, cycletypes.StopServiceName)
+	reg(f.StartService, cycletypes.StartServiceName)
+	reg(f.WriteDrillReport, cycletypes.WriteDrillReportName)
 }
 
 func workflowOptions(name string) workflow.RegisterOptions {
@@ -270,7 +280,7 @@ func (s *StrictCycleSuite) SetupTest() {
 }
 
 func (s *StrictCycleSuite) input() *StrictCycleInput {
-	return &StrictCycleInput{Target: activities.Target{Environment: "test", Root: "/r", Contract: "fake", CI: true}}
+	return &StrictCycleInput{Target: cycletypes.Target{Environment: "test", Root: "/r", Contract: "fake", CI: true}}
 }
 
 func (s *StrictCycleSuite) result() *StrictCycleResult {
@@ -284,34 +294,34 @@ func (s *StrictCycleSuite) result() *StrictCycleResult {
 func (s *StrictCycleSuite) TestPassFirstTime() {
 	s.env.ExecuteWorkflow(StrictCycle, s.input())
 	res := s.result()
-	s.Equal(gates.StatusPass, res.Status)
+	s.Equal(cycletypes.StatusPass, res.Status)
 	s.Empty(res.Restarts)
 	s.Equal(0, res.Rounds)
 	s.Equal(0, s.stack.watchCalls)
 	s.Equal(1, s.stack.publishCalls)
 	s.Equal(1, s.stack.evaluateCalls, "a passing cycle evaluates once")
-	s.Equal(gates.StatusPass, s.stack.published[0].Status)
+	s.Equal(cycletypes.StatusPass, s.stack.published[0].Status)
 }
 
 func (s *StrictCycleSuite) TestStaleRefreshesDuringWaitFirst() {
-	s.stack.verdict["event_store_integrity_freshness"] = gates.VerdictStale
+	s.stack.verdict["event_store_integrity_freshness"] = cycletypes.VerdictStale
 	s.stack.refreshOnWait["event-store-service"] = true
 	s.env.ExecuteWorkflow(StrictCycle, s.input())
 	res := s.result()
-	s.Equal(gates.StatusPass, res.Status)
+	s.Equal(cycletypes.StatusPass, res.Status)
 	s.Empty(res.Restarts, "a natural refresh needs no restart")
 	s.Zero(s.stack.restartCalls["event-store-service"])
 	s.Equal(1, res.Rounds)
 }
 
 func (s *StrictCycleSuite) TestStaleRestartFreshPass() {
-	s.stack.verdict["event_store_integrity_freshness"] = gates.VerdictStale
+	s.stack.verdict["event_store_integrity_freshness"] = cycletypes.VerdictStale
 	s.env.ExecuteWorkflow(StrictCycle, s.input())
 	res := s.result()
-	s.Equal(gates.StatusPass, res.Status)
+	s.Equal(cycletypes.StatusPass, res.Status)
 	s.Require().Len(res.Restarts, 1)
 	s.Equal("event-store-service", res.Restarts[0].Service)
-	s.Equal(activities.RestartDone, res.Restarts[0].Outcome)
+	s.Equal(cycletypes.RestartDone, res.Restarts[0].Outcome)
 	s.Equal(float64(120), res.Restarts[0].FreshAfterMS)
 	s.Equal(1, s.stack.restartCalls["event-store-service"])
 	s.Equal("passed after 1 restart(s) in 1 round(s)", res.Reason)
@@ -319,11 +329,11 @@ func (s *StrictCycleSuite) TestStaleRestartFreshPass() {
 }
 
 func (s *StrictCycleSuite) TestNonRecoverableFailsClosedAtOnce() {
-	s.stack.verdict["unit_service_integration_tests"] = gates.VerdictFail
-	s.stack.verdict["event_store_integrity_freshness"] = gates.VerdictStale
+	s.stack.verdict["unit_service_integration_tests"] = cycletypes.VerdictFail
+	s.stack.verdict["event_store_integrity_freshness"] = cycletypes.VerdictStale
 	s.env.ExecuteWorkflow(StrictCycle, s.input())
 	res := s.result()
-	s.Equal(gates.StatusFail, res.Status)
+	s.Equal(cycletypes.StatusFail, res.Status)
 	s.Equal("non-recoverable critical failure: unit_service_integration_tests (fail)", res.Reason)
 	s.Empty(res.Restarts)
 	s.Zero(s.stack.watchCalls, "no watch, no restart storm")
@@ -331,33 +341,33 @@ func (s *StrictCycleSuite) TestNonRecoverableFailsClosedAtOnce() {
 }
 
 func (s *StrictCycleSuite) TestStaleWithoutProducerIsNotRecoverable() {
-	s.stack.verdict["preflight_checks"] = gates.VerdictMissing
+	s.stack.verdict["preflight_checks"] = cycletypes.VerdictMissing
 	s.env.ExecuteWorkflow(StrictCycle, s.input())
 	res := s.result()
-	s.Equal(gates.StatusFail, res.Status)
+	s.Equal(cycletypes.StatusFail, res.Status)
 	s.Equal("non-recoverable critical failure: preflight_checks (missing)", res.Reason)
 }
 
 func (s *StrictCycleSuite) TestBudgetExhausted() {
-	s.stack.verdict["reconciliation_status"] = gates.VerdictStale
-	s.stack.outcome["reconciliation-service"] = activities.RestartBudgetExhausted
+	s.stack.verdict["reconciliation_status"] = cycletypes.VerdictStale
+	s.stack.outcome["reconciliation-service"] = cycletypes.RestartBudgetExhausted
 	s.env.ExecuteWorkflow(StrictCycle, s.input())
 	res := s.result()
-	s.Equal(gates.StatusFail, res.Status)
+	s.Equal(cycletypes.StatusFail, res.Status)
 	s.Equal("restart budget exhausted for reconciliation-service (3/3 in window): reconciliation_status", res.Reason)
 	s.Require().Len(res.Restarts, 1)
-	s.Equal(activities.RestartBudgetExhausted, res.Restarts[0].Outcome)
+	s.Equal(cycletypes.RestartBudgetExhausted, res.Restarts[0].Outcome)
 	s.Zero(s.stack.restartCalls["reconciliation-service"])
 }
 
 func (s *StrictCycleSuite) TestLockHeldWatchesWithoutRestarting() {
-	s.stack.verdict["reconciliation_status"] = gates.VerdictStale
-	s.stack.outcome["reconciliation-service"] = activities.RestartLockHeld
+	s.stack.verdict["reconciliation_status"] = cycletypes.VerdictStale
+	s.stack.outcome["reconciliation-service"] = cycletypes.RestartLockHeld
 	s.stack.refreshOnWait["reconciliation-service"] = false
 	s.env.ExecuteWorkflow(StrictCycle, s.input())
 	res := s.result()
 	// Nobody refreshed the report: two rounds of lock_held, then FAIL.
-	s.Equal(gates.StatusFail, res.Status)
+	s.Equal(cycletypes.StatusFail, res.Status)
 	s.Equal(2, res.Rounds)
 	s.Len(res.Restarts, 2)
 	s.Zero(s.stack.restartCalls["reconciliation-service"])
@@ -365,18 +375,18 @@ func (s *StrictCycleSuite) TestLockHeldWatchesWithoutRestarting() {
 }
 
 func (s *StrictCycleSuite) TestDeadServiceFailsAfterMaxRounds() {
-	s.stack.verdict["event_store_integrity_freshness"] = gates.VerdictStale
+	s.stack.verdict["event_store_integrity_freshness"] = cycletypes.VerdictStale
 	s.stack.deadAfterRestart["event-store-service"] = true
 	s.env.ExecuteWorkflow(StrictCycle, s.input())
 	res := s.result()
-	s.Equal(gates.StatusFail, res.Status)
+	s.Equal(cycletypes.StatusFail, res.Status)
 	s.Equal(2, res.Rounds)
 	s.Equal(2, s.stack.restartCalls["event-store-service"], "one restart per round")
 	s.Equal([]string{"event_store_integrity_freshness"}, res.CriticalFailures)
 }
 
 func (s *StrictCycleSuite) TestProtectedServiceWaitsForApproval() {
-	s.stack.verdict["day2_event_store_gate"] = gates.VerdictStale
+	s.stack.verdict["day2_event_store_gate"] = cycletypes.VerdictStale
 	s.stack.protected["ops-scheduler"] = true
 	s.env.RegisterDelayedCallback(func() {
 		st := s.queryStatus()
@@ -389,22 +399,22 @@ func (s *StrictCycleSuite) TestProtectedServiceWaitsForApproval() {
 	}, 5*time.Minute)
 	s.env.ExecuteWorkflow(StrictCycle, s.input())
 	res := s.result()
-	s.Equal(gates.StatusPass, res.Status)
+	s.Equal(cycletypes.StatusPass, res.Status)
 	s.Equal(1, s.stack.restartCalls["ops-scheduler"])
 }
 
 func (s *StrictCycleSuite) TestProtectedServiceWithoutApprovalFailsClosed() {
-	s.stack.verdict["day2_event_store_gate"] = gates.VerdictStale
+	s.stack.verdict["day2_event_store_gate"] = cycletypes.VerdictStale
 	s.stack.protected["ops-scheduler"] = true
 	s.env.ExecuteWorkflow(StrictCycle, s.input())
 	res := s.result()
-	s.Equal(gates.StatusFail, res.Status)
+	s.Equal(cycletypes.StatusFail, res.Status)
 	s.Equal("protected service ops-scheduler was not approved within 30m0s", res.Reason)
 	s.Zero(s.stack.restartCalls["ops-scheduler"])
 }
 
 func (s *StrictCycleSuite) TestAbortDuringApprovalWait() {
-	s.stack.verdict["day2_event_store_gate"] = gates.VerdictStale
+	s.stack.verdict["day2_event_store_gate"] = cycletypes.VerdictStale
 	s.stack.protected["ops-scheduler"] = true
 	s.env.RegisterDelayedCallback(func() {
 		s.env.UpdateWorkflow(UpdateAbort, "a1", &testsuite.TestUpdateCallback{
@@ -414,14 +424,14 @@ func (s *StrictCycleSuite) TestAbortDuringApprovalWait() {
 	}, time.Minute)
 	s.env.ExecuteWorkflow(StrictCycle, s.input())
 	res := s.result()
-	s.Equal(gates.StatusFail, res.Status)
+	s.Equal(cycletypes.StatusFail, res.Status)
 	s.Equal("aborted by bob: market event", res.Reason)
 	s.Zero(s.stack.restartCalls["ops-scheduler"])
 	s.Equal(1, s.stack.publishCalls, "an aborted cycle still publishes its FAIL")
 }
 
 func (s *StrictCycleSuite) TestWaiveUnblocksCheck() {
-	s.stack.verdict["event_store_integrity_freshness"] = gates.VerdictStale
+	s.stack.verdict["event_store_integrity_freshness"] = cycletypes.VerdictStale
 	s.stack.protected["event-store-service"] = true
 	s.env.RegisterDelayedCallback(func() {
 		s.env.UpdateWorkflow(UpdateWaive, "w1", &testsuite.TestUpdateCallback{
@@ -431,13 +441,13 @@ func (s *StrictCycleSuite) TestWaiveUnblocksCheck() {
 	}, 10*time.Second)
 	s.env.ExecuteWorkflow(StrictCycle, s.input())
 	res := s.result()
-	s.Equal(gates.StatusPass, res.Status)
+	s.Equal(cycletypes.StatusPass, res.Status)
 	s.Empty(res.CriticalFailures)
 	s.Zero(s.stack.restartCalls["event-store-service"], "a waived check needs no restart")
 }
 
 func (s *StrictCycleSuite) TestUpdateValidatorsRejectBadRequests() {
-	s.stack.verdict["day2_event_store_gate"] = gates.VerdictStale
+	s.stack.verdict["day2_event_store_gate"] = cycletypes.VerdictStale
 	s.stack.protected["ops-scheduler"] = true
 	rejected := map[string]string{}
 	reject := func(id string) *testsuite.TestUpdateCallback {
@@ -465,32 +475,32 @@ func (s *StrictCycleSuite) TestUpdateValidatorsRejectBadRequests() {
 }
 
 func (s *StrictCycleSuite) TestRestartRetriedAfterWorkerErrorRestartsOnce() {
-	s.stack.verdict["event_store_integrity_freshness"] = gates.VerdictStale
+	s.stack.verdict["event_store_integrity_freshness"] = cycletypes.VerdictStale
 	s.stack.failRestartOnce["event-store-service"] = true
 	s.env.ExecuteWorkflow(StrictCycle, s.input())
 	res := s.result()
-	s.Equal(gates.StatusPass, res.Status)
+	s.Equal(cycletypes.StatusPass, res.Status)
 	s.Equal(1, s.stack.restartCalls["event-store-service"], "the retry found the intent mark")
 	s.Require().Len(res.Restarts, 1)
-	s.Equal(activities.RestartAlreadyDone, res.Restarts[0].Outcome)
+	s.Equal(cycletypes.RestartAlreadyDone, res.Restarts[0].Outcome)
 }
 
 func (s *StrictCycleSuite) TestDryRunRestartsNothing() {
-	s.stack.verdict["event_store_integrity_freshness"] = gates.VerdictStale
+	s.stack.verdict["event_store_integrity_freshness"] = cycletypes.VerdictStale
 	in := s.input()
 	in.DryRun = true
 	s.env.ExecuteWorkflow(StrictCycle, in)
 	res := s.result()
-	s.Equal(gates.StatusFail, res.Status)
+	s.Equal(cycletypes.StatusFail, res.Status)
 	s.Equal("dry run: would restart event-store-service for event_store_integrity_freshness", res.Reason)
 }
 
 func (s *StrictCycleSuite) TestEvaluateErrorFailsClosed() {
-	s.env.OnActivity(activities.EvaluateGatesName, anyCtx, anyArg).Return(nil,
-		temporal.NewNonRetryableApplicationError("read report", activities.ErrTypeBadContract, nil))
+	s.env.OnActivity(cycletypes.EvaluateGatesName, anyCtx, anyArg).Return(nil,
+		temporal.NewNonRetryableApplicationError("read report", cycletypes.ErrTypeBadContract, nil))
 	s.env.ExecuteWorkflow(StrictCycle, s.input())
 	res := s.result()
-	s.Equal(gates.StatusFail, res.Status)
+	s.Equal(cycletypes.StatusFail, res.Status)
 	s.Contains(res.Reason, "gate run could not complete: read report")
 	s.Equal(1, s.stack.publishCalls)
 }
@@ -515,13 +525,13 @@ func TestRecoveryDrillPasses(t *testing.T) {
 	stack := newFakeStack()
 	stack.register(env)
 	env.ExecuteWorkflow(RecoveryDrill, &RecoveryDrillInput{
-		Target:  activities.Target{Environment: "test", Root: "/r", Contract: "fake"},
+		Target:  cycletypes.Target{Environment: "test", Root: "/r", Contract: "fake"},
 		Service: "event-store-service", Check: "event_store_integrity_freshness",
 	})
 	require.NoError(t, env.GetWorkflowError())
 	var res RecoveryDrillResult
 	require.NoError(t, env.GetWorkflowResult(&res))
-	require.Equal(t, "pass", res.Status)
+	require.Equal(t, cycletypes.DrillStatusPass, res.Status)
 	var names []string
 	for _, st := range res.Steps {
 		require.True(t, st.OK, "%s: %s", st.Name, st.Detail)
@@ -539,13 +549,13 @@ func TestRecoveryDrillFailsWhenServiceStaysDown(t *testing.T) {
 	stack.deadAfterRestart["event-store-service"] = true
 	stack.register(env)
 	env.ExecuteWorkflow(RecoveryDrill, &RecoveryDrillInput{
-		Target:  activities.Target{Environment: "test", Root: "/r", Contract: "fake"},
+		Target:  cycletypes.Target{Environment: "test", Root: "/r", Contract: "fake"},
 		Service: "event-store-service", Check: "event_store_integrity_freshness",
 	})
 	require.NoError(t, env.GetWorkflowError())
 	var res RecoveryDrillResult
 	require.NoError(t, env.GetWorkflowResult(&res))
-	require.Equal(t, "fail", res.Status)
+	require.Equal(t, cycletypes.DrillStatusFail, res.Status)
 	last := res.Steps[len(res.Steps)-1]
 	require.Equal(t, DrillFresh, last.Name)
 	require.False(t, last.OK)

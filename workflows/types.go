@@ -3,12 +3,12 @@ package workflows
 import (
 	"time"
 
-	"github.com/strictcycle/strictcycle/activities"
+	"github.com/strictcycle/strictcycle/cycletypes"
 )
 
 // StrictCycleInput starts one strict promotion cycle.
 type StrictCycleInput struct {
-	activities.Target
+	cycletypes.Target
 	// NoCommands judges command checks on their last artifacts.
 	NoCommands bool `json:"no_commands"`
 	// DryRun evaluates and reports what it would restart, restarting nothing.
@@ -22,13 +22,13 @@ type StrictCycleInput struct {
 
 // StrictCycleResult is the decision of a cycle.
 type StrictCycleResult struct {
-	Status           string    `json:"status"`
-	CriticalFailures []string  `json:"critical_failures"`
-	Rounds           int       `json:"rounds"`
-	Restarts         []Restart `json:"restarts"`
-	EvidenceBundleID string    `json:"evidence_bundle_id"`
-	ContentDigest    string    `json:"content_digest"`
-	ArtifactPath     string    `json:"artifact_path"`
+	Status           cycletypes.Status `json:"status"`
+	CriticalFailures []string          `json:"critical_failures"`
+	Rounds           int               `json:"rounds"`
+	Restarts         []Restart         `json:"restarts"`
+	EvidenceBundleID string            `json:"evidence_bundle_id"`
+	ContentDigest    string            `json:"content_digest"`
+	ArtifactPath     string            `json:"artifact_path"`
 	// Reason explains the decision in one line (e.g. "non-recoverable
 	// critical failure: unit_service_integration_tests (fail)").
 	Reason    string    `json:"reason"`
@@ -44,10 +44,10 @@ type StrictCycleResult struct {
 
 // Restart records one restart performed (or refused) in a round.
 type Restart struct {
-	Round   int       `json:"round"`
-	Service string    `json:"service"`
-	Outcome string    `json:"outcome"`
-	At      time.Time `json:"at"`
+	Round   int                       `json:"round"`
+	Service string                    `json:"service"`
+	Outcome cycletypes.RestartOutcome `json:"outcome"`
+	At      time.Time                 `json:"at"`
 	// FreshAfterMS is how long the report took to be fresh after the restart
 	// (0 when it never was).
 	FreshAfterMS float64 `json:"fresh_after_ms"`
@@ -55,7 +55,7 @@ type Restart struct {
 
 // RecoveryDrillInput starts a game-day drill on one service.
 type RecoveryDrillInput struct {
-	activities.Target
+	cycletypes.Target
 	Service string `json:"service"`
 	// Check is the critical check expected to fail while the service is down.
 	Check string `json:"check"`
@@ -67,8 +67,8 @@ type RecoveryDrillInput struct {
 
 // RecoveryDrillResult is the drill's verdict.
 type RecoveryDrillResult struct {
-	Status     string                 `json:"status"` // pass | fail
-	Steps      []activities.DrillStep `json:"steps"`
+	Status     cycletypes.DrillStatus `json:"status"`
+	Steps      []cycletypes.DrillStep `json:"steps"`
 	ReportPath string                 `json:"report_path"`
 }
 
@@ -76,9 +76,9 @@ type RecoveryDrillResult struct {
 // environment's cycle (its decision is Status), or skipped because a cycle
 // of the environment was already running.
 type ScheduledCycleResult struct {
-	CycleID    string `json:"cycle_id"`
-	CycleRunID string `json:"cycle_run_id,omitempty"`
-	Skipped    bool   `json:"skipped"`
-	Status     string `json:"status,omitempty"`
-	Reason     string `json:"reason,omitempty"`
+	CycleID    string            `json:"cycle_id"`
+	CycleRunID string            `json:"cycle_run_id,omitempty"`
+	Skipped    bool              `json:"skipped"`
+	Status     cycletypes.Status `json:"status,omitempty"`
+	Reason     string            `json:"reason,omitempty"`
 }

@@ -73,7 +73,7 @@ checks:
 	var res activities.RunReplayResult
 	require.NoError(t, v.Get(&res))
 	require.Equal(t, 0, res.ExitCode)
-	require.Equal(t, "pass", res.Status)
+	require.Equal(t, "pass", string(res.Status))
 	require.Contains(t, res.OutputTail, "pw [redacted]\nurl [redacted]\nkey [redacted]\none line [redacted]\n")
 	for _, name := range []string{"REDIS_URL=", "REDIS_PASSWORD=", "TEMPORAL_API_KEY=", "TEMPORAL_TLS_KEY="} {
 		require.NotContains(t, res.OutputTail, name)
