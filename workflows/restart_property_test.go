@@ -32,6 +32,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/strictcycle/strictcycle/activities"
+	"github.com/strictcycle/strictcycle/cycletypes"
 	"github.com/strictcycle/strictcycle/gates"
 )
 
@@ -47,7 +48,7 @@ type evalCall struct {
 
 type restartCall struct {
 	in      activities.RestartServiceInput
-	outcome string
+	outcome cycletypes.RestartOutcome
 	view    map[string]activities.CheckSummary // merged verdicts the cycle had seen
 }
 
@@ -116,7 +117,7 @@ func (w *propWorld) DescribeContract(_ context.Context, _ *activities.Target) (*
 	p := &activities.Plan{Contract: "prop", Services: map[string]activities.PlanService{},
 		WaitFirst: w.waitFirst, WatchTimeout: 3 * time.Minute, MaxRounds: w.maxRounds, Window: 15 * time.Minute}
 	for _, c := range w.checks {
-		p.Checks = append(p.Checks, activities.PlanCheck{Name: c.name, Severity: c.severity, Producer: c.producer})
+		p.Checks = append(p.Checks, activities.PlanCheck{Name: c.name, Severity: cycletypes.Severity(c.severity), Producer: c.producer})
 	}
 	for _, s := range propServices {
 		p.Services[s] = activities.PlanService{Protected: w.protected[s], Driver: "exec"}
@@ -141,11 +142,12 @@ func (w *propWorld) EvaluateGates(_ context.Context, in *activities.EvaluateGate
 			v = gates.VerdictWaived
 		}
 		results = append(results, gates.Result{Name: c.name, Severity: c.severity, Verdict: v, Pass: v == gates.VerdictPass})
-		cs := activities.CheckSummary{Name: c.name, Severity: c.severity, Verdict: string(v), Pass: v == gates.VerdictPass, Producer: c.producer, Reason: string(v)}
+		cs := activities.CheckSummary{Name: c.name, Severity: cycletypes.Severity(c.severity), Verdict: v, Pass: v == gates.VerdictPass, Producer: c.producer, Reason: string(v)}
 		sum.Checks = append(sum.Checks, cs)
 		w.view[c.name] = cs
 	}
-	sum.Status, sum.CriticalFailures = gates.StatusOf(results)
+	status, failures := gates.StatusOf(results)
+	sum.Status, sum.CriticalFailures = cycletypes.Status(status), failures
 	w.evalCalls = append(w.evalCalls, evalCall{only: slices.Clone(in.Only), write: in.WriteArtifacts, summary: sum})
 	return &sum, nil
 }
@@ -261,7 +263,7 @@ func runPropCycle(t *rapid.T, w *propWorld, in *StrictCycleInput) *StrictCycleRe
 // curable is a critical non-pass a restart may cure: stale or missing with
 // a producing service.
 func (w *propWorld) curable(c activities.CheckSummary) bool {
-	return (c.Verdict == string(gates.VerdictStale) || c.Verdict == string(gates.VerdictMissing)) && w.isService(c.Producer)
+	return (c.Verdict == gates.VerdictStale || c.Verdict == gates.VerdictMissing) && w.isService(c.Producer)
 }
 
 func TestPropertyRestartDecisions(t *testing.T) {
@@ -323,7 +325,7 @@ func TestPropertyRestartDecisions(t *testing.T) {
 			}
 			wanted := false
 			for _, c := range r.view {
-				if c.Severity != "critical" || c.Pass || c.Verdict == string(gates.VerdictWaived) {
+				if c.Severity != "critical" || c.Pass || c.Verdict == gates.VerdictWaived {
 					continue
 				}
 				if !w.curable(c) {
