@@ -117,7 +117,7 @@ func TestTornReportFailsClosed(t *testing.T) {
 	var sum activities.GateSummary
 	evals[0].decode(t, &sum)
 	ck := checkOf(t, &sum, tornCheck)
-	require.Equal(t, string(gates.VerdictError), ck.Verdict)
+	require.Equal(t, gates.VerdictError, ck.Verdict)
 	require.False(t, ck.Pass)
 	require.Contains(t, ck.Reason, tornReport)
 
@@ -154,7 +154,7 @@ func TestSkewedClockRecoversAfterRestart(t *testing.T) {
 	evals[0].decode(t, &first)
 	require.Equal(t, "FAIL", string(first.Status))
 	ck := checkOf(t, &first, staleCheck)
-	require.Equal(t, string(gates.VerdictStale), ck.Verdict)
+	require.Equal(t, gates.VerdictStale, ck.Verdict)
 	require.False(t, ck.Pass)
 	require.Contains(t, ck.Reason, "is in the future by")
 }
@@ -201,6 +201,6 @@ func TestSkewedClockFailsClosed(t *testing.T) {
 	var final activities.GateSummary
 	evals[len(evals)-1].decode(t, &final)
 	ck := checkOf(t, &final, staleCheck)
-	require.Equal(t, string(gates.VerdictStale), ck.Verdict)
+	require.Equal(t, gates.VerdictStale, ck.Verdict)
 	require.Contains(t, ck.Reason, "is in the future by")
 }
