@@ -196,3 +196,19 @@ func TestRunnerOutcomes(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, src, after)
 }
+
+func TestReportScoresAndListsSurvivors(t *testing.T) {
+	tg := &target{spec: "./p"}
+	mk := func(line int, o Outcome) result {
+		return result{job: job{t: tg, m: Mutant{File: "p/a.go", Line: line, Op: OpZeroField, Func: "F", Original: "R{DryRun: d}", Change: "DryRun: d → (removed)"}}, outcome: o}
+	}
+	results := []result{mk(9, Survived), mk(3, Killed), mk(4, TimedOut), mk(5, BuildFailed), mk(2, Survived)}
+	var b strings.Builder
+	score := report(&b, []*target{tg}, map[*target]int{tg: 7}, results, &options{sample: 5, seed: 2})
+	require.InDelta(t, 50.0, score, 0.001) // 2 killed (one by timeout) of 4; the build failure is not counted
+	require.Equal(t, "./p: 5 of 7 mutants tested: killed 2 (timed out 1), survived 2, build failed 1 (not counted); score 50.0%\n"+
+		"SURVIVED p/a.go:2\tzero-field\tF\tDryRun: d → (removed)\n\tR{DryRun: d}\n"+
+		"SURVIVED p/a.go:9\tzero-field\tF\tDryRun: d → (removed)\n\tR{DryRun: d}\n"+
+		"stmtmutate: 5 mutants (sample 5 per target, seed 2): killed 2 (timed out 1), survived 2, build failed 1 (not counted); score 50.0%\n",
+		b.String())
+}
