@@ -89,3 +89,34 @@ demo:
 
 worker:
 	$(GO) run ./worker --dev
+
+# Mutation testing (docs/RELIABILITY.md, "Mutation testing"): gremlins'
+# condition and arithmetic mutants, then the statement mutants of
+# tools/stmtmutate, over gates/, config/, workflows/ and the restart and
+# publish code of activities/. Long on 2 cores; MUTATE_SAMPLE=N tests a
+# seeded sample of N statement mutants per target (the CI sample),
+# MUTATE_GREMLINS=0 skips gremlins, MUTATE_FLAGS passes more flags (e.g.
+# -func). gremlins times a mutant out at a multiple of its coverage run,
+# which the test cache can make tiny: the coefficient is large on purpose.
+GREMLINS ?= $(GO) run github.com/go-gremlins/gremlins/cmd/gremlins@v0.6.0
+MUTATE_SAMPLE ?= 0
+MUTATE_SEED ?= 1
+MUTATE_TIMEOUT ?= 3m
+MUTATE_GREMLINS ?= 1
+MUTATE_FLAGS ?=
+MUTATE_NOT_RESTART_PUBLISH = (activities|drivers|evaluate|files|plan|replay|store|types|watch)\.go$$
+
+.PHONY: mutate
+mutate: redis
+	@if [ "$(MUTATE_GREMLINS)" = 1 ]; then \
+		for p in gates config workflows; do \
+			echo "== gremlins ./$$p"; \
+			$(GREMLINS) unleash --workers 2 --timeout-coefficient 30 -S lt ./$$p || exit 1; \
+		done; \
+		echo "== gremlins ./activities (restart.go, publish.go)"; \
+		$(GREMLINS) unleash --workers 2 --timeout-coefficient 30 -S lt -E '$(MUTATE_NOT_RESTART_PUBLISH)' ./activities || exit 1; \
+	fi
+	@echo "== stmtmutate"
+	$(GO) run ./tools/stmtmutate -parallel 2 -sample $(MUTATE_SAMPLE) -seed $(MUTATE_SEED) -timeout $(MUTATE_TIMEOUT) $(MUTATE_FLAGS) \
+		./gates ./config ./workflows \
+		'./activities/restart.go@Restart|Drill|StopStart' './activities/publish.go@Publish|WriteDrill'
