@@ -2,11 +2,17 @@ package gates
 
 import (
 	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/strictcycle/strictcycle/config"
 )
 
 // BenchmarkGateScaling measures how a gate run grows with the number of
@@ -33,6 +39,62 @@ func BenchmarkGateScaling(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/check")
+		})
+	}
+}
+
+// copyTree copies the regular files and directories of src to dst, writable.
+func copyTree(tb testing.TB, src, dst string) {
+	tb.Helper()
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		out := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(out, 0o755)
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(out, data, 0o644)
+	})
+	require.NoError(tb, err)
+}
+
+// BenchmarkFamilies runs the hbot-day28 contract on a copy of the fixture
+// tree, plain and with 1 000 extra stamped reports in each of three
+// families: the ratio of the two is the cost of a real-size tree.
+//
+//	go test ./gates/ -run '^$' -bench Families -benchmem
+func BenchmarkFamilies(b *testing.B) {
+	for _, extra := range []int{0, 1000} {
+		b.Run(fmt.Sprintf("extra=%d", extra), func(b *testing.B) {
+			root := b.TempDir()
+			copyTree(b, fixtureRoot(b), root)
+			if extra > 0 {
+				require.NoError(b, WriteFamilyFiles(root, extra))
+			}
+			c, err := config.LoadContract("hbot-day28")
+			require.NoError(b, err)
+			e, err := New(c, Options{Root: root, CI: true, NoCommands: true, Now: func() time.Time { return fixedNow }})
+			require.NoError(b, err)
+			ctx := context.Background()
+			rep, err := e.Run(ctx, RunOptions{RunID: "bench"})
+			require.NoError(b, err)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := e.Run(ctx, RunOptions{RunID: "bench"}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			_ = rep
 		})
 	}
 }
