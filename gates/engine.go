@@ -46,6 +46,7 @@ type Engine struct {
 	root     string
 	programs map[string]*vm.Program
 	yaml     *sync.Map
+	parsed   *parseCache
 }
 
 // New validates the options and prepares (compiles) the contract's checks.
@@ -70,7 +71,7 @@ func New(c *config.Contract, opts Options) (*Engine, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("new engine: root %q is not a directory", opts.Root)
 	}
-	e := &Engine{contract: c, opts: opts, root: root, programs: map[string]*vm.Program{}, yaml: &sync.Map{}}
+	e := &Engine{contract: c, opts: opts, root: root, programs: map[string]*vm.Program{}, yaml: &sync.Map{}, parsed: newParseCache()}
 	for i := range c.Checks {
 		ck := &c.Checks[i]
 		if _, ok := registry[ck.Kind]; !ok {
@@ -183,6 +184,7 @@ func (e *Engine) env(now time.Time, root *rootfs.Root) *evalEnv {
 	return &evalEnv{
 		root: e.root, fs: root, now: now, window: e.Window(), skew: e.skew(),
 		noCommands: e.opts.NoCommands, secrets: e.opts.Secrets, redis: e.opts.Redis, programs: e.programs, yamlCache: e.yaml,
+		parsed: e.parsed,
 	}
 }
 

@@ -44,6 +44,7 @@ type evalEnv struct {
 	redis      RedisClient
 	programs   map[string]*vm.Program // by condition source
 	yamlCache  *sync.Map              // rel path -> yamlEntry
+	parsed     *parseCache            // decoded reports, across runs
 }
 
 // abs is the absolute root-based path of rel, as the original records it.
@@ -108,11 +109,22 @@ func (e *evalEnv) readFile(rel string) ([]byte, EvidenceFile, error) {
 // an unreadable one returns a readError and no evidence.
 func (e *evalEnv) readReport(rel string, keep func(string) bool) (map[string]any, EvidenceFile, error) {
 	ef := EvidenceFile{Path: e.abs(rel)}
+	var openedAt time.Time
+	if keep == nil && e.parsed != nil {
+		openedAt = e.parsed.now()
+	}
 	f, err := e.open(rel, maxReportBytes)
 	if err != nil {
 		return nil, ef, err
 	}
 	defer f.Close()
+	if keep == nil {
+		// The identity is of the open file (fstat), so a file renamed
+		// over the path after the open is not the one looked up.
+		if obj, cef, ok := e.parsed.get(rel, f.Info); ok {
+			return obj, cef, nil
+		}
+	}
 	obj, err := decodeJSONObject(f, keep)
 	if err != nil && !isBadContent(err) {
 		return nil, ef, wrapRead(rel, err)
@@ -123,6 +135,9 @@ func (e *evalEnv) readReport(rel string, keep func(string) bool) (map[string]any
 	ef = e.evidence(rel, f)
 	if err != nil {
 		return nil, ef, fmt.Errorf("%s: %w", rel, err)
+	}
+	if keep == nil {
+		e.parsed.put(rel, f.Info, openedAt, obj, ef)
 	}
 	return obj, ef, nil
 }

@@ -1,0 +1,99 @@
+package gates
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/strictcycle/strictcycle/config"
+)
+
+const (
+	cachePass = `{"ts_utc":"2026-02-26T01:59:00Z","status":"ok","critical_count":0}`
+	cacheFail = `{"ts_utc":"2026-02-26T01:59:00Z","status":"no","critical_count":9}`
+)
+
+func cacheEngine(t *testing.T, root string) *Engine {
+	t.Helper()
+	require.Len(t, cacheFail, len(cachePass), "rewrites must keep the size")
+	c := oneCheckContract(config.Check{Name: "r", Kind: config.KindReport, Report: &config.ReportSpec{
+		Path: "reports/x/latest.json", Condition: `status == "ok" and critical_count == 0`}})
+	e, err := New(c, Options{Root: root, Now: func() time.Time { return fixedNow }})
+	require.NoError(t, err)
+	return e
+}
+
+func runVerdict(t *testing.T, e *Engine) Verdict {
+	t.Helper()
+	rep, err := e.Run(context.Background(), RunOptions{RunID: "cache"})
+	require.NoError(t, err)
+	return rep.Checks[0].Verdict
+}
+
+// rewriteInPlace writes body over p (same inode) and sets its mtime back.
+func rewriteInPlace(t *testing.T, p, body string) {
+	t.Helper()
+	fi, err := os.Stat(p)
+	require.NoError(t, err)
+	f, err := os.OpenFile(p, os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.WriteAt([]byte(body), 0)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	require.NoError(t, os.Chtimes(p, fi.ModTime(), fi.ModTime()))
+	after, err := os.Stat(p)
+	require.NoError(t, err)
+	require.Equal(t, fi.ModTime(), after.ModTime())
+	require.Equal(t, fi.Size(), after.Size())
+}
+
+// A file rewritten in place, same size, mtime set back (the same mtime
+// second and nanosecond) is read again: it was written within racyWindow,
+// so it was never cached, whatever the timestamp granularity.
+func TestParseCacheNeverServesARewrite(t *testing.T) {
+	root := t.TempDir()
+	p := writeFile(t, root, "reports/x/latest.json", cachePass)
+	e := cacheEngine(t, root)
+	require.Equal(t, VerdictPass, runVerdict(t, e))
+	rewriteInPlace(t, p, cacheFail)
+	assert.Equal(t, VerdictFail, runVerdict(t, e))
+	assert.Zero(t, e.parsed.hits.Load())
+}
+
+// A file older than racyWindow is decoded once and served from the cache
+// on later runs; a change of size, a rename over it (new inode) or a
+// rewrite in place (new ctime) is a miss.
+func TestParseCacheReusesAnUnchangedFile(t *testing.T) {
+	root := t.TempDir()
+	p := writeFile(t, root, "reports/x/latest.json", cachePass)
+	e := cacheEngine(t, root)
+	// The cache's wall clock runs an hour ahead: every file is old enough.
+	e.parsed.now = func() time.Time { return time.Now().Add(time.Hour) }
+	require.Equal(t, VerdictPass, runVerdict(t, e))
+	require.Equal(t, VerdictPass, runVerdict(t, e))
+	require.Equal(t, int64(1), e.parsed.hits.Load(), "second run served from the cache")
+
+	// Renamed over, same size and mtime: a new inode.
+	fi, err := os.Stat(p)
+	require.NoError(t, err)
+	tmp := filepath.Join(root, "reports/x/tmp")
+	require.NoError(t, os.WriteFile(tmp, []byte(cacheFail), 0o644))
+	require.NoError(t, os.Chtimes(tmp, fi.ModTime(), fi.ModTime()))
+	require.NoError(t, os.Rename(tmp, p))
+	assert.Equal(t, VerdictFail, runVerdict(t, e))
+	assert.Equal(t, int64(1), e.parsed.hits.Load())
+
+	// Grown: a new size.
+	require.NoError(t, os.WriteFile(p, []byte(cachePass+" "), 0o644))
+	assert.Equal(t, VerdictPass, runVerdict(t, e))
+	assert.Equal(t, int64(1), e.parsed.hits.Load())
+
+	// Rewritten in place with the same size and mtime: a new ctime.
+	rewriteInPlace(t, p, cacheFail+" ")
+	assert.Equal(t, VerdictFail, runVerdict(t, e))
+}
