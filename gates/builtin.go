@@ -427,11 +427,15 @@ func checkDay2(_ context.Context, env *evalEnv, ck *config.Check) Result {
 // 0, as the original's max(0, signed) (ingestion ahead of production since
 // the baseline is no backlog).
 func (e *evalEnv) day2Lag(d *config.Day2Spec, r *Result) (string, bool, error) {
-	files, err := e.glob(d.SourceCompareGlob)
+	ms, err := e.globMatches(d.SourceCompareGlob)
 	if err != nil {
 		return "", false, err
 	}
-	c, n, err := e.chooseCandidate(files, []string{TSSourceTsUTC}, false, false)
+	cands := make([]cand, 0, len(ms))
+	for _, m := range ms {
+		cands = append(cands, cand{rel: m.Path, mode: m.Type, listed: true})
+	}
+	c, n, err := e.chooseCandidate(cands, []string{TSSourceTsUTC}, false, false)
 	if err != nil {
 		return "", false, err
 	}

@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"regexp"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/strictcycle/strictcycle/rootfs"
@@ -31,8 +28,8 @@ import (
 //     Only the decider (and its ties) is read: a family of thousands costs
 //     one directory listing and one read.
 //  4. A symlink out of the root anywhere among the candidates makes the
-//     check an error at once, whatever its rank (found from the directory
-//     listing: only symlinks are resolved).
+//     check an error at once, whatever its rank (the glob's listing gives
+//     each match's type: only symlinks and explicit paths are resolved).
 //
 // A check without freshness (no_freshness) has no times to rank: its first
 // existing candidate decides.
@@ -52,22 +49,31 @@ type scanned struct {
 // real time.
 var noMetadata = time.Unix(1<<62, 0)
 
-// chooseCandidate applies the candidate rule to rels. It returns nil when
+// cand is one candidate: its path and, for a glob match, the type its
+// directory listing gave.
+type cand struct {
+	rel    string
+	mode   fs.FileMode
+	listed bool
+}
+
+// chooseCandidate applies the candidate rule to cands. It returns nil when
 // no candidate exists, and an error only for a symlink out of the root.
 // With noTime the first existing candidate is returned unread.
-func (e *evalEnv) chooseCandidate(rels []string, keys []string, allowMtime, noTime bool) (*scanned, int, error) {
+func (e *evalEnv) chooseCandidate(cands []cand, keys []string, allowMtime, noTime bool) (*scanned, int, error) {
 	if noTime {
-		for _, rel := range rels {
-			if _, err := e.fs.Lstat(rel); errors.Is(err, fs.ErrNotExist) {
+		for _, c := range cands {
+			if _, err := e.fs.Lstat(c.rel); errors.Is(err, fs.ErrNotExist) {
 				continue
 			}
-			return &scanned{rel: rel, rankBy: firstExisting}, len(rels), nil
+			return &scanned{rel: c.rel, rankBy: firstExisting}, len(cands), nil
 		}
 		return nil, 0, nil
 	}
-	if len(rels) == 1 {
+	if len(cands) == 1 {
 		// One candidate: nothing to rank.
-		c, err := e.judgeCandidate(rels[0], keys, allowMtime)
+		rel := cands[0].rel
+		c, err := e.judgeCandidate(rel, keys, allowMtime)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, 0, nil
 		}
@@ -75,109 +81,93 @@ func (e *evalEnv) chooseCandidate(rels []string, keys []string, allowMtime, noTi
 			return nil, 0, err
 		}
 		c.rankBy = "mtime"
-		if _, ok := nameStamp(path.Base(rels[0])); ok {
+		if _, ok := nameStamp(path.Base(rel)); ok {
 			c.rankBy = "name stamp"
 		}
 		return c, 1, nil
 	}
-	ranked, err := e.rankCandidates(rels)
-	if err != nil {
-		return nil, 0, err
-	}
-	// Newest first; the sort is stable, so ties keep the order of rule 1.
-	sort.SliceStable(ranked, func(i, j int) bool { return ranked[i].rank.After(ranked[j].rank) })
-	n := len(ranked)
-	for i := 0; i < len(ranked); {
-		j := i + 1
-		for j < len(ranked) && ranked[j].rank.Equal(ranked[i].rank) {
-			j++
+	// One pass ranks every candidate (and refuses a symlink out) and keeps
+	// the top group; only that group is read. If all of it vanished before
+	// it was read, the pass runs again without it.
+	gone := map[int]bool{}
+	for {
+		type ranked struct {
+			i  int
+			by string
 		}
-		var best *scanned
-		for _, r := range ranked[i:j] {
-			c, err := e.judgeCandidate(r.rel, keys, allowMtime)
+		var top []ranked
+		var best time.Time
+		n := 0
+		for i, c := range cands {
+			if gone[i] {
+				continue
+			}
+			rank, by, err := e.rank(c)
+			if err != nil {
+				return nil, 0, err
+			}
+			if by == "" {
+				continue // does not exist
+			}
+			n++
+			switch {
+			case top == nil || rank.After(best):
+				top, best = append(top[:0], ranked{i, by}), rank
+			case rank.Equal(best):
+				top = append(top, ranked{i, by})
+			}
+		}
+		if top == nil {
+			return nil, 0, nil
+		}
+		var decider *scanned
+		for _, t := range top {
+			c, err := e.judgeCandidate(cands[t.i].rel, keys, allowMtime)
 			if errors.Is(err, fs.ErrNotExist) {
-				n-- // vanished before it was read: no candidate
+				gone[t.i] = true // vanished before it was read: no candidate
+				n--
 				continue
 			}
 			if err != nil {
 				return nil, 0, err
 			}
-			c.rank, c.rankBy = r.rank, r.rankBy
-			if best == nil || (c.problem != nil && best.problem == nil) {
-				best = c
+			c.rank, c.rankBy = best, t.by
+			if decider == nil || (c.problem != nil && decider.problem == nil) {
+				decider = c
 			}
 		}
-		if best != nil {
-			return best, n, nil
+		if decider != nil {
+			return decider, n, nil
 		}
-		i = j
 	}
-	return nil, 0, nil
 }
 
-// rankCandidates ranks every existing candidate by its metadata (rule 2)
-// and refuses a symlink out of the root among them (rule 4). A candidate
-// with a name stamp costs no system call of its own: existence and type
-// come from one listing of its directory.
-func (e *evalEnv) rankCandidates(rels []string) ([]*scanned, error) {
-	listings := map[string]map[string]fs.FileMode{}
-	out := make([]*scanned, 0, len(rels))
-	for _, rel := range rels {
-		dir, base := path.Split(rel)
-		dir = strings.TrimSuffix(dir, "/")
-		if dir == "" {
-			dir = "."
-		}
-		entries, listed := listings[dir]
-		if !listed {
-			entries = e.listDir(dir)
-			listings[dir] = entries
-		}
-		stamp, stamped := nameStamp(base)
-		mode, inListing := entries[base]
-		switch {
-		case entries != nil && !inListing:
-			continue // does not exist
-		case entries != nil && stamped && mode&fs.ModeSymlink == 0:
-			out = append(out, &scanned{rel: rel, rank: stamp, rankBy: "name stamp"})
-			continue
-		}
-		// Unstamped, a symlink, or a directory that could not be listed:
-		// stat it through the root (following a symlink that stays inside;
-		// one that leads out is an error at once).
-		fi, err := e.fs.Stat(rel)
-		switch {
-		case rootfs.IsEscape(err):
-			return nil, wrapRead(rel, err)
-		case errors.Is(err, fs.ErrNotExist):
-			if _, lerr := e.fs.Lstat(rel); errors.Is(lerr, fs.ErrNotExist) {
-				continue
-			}
-			// A dangling symlink named like a report: the read names it.
-			out = append(out, &scanned{rel: rel, rank: noMetadata, rankBy: "no metadata"})
-		case err != nil:
-			out = append(out, &scanned{rel: rel, rank: noMetadata, rankBy: "no metadata"})
-		case stamped:
-			out = append(out, &scanned{rel: rel, rank: stamp, rankBy: "name stamp"})
-		default:
-			out = append(out, &scanned{rel: rel, rank: fi.ModTime().UTC(), rankBy: "mtime"})
-		}
+// rank is a candidate's rank time and what it came from (rule 2); by is
+// empty when the candidate does not exist. A glob match with a name stamp
+// that its listing shows is no symlink costs no system call; the others
+// (explicit paths, unstamped names, symlinks) are stat'ed through the root,
+// and a symlink out of the root is an error (rule 4).
+func (e *evalEnv) rank(c cand) (time.Time, string, error) {
+	stamp, stamped := nameStamp(path.Base(c.rel))
+	if c.listed && stamped && c.mode&fs.ModeSymlink == 0 {
+		return stamp, "name stamp", nil
 	}
-	return out, nil
-}
-
-// listDir maps the names in dir to their types, from one directory read;
-// nil when dir cannot be listed (each candidate is then stat'ed).
-func (e *evalEnv) listDir(dir string) map[string]fs.FileMode {
-	des, err := fs.ReadDir(e.fs.FS(), dir)
-	if err != nil {
-		return nil
+	fi, err := e.fs.Stat(c.rel)
+	switch {
+	case rootfs.IsEscape(err):
+		return time.Time{}, "", wrapRead(c.rel, err)
+	case errors.Is(err, fs.ErrNotExist):
+		if _, lerr := e.fs.Lstat(c.rel); errors.Is(lerr, fs.ErrNotExist) {
+			return time.Time{}, "", nil
+		}
+		// A dangling symlink named like a report: the read names it.
+		return noMetadata, "no metadata", nil
+	case err != nil:
+		return noMetadata, "no metadata", nil
+	case stamped:
+		return stamp, "name stamp", nil
 	}
-	m := make(map[string]fs.FileMode, len(des))
-	for _, d := range des {
-		m[d.Name()] = d.Type()
-	}
-	return m
+	return fi.ModTime().UTC(), "mtime", nil
 }
 
 // judgeCandidate reads one candidate whole and resolves its time. The
@@ -208,26 +198,101 @@ func (e *evalEnv) judgeCandidate(rel string, keys []string, allowMtime bool) (*s
 	return c, nil
 }
 
-// stampRE finds an hbot artifact stamp (20260226T014648Z) or a date
-// (20260226) in a file name.
-var stampRE = regexp.MustCompile(`(?:^|[^0-9])([0-9]{8})(T[0-9]{6}Z?)?(?:[^0-9]|$)`)
-
-// nameStamp is the end of the last second or day a file name's stamp names.
+// nameStamp is the end of the last second or day a file name's stamp
+// names: the last run of exactly 8 digits that is a date (20260226),
+// together with the clock after it when one follows (T014648, T014648Z),
+// up to the end of that second; a date alone counts to the end of its day.
+// A run that is not a valid date or time is skipped for an earlier one. It
+// scans the name once, without allocating: a family of thousands of names
+// is ranked on every run.
 func nameStamp(base string) (time.Time, bool) {
-	ms := stampRE.FindAllStringSubmatch(base, -1)
-	for i := len(ms) - 1; i >= 0; i-- {
-		day, clock := ms[i][1], ms[i][2]
-		if clock != "" {
-			if t, err := time.Parse("20060102T150405", day+clock[:7]); err == nil {
-				return t.Add(time.Second - time.Nanosecond), true
+	end := len(base)
+	for end > 0 {
+		// The last digit run ending at or before end.
+		for end > 0 && !isDigit(base[end-1]) {
+			end--
+		}
+		start := end
+		for start > 0 && isDigit(base[start-1]) {
+			start--
+		}
+		if end-start == 8 {
+			if t, ok := stampAt(base, start); ok {
+				return t, true
 			}
-			continue
 		}
-		if t, err := time.Parse("20060102", day); err == nil {
-			return t.Add(24*time.Hour - time.Nanosecond), true
-		}
+		end = start
 	}
 	return time.Time{}, false
+}
+
+// stampAt parses the date at base[i:i+8] and the clock that may follow.
+// It validates the fields itself and builds the time from its day number
+// (time.Date normalises, which costs more than the whole scan).
+func stampAt(base string, i int) (time.Time, bool) {
+	y, mo, d := digits(base[i:i+4]), digits(base[i+4:i+6]), digits(base[i+6:i+8])
+	if mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo) {
+		return time.Time{}, false
+	}
+	days := daysFromCivil(y, mo, d)
+	j := i + 8
+	if j+7 <= len(base) && base[j] == 'T' && allDigits(base[j+1:j+7]) && (j+7 == len(base) || !isDigit(base[j+7])) {
+		h, mi, sec := digits(base[j+1:j+3]), digits(base[j+3:j+5]), digits(base[j+5:j+7])
+		if h > 23 || mi > 59 || sec > 59 {
+			return time.Time{}, false
+		}
+		return time.Unix(days*86400+int64(h*3600+mi*60+sec), int64(time.Second-1)).UTC(), true
+	}
+	return time.Unix(days*86400+86399, int64(time.Second-1)).UTC(), true
+}
+
+func daysIn(y, m int) int {
+	switch m {
+	case 2:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// daysFromCivil is the number of days from 1970-01-01 to y-m-d in the
+// proleptic Gregorian calendar (H. Hinnant's algorithm).
+func daysFromCivil(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 && y%400 != 0 {
+		era--
+	}
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era)*146097 + int64(doe) - 719468
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func digits(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		n = n*10 + int(s[i]-'0')
+	}
+	return n
 }
 
 // firstExisting is the rank of a check without freshness.

@@ -47,6 +47,7 @@ type Engine struct {
 	programs map[string]*vm.Program
 	yaml     *sync.Map
 	parsed   *parseCache
+	dirs     *rootfs.DirCache
 }
 
 // New validates the options and prepares (compiles) the contract's checks.
@@ -71,7 +72,7 @@ func New(c *config.Contract, opts Options) (*Engine, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("new engine: root %q is not a directory", opts.Root)
 	}
-	e := &Engine{contract: c, opts: opts, root: root, programs: map[string]*vm.Program{}, yaml: &sync.Map{}, parsed: newParseCache()}
+	e := &Engine{contract: c, opts: opts, root: root, programs: map[string]*vm.Program{}, yaml: &sync.Map{}, parsed: newParseCache(), dirs: rootfs.NewDirCache()}
 	for i := range c.Checks {
 		ck := &c.Checks[i]
 		if _, ok := registry[ck.Kind]; !ok {
@@ -184,7 +185,7 @@ func (e *Engine) env(now time.Time, root *rootfs.Root) *evalEnv {
 	return &evalEnv{
 		root: e.root, fs: root, now: now, window: e.Window(), skew: e.skew(),
 		noCommands: e.opts.NoCommands, secrets: e.opts.Secrets, redis: e.opts.Redis, programs: e.programs, yamlCache: e.yaml,
-		parsed: e.parsed,
+		parsed: e.parsed, dirs: e.dirs,
 	}
 }
 

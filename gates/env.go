@@ -45,6 +45,7 @@ type evalEnv struct {
 	programs   map[string]*vm.Program // by condition source
 	yamlCache  *sync.Map              // rel path -> yamlEntry
 	parsed     *parseCache            // decoded reports, across runs
+	dirs       *rootfs.DirCache       // directory listings, across runs
 }
 
 // abs is the absolute root-based path of rel, as the original records it.
@@ -200,7 +201,21 @@ func (e *evalEnv) isDir(rel string) bool {
 // matches zero or more directories, as Python's Path.glob; directory
 // symlinks are not followed.
 func (e *evalEnv) glob(pattern string) ([]string, error) {
-	return e.fs.Glob(pattern)
+	ms, err := e.globMatches(pattern)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, m := range ms {
+		out = append(out, m.Path)
+	}
+	return out, nil
+}
+
+// globMatches is glob with each match's type from its directory listing;
+// listings of unchanged directories come from the engine's cache.
+func (e *evalEnv) globMatches(pattern string) ([]rootfs.Match, error) {
+	return e.fs.GlobMatches(pattern, e.dirs)
 }
 
 func jsonKind(v any) string {

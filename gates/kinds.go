@@ -18,6 +18,7 @@ import (
 	"github.com/strictcycle/strictcycle/config"
 	"github.com/strictcycle/strictcycle/procrun"
 	"github.com/strictcycle/strictcycle/redact"
+	"github.com/strictcycle/strictcycle/rootfs"
 )
 
 // checkFunc evaluates one check. It fills the verdict, reason, evidence and
@@ -193,29 +194,42 @@ func (e *evalEnv) judgeReport(ck *config.Check, spec *config.ReportSpec) Result 
 }
 
 // candidates lists Path, or Paths then each glob's sorted matches, without
-// duplicates (the first occurrence keeps its place, which decides ties).
-func (e *evalEnv) candidates(spec *config.ReportSpec) ([]string, error) {
+// duplicates (the first occurrence keeps its place, which decides ties),
+// with the types the glob listings gave.
+func (e *evalEnv) candidates(spec *config.ReportSpec) ([]cand, error) {
 	if spec.Path != "" {
-		return []string{spec.Path}, nil
+		return []cand{{rel: spec.Path}}, nil
 	}
-	seen := map[string]bool{}
-	var out []string
-	add := func(rel string) {
-		if !seen[rel] {
-			seen[rel] = true
-			out = append(out, rel)
-		}
-	}
-	for _, p := range spec.Paths {
-		add(p)
-	}
-	for _, g := range spec.Globs {
-		m, err := e.glob(g)
+	matches := make([][]rootfs.Match, len(spec.Globs))
+	total := len(spec.Paths)
+	for gi, g := range spec.Globs {
+		ms, err := e.globMatches(g)
 		if err != nil {
 			return nil, err
 		}
-		for _, rel := range m {
-			add(rel)
+		matches[gi] = ms
+		total += len(ms)
+	}
+	seen := make(map[string]struct{}, len(spec.Paths))
+	out := make([]cand, 0, total)
+	for _, p := range spec.Paths {
+		if _, dup := seen[p]; !dup {
+			seen[p] = struct{}{}
+			out = append(out, cand{rel: p})
+		}
+	}
+	for gi, ms := range matches {
+		last := gi == len(spec.Globs)-1
+		for _, m := range ms {
+			if _, dup := seen[m.Path]; dup {
+				continue
+			}
+			// The matches of one glob are unique: only a later glob
+			// needs to know them.
+			if !last {
+				seen[m.Path] = struct{}{}
+			}
+			out = append(out, cand{rel: m.Path, mode: m.Type, listed: true})
 		}
 	}
 	return out, nil
