@@ -130,6 +130,9 @@ type Options struct {
 	// Secrets are the worker's secret values (Redis password, Temporal API
 	// key, TLS key), masked in everything a command check prints.
 	Secrets *redact.Redactor
+	// CommandParallelism bounds how many command checks run at once; zero
+	// means the number of CPUs.
+	CommandParallelism int
 }
 
 // RunOptions select what one Run evaluates.
