@@ -149,39 +149,7 @@ func (e *Engine) WatchPaths(check string) []string {
 	return nil
 }
 
-func watchPaths(ck *config.Check) []string {
-	var out []string
-	addReport := func(r *config.ReportSpec) {
-		if r == nil {
-			return
-		}
-		if r.Path != "" {
-			out = append(out, r.Path)
-		}
-		out = append(out, r.Paths...)
-		out = append(out, r.Globs...)
-	}
-	out = append(out, ck.Files...)
-	if ck.Glob != nil {
-		out = append(out, ck.Glob.Pattern)
-	}
-	addReport(ck.Report)
-	addReport(commandReport(ck))
-	if s := ck.StrategyCatalog; s != nil {
-		out = append(out, s.Catalog, s.ControllerTemplate, s.ScriptTemplate, s.ControllersDir)
-	}
-	if s := ck.Coordination; s != nil {
-		out = append(out, s.Policy, s.MultiBotPolicy, s.Compose)
-	}
-	if d := ck.Day2; d != nil {
-		out = append(out, d.Eval)
-		if d.SourceCompareGlob != "" {
-			out = append(out, d.SourceCompareGlob)
-		}
-	}
-	out = append(out, ck.Evidence...)
-	return out
-}
+func watchPaths(ck *config.Check) []string { return ck.WatchPaths() }
 
 func (e *Engine) env(now time.Time, root *rootfs.Root) *evalEnv {
 	return &evalEnv{
