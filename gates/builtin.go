@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/strictcycle/strictcycle/config"
+	"github.com/strictcycle/strictcycle/rootfs"
 )
 
 // builtin collects the errors and evidence of a built-in check.
@@ -431,10 +432,7 @@ func (e *evalEnv) day2Lag(d *config.Day2Spec, r *Result) (string, bool, error) {
 	if err != nil {
 		return "", false, err
 	}
-	cands := make([]cand, 0, len(ms))
-	for _, m := range ms {
-		cands = append(cands, cand{rel: m.Path, mode: m.Type, listed: true})
-	}
+	cands := e.candidatesFrom(d, nil, [][]rootfs.Match{ms})
 	c, n, err := e.chooseCandidate(cands, []string{TSSourceTsUTC}, false, false)
 	if err != nil {
 		return "", false, err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"time"
 
 	"github.com/strictcycle/strictcycle/rootfs"
@@ -52,9 +53,77 @@ var noMetadata = time.Unix(1<<62, 0)
 // cand is one candidate: its path and, for a glob match, the type its
 // directory listing gave.
 type cand struct {
-	rel    string
-	mode   fs.FileMode
-	listed bool
+	rel     string
+	mode    fs.FileMode
+	listed  bool
+	stamped bool      // the name carries a stamp
+	stamp   time.Time // its rank time, when stamped
+}
+
+// newCand is a candidate with its name stamp worked out once.
+func newCand(rel string, mode fs.FileMode, listed bool) cand {
+	c := cand{rel: rel, mode: mode, listed: listed}
+	c.stamp, c.stamped = nameStamp(path.Base(rel))
+	return c
+}
+
+// candMemo is the candidate list built from glob results that the
+// directory cache served unchanged: the same slices (the cache never
+// modifies one) give the same candidates, so a family of thousands is not
+// walked again to build them.
+type candMemo struct {
+	firsts []*rootfs.Match
+	lens   []int
+	cands  []cand
+}
+
+// candidatesFrom builds (or reuses, see candMemo) the candidate list of
+// explicit paths and glob results, without duplicates.
+func (e *evalEnv) candidatesFrom(key any, paths []string, matches [][]rootfs.Match) []cand {
+	firsts := make([]*rootfs.Match, len(matches))
+	lens := make([]int, len(matches))
+	total := len(paths)
+	for i, ms := range matches {
+		if len(ms) > 0 {
+			firsts[i] = &ms[0]
+		}
+		lens[i] = len(ms)
+		total += len(ms)
+	}
+	if e.cands != nil {
+		if v, ok := e.cands.Load(key); ok {
+			m := v.(*candMemo)
+			if slices.Equal(m.firsts, firsts) && slices.Equal(m.lens, lens) {
+				return m.cands
+			}
+		}
+	}
+	seen := make(map[string]struct{}, len(paths))
+	out := make([]cand, 0, total)
+	for _, p := range paths {
+		if _, dup := seen[p]; !dup {
+			seen[p] = struct{}{}
+			out = append(out, newCand(p, 0, false))
+		}
+	}
+	for gi, ms := range matches {
+		last := gi == len(matches)-1
+		for _, m := range ms {
+			if _, dup := seen[m.Path]; dup {
+				continue
+			}
+			// The matches of one glob are unique: only a later glob
+			// needs to know them.
+			if !last {
+				seen[m.Path] = struct{}{}
+			}
+			out = append(out, newCand(m.Path, m.Type, true))
+		}
+	}
+	if e.cands != nil {
+		e.cands.Store(key, &candMemo{firsts: firsts, lens: lens, cands: out})
+	}
+	return out
 }
 
 // chooseCandidate applies the candidate rule to cands. It returns nil when
@@ -89,7 +158,7 @@ func (e *evalEnv) chooseCandidate(cands []cand, keys []string, allowMtime, noTim
 	// One pass ranks every candidate (and refuses a symlink out) and keeps
 	// the top group; only that group is read. If all of it vanished before
 	// it was read, the pass runs again without it.
-	gone := map[int]bool{}
+	var gone map[int]bool
 	for {
 		type ranked struct {
 			i  int
@@ -98,11 +167,11 @@ func (e *evalEnv) chooseCandidate(cands []cand, keys []string, allowMtime, noTim
 		var top []ranked
 		var best time.Time
 		n := 0
-		for i, c := range cands {
+		for i := range cands {
 			if gone[i] {
 				continue
 			}
-			rank, by, err := e.rank(c)
+			rank, by, err := e.rank(&cands[i])
 			if err != nil {
 				return nil, 0, err
 			}
@@ -124,6 +193,9 @@ func (e *evalEnv) chooseCandidate(cands []cand, keys []string, allowMtime, noTim
 		for _, t := range top {
 			c, err := e.judgeCandidate(cands[t.i].rel, keys, allowMtime)
 			if errors.Is(err, fs.ErrNotExist) {
+				if gone == nil {
+					gone = map[int]bool{}
+				}
 				gone[t.i] = true // vanished before it was read: no candidate
 				n--
 				continue
@@ -147,8 +219,8 @@ func (e *evalEnv) chooseCandidate(cands []cand, keys []string, allowMtime, noTim
 // that its listing shows is no symlink costs no system call; the others
 // (explicit paths, unstamped names, symlinks) are stat'ed through the root,
 // and a symlink out of the root is an error (rule 4).
-func (e *evalEnv) rank(c cand) (time.Time, string, error) {
-	stamp, stamped := nameStamp(path.Base(c.rel))
+func (e *evalEnv) rank(c *cand) (time.Time, string, error) {
+	stamp, stamped := c.stamp, c.stamped
 	if c.listed && stamped && c.mode&fs.ModeSymlink == 0 {
 		return stamp, "name stamp", nil
 	}

@@ -50,6 +50,7 @@ type Engine struct {
 	yaml     *sync.Map
 	parsed   *parseCache
 	dirs     *rootfs.DirCache
+	cands    *sync.Map
 }
 
 // New validates the options and prepares (compiles) the contract's checks.
@@ -74,7 +75,7 @@ func New(c *config.Contract, opts Options) (*Engine, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("new engine: root %q is not a directory", opts.Root)
 	}
-	e := &Engine{contract: c, opts: opts, root: root, programs: map[string]*vm.Program{}, yaml: &sync.Map{}, parsed: newParseCache(), dirs: rootfs.NewDirCache()}
+	e := &Engine{contract: c, opts: opts, root: root, programs: map[string]*vm.Program{}, yaml: &sync.Map{}, parsed: newParseCache(), dirs: rootfs.NewDirCache(), cands: &sync.Map{}}
 	for i := range c.Checks {
 		ck := &c.Checks[i]
 		if _, ok := registry[ck.Kind]; !ok {
@@ -155,7 +156,7 @@ func (e *Engine) env(now time.Time, root *rootfs.Root) *evalEnv {
 	return &evalEnv{
 		root: e.root, fs: root, now: now, window: e.Window(), skew: e.skew(),
 		noCommands: e.opts.NoCommands, secrets: e.opts.Secrets, redis: e.opts.Redis, programs: e.programs, yamlCache: e.yaml,
-		parsed: e.parsed, dirs: e.dirs,
+		parsed: e.parsed, dirs: e.dirs, cands: e.cands,
 	}
 }
 

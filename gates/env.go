@@ -46,6 +46,7 @@ type evalEnv struct {
 	yamlCache  *sync.Map              // rel path -> yamlEntry
 	parsed     *parseCache            // decoded reports, across runs
 	dirs       *rootfs.DirCache       // directory listings, across runs
+	cands      *sync.Map              // spec -> *candMemo, across runs
 }
 
 // abs is the absolute root-based path of rel, as the original records it.

@@ -201,38 +201,14 @@ func (e *evalEnv) candidates(spec *config.ReportSpec) ([]cand, error) {
 		return []cand{{rel: spec.Path}}, nil
 	}
 	matches := make([][]rootfs.Match, len(spec.Globs))
-	total := len(spec.Paths)
 	for gi, g := range spec.Globs {
 		ms, err := e.globMatches(g)
 		if err != nil {
 			return nil, err
 		}
 		matches[gi] = ms
-		total += len(ms)
 	}
-	seen := make(map[string]struct{}, len(spec.Paths))
-	out := make([]cand, 0, total)
-	for _, p := range spec.Paths {
-		if _, dup := seen[p]; !dup {
-			seen[p] = struct{}{}
-			out = append(out, cand{rel: p})
-		}
-	}
-	for gi, ms := range matches {
-		last := gi == len(spec.Globs)-1
-		for _, m := range ms {
-			if _, dup := seen[m.Path]; dup {
-				continue
-			}
-			// The matches of one glob are unique: only a later glob
-			// needs to know them.
-			if !last {
-				seen[m.Path] = struct{}{}
-			}
-			out = append(out, cand{rel: m.Path, mode: m.Type, listed: true})
-		}
-	}
-	return out, nil
+	return e.candidatesFrom(spec, spec.Paths, matches), nil
 }
 
 // evalCondition runs a compiled condition over the report object. detail
