@@ -26,7 +26,9 @@ import (
 // that cannot be evaluated returns VerdictError, never a pass.
 type checkFunc func(ctx context.Context, env *evalEnv, ck *config.Check) Result
 
-// registry maps every kind of config.Kinds() to its check function.
+// registry maps every kind of config.Kinds() to its check function: the
+// run half of a kind's declaration (its block, validation and watch paths
+// are declared in config/kinds.go; TestKindsRegistryMatchesConfig keeps the two in step).
 var registry = map[string]checkFunc{
 	config.KindFilesPresent:     checkFilesPresent,
 	config.KindFilesGlob:        checkFilesGlob,
