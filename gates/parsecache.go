@@ -22,6 +22,7 @@ import (
 type parseCache struct {
 	mu      sync.Mutex
 	entries map[string]parseEntry
+	bytes   int64            // sum of the cached files' sizes
 	now     func() time.Time // wall clock, compared with file ctimes
 	hits    atomic.Int64
 }
@@ -30,8 +31,14 @@ type parseCache struct {
 // engine reads (one second on the coarsest common ones), with a margin.
 const racyWindow = 2 * time.Second
 
-// maxParseEntries bounds the cache; when full it starts over.
-const maxParseEntries = 4096
+// The cache is bounded: files larger than maxParseFileBytes are not kept
+// (a decoded object takes several times its file's size), and when the
+// entries or their files' total size pass a bound it starts over.
+const (
+	maxParseEntries   = 4096
+	maxParseFileBytes = 1 << 20
+	maxParseBytes     = 32 << 20
+)
 
 type parseEntry struct {
 	id  fileID
@@ -77,13 +84,17 @@ func (c *parseCache) put(rel string, fi fs.FileInfo, openedAt time.Time, obj map
 		return
 	}
 	id, ok := identify(fi)
-	if !ok || openedAt.Sub(time.Unix(0, id.ctime)) < racyWindow {
+	if !ok || openedAt.Sub(time.Unix(0, id.ctime)) < racyWindow || id.size > maxParseFileBytes {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.entries) >= maxParseEntries {
-		c.entries = map[string]parseEntry{}
+	if old, ok := c.entries[rel]; ok {
+		c.bytes -= old.id.size
+	}
+	if len(c.entries) >= maxParseEntries || c.bytes+id.size > maxParseBytes {
+		c.entries, c.bytes = map[string]parseEntry{}, 0
 	}
 	c.entries[rel] = parseEntry{id: id, obj: obj, ef: ef}
+	c.bytes += id.size
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,4 +97,17 @@ func TestParseCacheReusesAnUnchangedFile(t *testing.T) {
 	// Rewritten in place with the same size and mtime: a new ctime.
 	rewriteInPlace(t, p, cacheFail+" ")
 	assert.Equal(t, VerdictFail, runVerdict(t, e))
+}
+
+// A report over maxParseFileBytes is never kept: it is decoded again.
+func TestParseCacheSkipsLargeFiles(t *testing.T) {
+	root := t.TempDir()
+	pad := strings.Repeat(" ", maxParseFileBytes)
+	writeFile(t, root, "reports/x/latest.json", cachePass[:len(cachePass)-1]+`,"pad":"`+pad+`"}`)
+	e := cacheEngine(t, root)
+	e.parsed.now = func() time.Time { return time.Now().Add(time.Hour) }
+	require.Equal(t, VerdictPass, runVerdict(t, e))
+	require.Equal(t, VerdictPass, runVerdict(t, e))
+	assert.Zero(t, e.parsed.hits.Load())
+	assert.Empty(t, e.parsed.entries)
 }
