@@ -127,6 +127,9 @@ func (e *evalEnv) readReport(rel string, keep func(string) bool) (map[string]any
 			return obj, cef, nil
 		}
 	}
+	if keep == nil && e.parsed != nil {
+		e.parsed.decodes.Add(1)
+	}
 	obj, err := decodeJSONObject(f, keep)
 	if err != nil && !isBadContent(err) {
 		return nil, ef, wrapRead(rel, err)

@@ -25,6 +25,7 @@ type parseCache struct {
 	bytes   int64            // sum of the cached files' sizes
 	now     func() time.Time // wall clock, compared with file ctimes
 	hits    atomic.Int64
+	decodes atomic.Int64 // reports decoded whole (cache misses)
 }
 
 // racyWindow bounds the timestamp granularity of the file systems the

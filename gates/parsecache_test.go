@@ -2,6 +2,7 @@ package gates
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -110,4 +111,23 @@ func TestParseCacheSkipsLargeFiles(t *testing.T) {
 	require.Equal(t, VerdictPass, runVerdict(t, e))
 	assert.Zero(t, e.parsed.hits.Load())
 	assert.Empty(t, e.parsed.entries)
+}
+
+// A family is ranked from its names: one run over 200 stamped reports
+// decodes only the newest, and the older ones (torn here) are never read.
+func TestFamilyReadsOnlyTheNewest(t *testing.T) {
+	root := t.TempDir()
+	for i := range 200 {
+		writeFile(t, root, fmt.Sprintf("reports/x/x_20260226T01%02d%02dZ.json", i/60, i%60), `{"ts_utc":`)
+	}
+	writeFile(t, root, "reports/x/x_20260226T015900Z.json", cachePass)
+	c := oneCheckContract(config.Check{Name: "r", Kind: config.KindReport, Report: &config.ReportSpec{
+		Globs: []string{"reports/x/x_*.json"}, Condition: `status == "ok"`}})
+	e, err := New(c, Options{Root: root, Now: func() time.Time { return fixedNow }})
+	require.NoError(t, err)
+	rep, err := e.Run(context.Background(), RunOptions{RunID: "family"})
+	require.NoError(t, err)
+	assert.Equal(t, VerdictPass, rep.Checks[0].Verdict, rep.Checks[0].Reason)
+	assert.Equal(t, "reports/x/x_20260226T015900Z.json (newest by name stamp of 201 candidates)", rep.Checks[0].Chosen)
+	assert.Equal(t, int64(1), e.parsed.decodes.Load())
 }
