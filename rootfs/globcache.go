@@ -3,12 +3,14 @@ package rootfs
 import (
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -118,13 +120,17 @@ func (r *Root) GlobMatches(pattern string, c *DirCache) ([]Match, error) {
 			return
 		}
 		visited = append(visited, visitedDir{dir, id})
+		// One segment buffer per directory: a subdirectory's walk copies
+		// it before appending, and it is rewritten only after that walk.
+		sub := make([]string, len(parts)+1)
+		copy(sub, parts)
 		for _, d := range des {
 			p := d.Name()
 			if dir != "." {
 				p = dir + "/" + p
 			}
-			sub := append(parts[:len(parts):len(parts)], d.Name())
-			if matchSegs(rest, sub) {
+			sub[len(parts)] = d.Name()
+			if matchSegsFast(rest, sub) {
 				out = append(out, Match{Path: p, Type: d.Type()})
 			}
 			if d.IsDir() && canMatchBelow(rest, sub) {
@@ -170,11 +176,11 @@ func (c *DirCache) lookupGlob(r *Root, pattern string) ([]Match, bool) {
 	return g.matches, true
 }
 
-// readDir lists dir (sorted by name), from c when the directory is the one
+// readDir lists dir (in directory order), from c when the directory is the one
 // listed before. stored is true when the listing is (now) in c under id.
 func (r *Root) readDir(dir string, c *DirCache) (des []fs.DirEntry, id dirID, stored bool, err error) {
 	if c == nil {
-		des, err = fs.ReadDir(r.r.FS(), dir)
+		des, err = r.listDir(dir)
 		return des, id, false, err
 	}
 	start := c.Now()
@@ -192,7 +198,7 @@ func (r *Root) readDir(dir string, c *DirCache) (des []fs.DirEntry, id dirID, st
 			return ent.entries, id, true, nil
 		}
 	}
-	des, err = fs.ReadDir(r.r.FS(), dir)
+	des, err = r.listDir(dir)
 	if err != nil {
 		return nil, id, false, err
 	}
@@ -206,4 +212,78 @@ func (r *Root) readDir(dir string, c *DirCache) (des []fs.DirEntry, id dirID, st
 		stored = true
 	}
 	return des, id, stored, nil
+}
+
+// listDir reads the entries of the directory dir, in directory order. It is
+// opened with O_DIRECTORY and O_NONBLOCK, so a FIFO or any other
+// non-directory is an error at once, never a hang. A *File opened in an
+// os.Root stats every entry it lists (os cannot load entry information
+// lazily there): 3 000 reports cost 3 000 lstat calls. The entries are
+// read instead from a plain *File on a duplicate of the same descriptor,
+// which takes each entry's type from the directory read itself (and falls
+// back to fstatat on that descriptor, never a path, when the file system
+// gives none). Only Name, Type and IsDir of the entries are meant to be
+// used: Info would resolve a path outside the root's descriptor.
+func (r *Root) listDir(dir string) ([]fs.DirEntry, error) {
+	name, err := clean(dir)
+	if err != nil {
+		return nil, err
+	}
+	f, err := r.r.OpenFile(name, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open directory %s: %w", dir, unwrapPath(err))
+	}
+	defer f.Close()
+	sc, err := f.SyscallConn()
+	if err != nil {
+		return nil, fmt.Errorf("read directory %s: %w", dir, err)
+	}
+	fd := -1
+	var dupErr error
+	if err := sc.Control(func(raw uintptr) { fd, dupErr = syscall.Dup(int(raw)) }); err != nil {
+		return nil, fmt.Errorf("read directory %s: %w", dir, err)
+	}
+	if dupErr != nil {
+		return nil, fmt.Errorf("read directory %s: %w", dir, dupErr)
+	}
+	plain := os.NewFile(uintptr(fd), dir)
+	defer plain.Close()
+	// In directory order: GlobMatches sorts what it returns.
+	des, err := plain.ReadDir(-1)
+	if err != nil {
+		return nil, fmt.Errorf("read directory %s: %w", dir, err)
+	}
+	return des, nil
+}
+
+// matchSegsFast is matchSegs with a fast path for the segments report
+// families use (one "*" and no other wildcard: "parity_*.json"), which it
+// matches by prefix and suffix; every other segment goes through
+// path.Match, as in matchSegs.
+func matchSegsFast(pat, name []string) bool {
+	if len(pat) == 0 {
+		return len(name) == 0
+	}
+	if pat[0] == "**" {
+		for k := 0; k <= len(name); k++ {
+			if matchSegsFast(pat[1:], name[k:]) {
+				return true
+			}
+		}
+		return false
+	}
+	if len(name) == 0 || !matchSeg(pat[0], name[0]) {
+		return false
+	}
+	return matchSegsFast(pat[1:], name[1:])
+}
+
+func matchSeg(pat, name string) bool {
+	star := strings.IndexByte(pat, '*')
+	if star >= 0 && strings.IndexByte(pat[star+1:], '*') < 0 && !strings.ContainsAny(pat, `?[\`) {
+		prefix, suffix := pat[:star], pat[star+1:]
+		return len(name) >= len(prefix)+len(suffix) && strings.HasPrefix(name, prefix) && strings.HasSuffix(name, suffix)
+	}
+	ok, err := path.Match(pat, name)
+	return err == nil && ok
 }

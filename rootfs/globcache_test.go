@@ -95,3 +95,29 @@ func TestDirCacheSkipsRecentDirectories(t *testing.T) {
 	}
 	require.Zero(t, c.Hits())
 }
+
+// A glob whose literal base is a FIFO has no matches and does not block,
+// with the cache or without.
+func TestGlobMatchesFIFOBase(t *testing.T) {
+	dir, r := newRoot(t)
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "reports"), 0o755))
+	require.NoError(t, syscall.Mkfifo(filepath.Join(dir, "reports/pipe"), 0o644))
+	for _, c := range []*DirCache{nil, NewDirCache()} {
+		got, err := r.GlobMatches("reports/pipe/*.json", c)
+		require.NoError(t, err)
+		require.Empty(t, got)
+	}
+}
+
+// The fast segment matcher agrees with path.Match.
+func TestMatchSeg(t *testing.T) {
+	pats := []string{"parity_*.json", "*", "*.json", "x_*", "a*b*c", "x_?.json", "[ab]_*.json", `\*_*.json`, "exact.json", "**"}
+	names := []string{"parity_1.json", "parity_.json", "parity.json", "x_1", "abc", "a_b_c", "x_1.json", "a_1.json", "*_1.json", "exact.json", "", ".json", "parity_1.jsonx"}
+	for _, p := range pats {
+		for _, n := range names {
+			want, err := filepath.Match(p, n)
+			require.NoError(t, err)
+			require.Equal(t, want, matchSeg(p, n), "%q %q", p, n)
+		}
+	}
+}
