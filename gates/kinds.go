@@ -137,8 +137,9 @@ func (e *evalEnv) judgeReport(ck *config.Check, spec *config.ReportSpec) Result 
 	}
 	obj, ts := c.obj, c.ts
 	if c.problem == nil && obj == nil {
-		// The decider of several: decode it whole now (and judge the
-		// bytes of this read).
+		// The first existing candidate of a check without freshness is
+		// chosen unread: decode it whole now (and judge the bytes of
+		// this read).
 		var ef EvidenceFile
 		obj, ef, err = e.readReport(c.rel, nil)
 		switch {
