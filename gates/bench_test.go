@@ -94,7 +94,7 @@ func BenchmarkFamilies(b *testing.B) {
 					// newest reports are older than the caches' racy window.
 					// Their clocks run ahead so the copy counts as old.
 					ahead := func() time.Time { return time.Now().Add(time.Hour) }
-					e.parsed.now, e.dirs.Now = ahead, ahead
+					e.cache.parsed.now, e.dirs.Now = ahead, ahead
 					return e
 				}
 				e := engine()

@@ -432,7 +432,7 @@ func (e *evalEnv) day2Lag(d *config.Day2Spec, r *Result) (string, bool, error) {
 	if err != nil {
 		return "", false, err
 	}
-	cands := e.candidatesFrom(d, nil, [][]rootfs.Match{ms})
+	cands := e.candidatesFrom("day2", nil, []string{d.SourceCompareGlob}, [][]rootfs.Match{ms})
 	c, n, err := e.chooseCandidate(cands, []string{TSSourceTsUTC}, false, false)
 	if err != nil {
 		return "", false, err

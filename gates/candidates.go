@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"path"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/strictcycle/strictcycle/rootfs"
@@ -78,8 +79,9 @@ type candMemo struct {
 }
 
 // candidatesFrom builds (or reuses, see candMemo) the candidate list of
-// explicit paths and glob results, without duplicates.
-func (e *evalEnv) candidatesFrom(key any, paths []string, matches [][]rootfs.Match) []cand {
+// explicit paths and the results of globs, without duplicates.
+func (e *evalEnv) candidatesFrom(use string, paths, globs []string, matches [][]rootfs.Match) []cand {
+	key := use + "\x00" + e.root + "\x00" + strings.Join(paths, "\x00") + "\x01" + strings.Join(globs, "\x00")
 	firsts := make([]*rootfs.Match, len(matches))
 	lens := make([]int, len(matches))
 	total := len(paths)

@@ -48,9 +48,8 @@ type Engine struct {
 	root     string
 	programs map[string]*vm.Program
 	yaml     *sync.Map
-	parsed   *parseCache
-	dirs     *rootfs.DirCache
-	cands    *sync.Map
+	cache    *Cache
+	dirs     *rootfs.DirCache // the cache's listings of this root
 }
 
 // New validates the options and prepares (compiles) the contract's checks.
@@ -75,7 +74,11 @@ func New(c *config.Contract, opts Options) (*Engine, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("new engine: root %q is not a directory", opts.Root)
 	}
-	e := &Engine{contract: c, opts: opts, root: root, programs: map[string]*vm.Program{}, yaml: &sync.Map{}, parsed: newParseCache(), dirs: rootfs.NewDirCache(), cands: &sync.Map{}}
+	e := &Engine{contract: c, opts: opts, root: root, programs: map[string]*vm.Program{}, yaml: &sync.Map{}, cache: opts.Cache}
+	if e.cache == nil {
+		e.cache = NewCache()
+	}
+	e.dirs = e.cache.dirsFor(root)
 	for i := range c.Checks {
 		ck := &c.Checks[i]
 		if _, ok := registry[ck.Kind]; !ok {
@@ -156,7 +159,7 @@ func (e *Engine) env(now time.Time, root *rootfs.Root) *evalEnv {
 	return &evalEnv{
 		root: e.root, fs: root, now: now, window: e.Window(), skew: e.skew(),
 		noCommands: e.opts.NoCommands, secrets: e.opts.Secrets, redis: e.opts.Redis, programs: e.programs, yamlCache: e.yaml,
-		parsed: e.parsed, dirs: e.dirs, cands: e.cands,
+		parsed: e.cache.parsed, dirs: e.dirs, cands: &e.cache.cands,
 	}
 }
 

@@ -46,7 +46,7 @@ type evalEnv struct {
 	yamlCache  *sync.Map              // rel path -> yamlEntry
 	parsed     *parseCache            // decoded reports, across runs
 	dirs       *rootfs.DirCache       // directory listings, across runs
-	cands      *sync.Map              // spec -> *candMemo, across runs
+	cands      *sync.Map              // candidate lists, across runs (Cache.cands)
 }
 
 // abs is the absolute root-based path of rel, as the original records it.
@@ -123,7 +123,7 @@ func (e *evalEnv) readReport(rel string, keep func(string) bool) (map[string]any
 	if keep == nil {
 		// The identity is of the open file (fstat), so a file renamed
 		// over the path after the open is not the one looked up.
-		if obj, cef, ok := e.parsed.get(rel, f.Info); ok {
+		if obj, cef, ok := e.parsed.get(e.abs(rel), f.Info); ok {
 			return obj, cef, nil
 		}
 	}
@@ -142,7 +142,7 @@ func (e *evalEnv) readReport(rel string, keep func(string) bool) (map[string]any
 		return nil, ef, fmt.Errorf("%s: %w", rel, err)
 	}
 	if keep == nil {
-		e.parsed.put(rel, f.Info, openedAt, obj, ef)
+		e.parsed.put(e.abs(rel), f.Info, openedAt, obj, ef)
 	}
 	return obj, ef, nil
 }

@@ -211,7 +211,7 @@ func (e *evalEnv) candidates(spec *config.ReportSpec) ([]cand, error) {
 		}
 		matches[gi] = ms
 	}
-	return e.candidatesFrom(spec, spec.Paths, matches), nil
+	return e.candidatesFrom("report", spec.Paths, spec.Globs, matches), nil
 }
 
 // evalCondition runs a compiled condition over the report object. detail

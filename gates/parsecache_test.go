@@ -64,7 +64,7 @@ func TestParseCacheNeverServesARewrite(t *testing.T) {
 	require.Equal(t, VerdictPass, runVerdict(t, e))
 	rewriteInPlace(t, p, cacheFail)
 	assert.Equal(t, VerdictFail, runVerdict(t, e))
-	assert.Zero(t, e.parsed.hits.Load())
+	assert.Zero(t, e.cache.parsed.hits.Load())
 }
 
 // A file older than racyWindow is decoded once and served from the cache
@@ -75,10 +75,10 @@ func TestParseCacheReusesAnUnchangedFile(t *testing.T) {
 	p := writeFile(t, root, "reports/x/latest.json", cachePass)
 	e := cacheEngine(t, root)
 	// The cache's wall clock runs an hour ahead: every file is old enough.
-	e.parsed.now = func() time.Time { return time.Now().Add(time.Hour) }
+	e.cache.parsed.now = func() time.Time { return time.Now().Add(time.Hour) }
 	require.Equal(t, VerdictPass, runVerdict(t, e))
 	require.Equal(t, VerdictPass, runVerdict(t, e))
-	require.Equal(t, int64(1), e.parsed.hits.Load(), "second run served from the cache")
+	require.Equal(t, int64(1), e.cache.parsed.hits.Load(), "second run served from the cache")
 
 	// Renamed over, same size and mtime: a new inode.
 	fi, err := os.Stat(p)
@@ -88,12 +88,12 @@ func TestParseCacheReusesAnUnchangedFile(t *testing.T) {
 	require.NoError(t, os.Chtimes(tmp, fi.ModTime(), fi.ModTime()))
 	require.NoError(t, os.Rename(tmp, p))
 	assert.Equal(t, VerdictFail, runVerdict(t, e))
-	assert.Equal(t, int64(1), e.parsed.hits.Load())
+	assert.Equal(t, int64(1), e.cache.parsed.hits.Load())
 
 	// Grown: a new size.
 	require.NoError(t, os.WriteFile(p, []byte(cachePass+" "), 0o644))
 	assert.Equal(t, VerdictPass, runVerdict(t, e))
-	assert.Equal(t, int64(1), e.parsed.hits.Load())
+	assert.Equal(t, int64(1), e.cache.parsed.hits.Load())
 
 	// Rewritten in place with the same size and mtime: a new ctime.
 	rewriteInPlace(t, p, cacheFail+" ")
@@ -106,11 +106,11 @@ func TestParseCacheSkipsLargeFiles(t *testing.T) {
 	pad := strings.Repeat(" ", maxParseFileBytes)
 	writeFile(t, root, "reports/x/latest.json", cachePass[:len(cachePass)-1]+`,"pad":"`+pad+`"}`)
 	e := cacheEngine(t, root)
-	e.parsed.now = func() time.Time { return time.Now().Add(time.Hour) }
+	e.cache.parsed.now = func() time.Time { return time.Now().Add(time.Hour) }
 	require.Equal(t, VerdictPass, runVerdict(t, e))
 	require.Equal(t, VerdictPass, runVerdict(t, e))
-	assert.Zero(t, e.parsed.hits.Load())
-	assert.Empty(t, e.parsed.entries)
+	assert.Zero(t, e.cache.parsed.hits.Load())
+	assert.Empty(t, e.cache.parsed.entries)
 }
 
 // A family is ranked from its names: one run over 200 stamped reports
@@ -129,5 +129,28 @@ func TestFamilyReadsOnlyTheNewest(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, VerdictPass, rep.Checks[0].Verdict, rep.Checks[0].Reason)
 	assert.Equal(t, "reports/x/x_20260226T015900Z.json (newest by name stamp of 201 candidates)", rep.Checks[0].Chosen)
-	assert.Equal(t, int64(1), e.parsed.decodes.Load())
+	assert.Equal(t, int64(1), e.cache.parsed.decodes.Load())
+}
+
+// Engines given one Cache share it: a new engine per run (as the worker
+// builds per activity call) still finds what an earlier one decoded, and
+// two roots with the same relative paths never see each other's entries.
+func TestSharedCache(t *testing.T) {
+	rootA, rootB := t.TempDir(), t.TempDir()
+	writeFile(t, rootA, "reports/x/latest.json", cachePass)
+	writeFile(t, rootB, "reports/x/latest.json", cacheFail)
+	cache := NewCache()
+	cache.parsed.now = func() time.Time { return time.Now().Add(time.Hour) }
+	c := oneCheckContract(config.Check{Name: "r", Kind: config.KindReport, Report: &config.ReportSpec{
+		Path: "reports/x/latest.json", Condition: `status == "ok" and critical_count == 0`}})
+	run := func(root string) Verdict {
+		e, err := New(c, Options{Root: root, Now: func() time.Time { return fixedNow }, Cache: cache})
+		require.NoError(t, err)
+		return runVerdict(t, e)
+	}
+	for range 2 {
+		assert.Equal(t, VerdictPass, run(rootA))
+		assert.Equal(t, VerdictFail, run(rootB))
+	}
+	assert.Equal(t, int64(2), cache.parsed.hits.Load(), "the second round is served from the shared cache")
 }

@@ -133,6 +133,9 @@ type Options struct {
 	// CommandParallelism bounds how many command checks run at once; zero
 	// means the number of CPUs.
 	CommandParallelism int
+	// Cache is shared by the engines that are given it (see Cache); nil
+	// gives the engine a cache of its own.
+	Cache *Cache
 }
 
 // RunOptions select what one Run evaluates.
