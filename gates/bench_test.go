@@ -71,13 +71,15 @@ func copyTree(tb testing.TB, src, dst string) {
 // BenchmarkFamilies runs the hbot-day28 contract on a copy of the fixture
 // tree, plain and with 1 000 extra stamped reports in each of three
 // families: the ratio of the two is the cost of a real-size tree. "warm"
-// reuses one engine (the worker's case: its caches serve unchanged files
-// and directories); "cold" builds a new engine for every run (a one-shot
-// `starter gates`: nothing cached).
+// reuses one engine (its caches serve unchanged files and directories);
+// "shared" builds a new engine for every run on one shared Cache (a worker
+// that builds an engine per activity call and shares a Cache); "cold"
+// builds a new engine with nothing cached for every run (a one-shot
+// `starter gates`).
 //
 //	go test ./gates/ -run '^$' -bench Families -benchmem
 func BenchmarkFamilies(b *testing.B) {
-	for _, mode := range []string{"warm", "cold"} {
+	for _, mode := range []string{"warm", "shared", "cold"} {
 		for _, extra := range []int{0, 1000} {
 			b.Run(fmt.Sprintf("%s/extra=%d", mode, extra), func(b *testing.B) {
 				root := b.TempDir()
@@ -87,8 +89,13 @@ func BenchmarkFamilies(b *testing.B) {
 				}
 				c, err := config.LoadContract("hbot-day28")
 				require.NoError(b, err)
+				shared := NewCache()
 				engine := func() *Engine {
-					e, err := New(c, Options{Root: root, CI: true, NoCommands: true, Now: func() time.Time { return fixedNow }})
+					opts := Options{Root: root, CI: true, NoCommands: true, Now: func() time.Time { return fixedNow }}
+					if mode == "shared" {
+						opts.Cache = shared
+					}
+					e, err := New(c, opts)
 					require.NoError(b, err)
 					// The copy was just written; on a live stack all but the
 					// newest reports are older than the caches' racy window.
@@ -105,7 +112,7 @@ func BenchmarkFamilies(b *testing.B) {
 				b.ResetTimer()
 				cpu0 := cpuTime()
 				for b.Loop() {
-					if mode == "cold" {
+					if mode != "warm" {
 						e = engine()
 					}
 					if _, err := e.Run(ctx, RunOptions{RunID: "bench"}); err != nil {
