@@ -6,7 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -139,7 +139,7 @@ func (r *Root) GlobMatches(pattern string, c *DirCache) ([]Match, error) {
 		}
 	}
 	walk(base, nil)
-	sort.Slice(out, func(a, b int) bool { return out[a].Path < out[b].Path })
+	slices.SortFunc(out, func(a, b Match) int { return strings.Compare(a.Path, b.Path) })
 	if c != nil && cacheable {
 		c.mu.Lock()
 		if len(c.globs) >= maxCachedDirs {
