@@ -14,32 +14,6 @@ import (
 	"github.com/expr-lang/expr/vm"
 )
 
-// kindBlocks maps every check kind to the one kind block it needs ("" means
-// none). It is the single list of kinds: gates registers a check function
-// for each of them and a test keeps the two in sync.
-var kindBlocks = map[string]string{
-	KindFilesPresent:     "files",
-	KindFilesGlob:        "glob",
-	KindReport:           "report",
-	KindCommand:          "command",
-	KindRedisPing:        "",
-	KindRedisStreamFresh: "redis",
-	KindRedisGroupLag:    "redis",
-	KindStrategyCatalog:  "strategy_catalog",
-	KindCoordination:     "coordination",
-	KindDay2Gate:         "day2",
-}
-
-// Kinds lists the known check kinds, sorted.
-func Kinds() []string {
-	out := make([]string, 0, len(kindBlocks))
-	for k := range kindBlocks {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 var serviceNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
 
 // dockerNameRE is Docker's rule for container names and compose's for
@@ -145,35 +119,25 @@ func (ps *problems) check(at string, ck *Check, c *Contract) {
 	default:
 		ps.addf("%s: severity %q is not critical|warning|info", at, ck.Severity)
 	}
-	want, known := kindBlocks[ck.Kind]
+	k, known := kinds[ck.Kind]
 	if !known {
 		ps.addf("%s: kind %q is not one of %s", at, ck.Kind, strings.Join(Kinds(), "|"))
 	}
-	present := map[string]bool{
-		"files":            len(ck.Files) > 0,
-		"glob":             ck.Glob != nil,
-		"report":           ck.Report != nil,
-		"command":          ck.Command != nil,
-		"redis":            ck.Redis != nil,
-		"strategy_catalog": ck.StrategyCatalog != nil,
-		"coordination":     ck.Coordination != nil,
-		"day2":             ck.Day2 != nil,
-	}
-	blocks := make([]string, 0, len(present))
-	for b := range present {
-		blocks = append(blocks, b)
-	}
-	sort.Strings(blocks)
+	// Blocks by name, sorted, so that the problems come in a stable order.
+	names := make([]string, 0, len(blocks))
+	byName := map[string]blockSpec{}
 	for _, b := range blocks {
-		if !present[b] {
-			continue
-		}
-		if known && b != want {
-			ps.addf("%s: block %q does not belong to kind %q", at, b, ck.Kind)
+		names = append(names, b.name)
+		byName[b.name] = b
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if known && n != k.block && byName[n].set(ck) {
+			ps.addf("%s: block %q does not belong to kind %q", at, n, ck.Kind)
 		}
 	}
-	if known && want != "" && !present[want] {
-		ps.addf("%s: kind %q needs a %q block", at, ck.Kind, want)
+	if known && k.block != "" && !byName[k.block].set(ck) {
+		ps.addf("%s: kind %q needs a %q block", at, ck.Kind, k.block)
 	}
 	if ck.Producer != "" {
 		if _, ok := c.Services[ck.Producer]; !ok {
@@ -183,56 +147,9 @@ func (ps *problems) check(at string, ck *Check, c *Contract) {
 	for i, p := range ck.Evidence {
 		ps.relPath(fmt.Sprintf("%s: evidence[%d]", at, i), p)
 	}
-	for i, p := range ck.Files {
-		ps.relPath(fmt.Sprintf("%s: files[%d]", at, i), p)
-	}
-	if g := ck.Glob; g != nil {
-		ps.relPath(at+": glob.pattern", g.Pattern)
-		if g.MinMatches < 0 {
-			ps.addf("%s: glob.min_matches %d is negative", at, g.MinMatches)
-		}
-	}
-	if ck.Report != nil {
-		ps.report(at+": report", ck.Report)
-	}
-	if cmd := ck.Command; cmd != nil {
-		ps.argv(at+": command.argv", cmd.Argv, false)
-		ps.childEnv(at+": command", cmd.ChildEnv, cmd.Env)
-		ps.duration(at+": command.timeout", cmd.Timeout)
-		if cmd.Report != nil {
-			ps.report(at+": command.report", cmd.Report)
-		}
-	}
-	if r := ck.Redis; r != nil {
-		if r.Stream == "" {
-			ps.addf("%s: redis.stream must not be empty", at)
-		}
-		if ck.Kind == KindRedisGroupLag && r.Group == "" {
-			ps.addf("%s: redis.group must not be empty", at)
-		}
-		ps.duration(at+": redis.max_age", r.MaxAge)
-		if r.MaxLag < 0 {
-			ps.addf("%s: redis.max_lag %d is negative", at, r.MaxLag)
-		}
-	}
-	if s := ck.StrategyCatalog; s != nil {
-		ps.relPath(at+": strategy_catalog.catalog", s.Catalog)
-		ps.relPath(at+": strategy_catalog.controller_template", s.ControllerTemplate)
-		ps.relPath(at+": strategy_catalog.script_template", s.ScriptTemplate)
-		ps.relPath(at+": strategy_catalog.controllers_dir", s.ControllersDir)
-	}
-	if s := ck.Coordination; s != nil {
-		ps.relPath(at+": coordination.policy", s.Policy)
-		ps.relPath(at+": coordination.multi_bot_policy", s.MultiBotPolicy)
-		ps.relPath(at+": coordination.compose", s.Compose)
-	}
-	if d := ck.Day2; d != nil {
-		ps.relPath(at+": day2.eval", d.Eval)
-		if d.SourceCompareGlob != "" || d.RequireLag {
-			ps.relPath(at+": day2.source_compare_glob", d.SourceCompareGlob)
-		}
-		if d.MaxDelta < 0 {
-			ps.addf("%s: day2.max_delta %d is negative", at, d.MaxDelta)
+	for _, b := range blocks {
+		if b.set(ck) {
+			b.validate(ps, at, ck)
 		}
 	}
 }

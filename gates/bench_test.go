@@ -2,11 +2,18 @@ package gates
 
 import (
 	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/strictcycle/strictcycle/config"
 )
 
 // BenchmarkGateScaling measures how a gate run grows with the number of
@@ -35,4 +42,96 @@ func BenchmarkGateScaling(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/check")
 		})
 	}
+}
+
+// copyTree copies the regular files and directories of src to dst, writable.
+func copyTree(tb testing.TB, src, dst string) {
+	tb.Helper()
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		out := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(out, 0o755)
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(out, data, 0o644)
+	})
+	require.NoError(tb, err)
+}
+
+// BenchmarkFamilies runs the hbot-day28 contract on a copy of the fixture
+// tree, plain and with 1 000 extra stamped reports in each of three
+// families: the ratio of the two is the cost of a real-size tree. "warm"
+// reuses one engine (its caches serve unchanged files and directories);
+// "shared" builds a new engine for every run on one shared Cache (a worker
+// that builds an engine per activity call and shares a Cache); "cold"
+// builds a new engine with nothing cached for every run (a one-shot
+// `starter gates`).
+//
+//	go test ./gates/ -run '^$' -bench Families -benchmem
+func BenchmarkFamilies(b *testing.B) {
+	for _, mode := range []string{"warm", "shared", "cold"} {
+		for _, extra := range []int{0, 1000} {
+			b.Run(fmt.Sprintf("%s/extra=%d", mode, extra), func(b *testing.B) {
+				root := b.TempDir()
+				copyTree(b, fixtureRoot(b), root)
+				if extra > 0 {
+					require.NoError(b, WriteFamilyFiles(root, extra))
+				}
+				c, err := config.LoadContract("hbot-day28")
+				require.NoError(b, err)
+				shared := NewCache()
+				engine := func() *Engine {
+					opts := Options{Root: root, CI: true, NoCommands: true, Now: func() time.Time { return fixedNow }}
+					if mode == "shared" {
+						opts.Cache = shared
+					}
+					e, err := New(c, opts)
+					require.NoError(b, err)
+					// The copy was just written; on a live stack all but the
+					// newest reports are older than the caches' racy window.
+					// Their clocks run ahead so the copy counts as old.
+					ahead := func() time.Time { return time.Now().Add(time.Hour) }
+					e.cache.parsed.now, e.dirs.Now = ahead, ahead
+					return e
+				}
+				e := engine()
+				ctx := context.Background()
+				_, err = e.Run(ctx, RunOptions{RunID: "bench"})
+				require.NoError(b, err)
+				b.ReportAllocs()
+				b.ResetTimer()
+				cpu0 := cpuTime()
+				for b.Loop() {
+					if mode != "warm" {
+						e = engine()
+					}
+					if _, err := e.Run(ctx, RunOptions{RunID: "bench"}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				// CPU time per run: on a shared, loaded machine it varies
+				// far less than wall time.
+				b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+			})
+		}
+	}
+}
+
+// cpuTime is the user and system CPU time of this process so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

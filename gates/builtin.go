@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/strictcycle/strictcycle/config"
+	"github.com/strictcycle/strictcycle/rootfs"
 )
 
 // builtin collects the errors and evidence of a built-in check.
@@ -427,11 +428,12 @@ func checkDay2(_ context.Context, env *evalEnv, ck *config.Check) Result {
 // 0, as the original's max(0, signed) (ingestion ahead of production since
 // the baseline is no backlog).
 func (e *evalEnv) day2Lag(d *config.Day2Spec, r *Result) (string, bool, error) {
-	files, err := e.glob(d.SourceCompareGlob)
+	ms, err := e.globMatches(d.SourceCompareGlob)
 	if err != nil {
 		return "", false, err
 	}
-	c, n, err := e.chooseCandidate(files, []string{TSSourceTsUTC}, false, false)
+	cands := e.candidatesFrom("day2", nil, []string{d.SourceCompareGlob}, [][]rootfs.Match{ms})
+	c, n, err := e.chooseCandidate(cands, []string{TSSourceTsUTC}, false, false)
 	if err != nil {
 		return "", false, err
 	}

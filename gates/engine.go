@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -46,6 +48,8 @@ type Engine struct {
 	root     string
 	programs map[string]*vm.Program
 	yaml     *sync.Map
+	cache    *Cache
+	dirs     *rootfs.DirCache // the cache's listings of this root
 }
 
 // New validates the options and prepares (compiles) the contract's checks.
@@ -70,7 +74,11 @@ func New(c *config.Contract, opts Options) (*Engine, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("new engine: root %q is not a directory", opts.Root)
 	}
-	e := &Engine{contract: c, opts: opts, root: root, programs: map[string]*vm.Program{}, yaml: &sync.Map{}}
+	e := &Engine{contract: c, opts: opts, root: root, programs: map[string]*vm.Program{}, yaml: &sync.Map{}, cache: opts.Cache}
+	if e.cache == nil {
+		e.cache = NewCache()
+	}
+	e.dirs = e.cache.dirsFor(root)
 	for i := range c.Checks {
 		ck := &c.Checks[i]
 		if _, ok := registry[ck.Kind]; !ok {
@@ -145,44 +153,13 @@ func (e *Engine) WatchPaths(check string) []string {
 	return nil
 }
 
-func watchPaths(ck *config.Check) []string {
-	var out []string
-	addReport := func(r *config.ReportSpec) {
-		if r == nil {
-			return
-		}
-		if r.Path != "" {
-			out = append(out, r.Path)
-		}
-		out = append(out, r.Paths...)
-		out = append(out, r.Globs...)
-	}
-	out = append(out, ck.Files...)
-	if ck.Glob != nil {
-		out = append(out, ck.Glob.Pattern)
-	}
-	addReport(ck.Report)
-	addReport(commandReport(ck))
-	if s := ck.StrategyCatalog; s != nil {
-		out = append(out, s.Catalog, s.ControllerTemplate, s.ScriptTemplate, s.ControllersDir)
-	}
-	if s := ck.Coordination; s != nil {
-		out = append(out, s.Policy, s.MultiBotPolicy, s.Compose)
-	}
-	if d := ck.Day2; d != nil {
-		out = append(out, d.Eval)
-		if d.SourceCompareGlob != "" {
-			out = append(out, d.SourceCompareGlob)
-		}
-	}
-	out = append(out, ck.Evidence...)
-	return out
-}
+func watchPaths(ck *config.Check) []string { return ck.WatchPaths() }
 
 func (e *Engine) env(now time.Time, root *rootfs.Root) *evalEnv {
 	return &evalEnv{
 		root: e.root, fs: root, now: now, window: e.Window(), skew: e.skew(),
 		noCommands: e.opts.NoCommands, secrets: e.opts.Secrets, redis: e.opts.Redis, programs: e.programs, yamlCache: e.yaml,
+		parsed: e.cache.parsed, dirs: e.dirs, cands: &e.cache.cands,
 	}
 }
 
@@ -201,12 +178,9 @@ func (e *Engine) Run(ctx context.Context, ro RunOptions) (*Report, error) {
 	}
 	defer root.Close()
 	env := e.env(now, root)
-	results := make([]Result, 0, len(checks))
-	for _, ck := range checks {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("run contract %q: %w", e.contract.Name, err)
-		}
-		results = append(results, e.runCheck(ctx, env, ck, ro.Waivers))
+	results, err := e.runChecks(ctx, env, checks, ro.Waivers)
+	if err != nil {
+		return nil, fmt.Errorf("run contract %q: %w", e.contract.Name, err)
 	}
 	runID := ro.RunID
 	if runID == "" {
@@ -237,6 +211,97 @@ func (e *Engine) Run(ctx context.Context, ro RunOptions) (*Report, error) {
 	r.ValidationLevel = e.validationLevel(r.Checks)
 	r.EvidenceBundle, r.ContentDigest = bundle(e.root, r)
 	return r, nil
+}
+
+// runChecks evaluates checks into results in their order. Command checks
+// (when commands run) start as they are reached and run in the background,
+// at most CommandParallelism at once, each with its own timeout and
+// environment; the other checks run in order meanwhile. A check that reads
+// a directory where an earlier command check's artifact lies waits for that
+// command first, so it sees what the command wrote, as in a sequential run.
+func (e *Engine) runChecks(ctx context.Context, env *evalEnv, checks []*config.Check, waivers []Waiver) ([]Result, error) {
+	results := make([]Result, len(checks))
+	slots := make(chan struct{}, e.commandParallelism())
+	type running struct {
+		done chan struct{}
+		dirs []string
+	}
+	var started []running
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for i, ck := range checks {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if ck.Kind == config.KindCommand && !env.noCommands {
+			done := make(chan struct{})
+			started = append(started, running{done, watchDirs(commandReport(ck))})
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer close(done)
+				slots <- struct{}{}
+				defer func() { <-slots }()
+				results[i] = e.runCheck(ctx, env, ck, waivers)
+			}()
+			continue
+		}
+		reads := watchDirs(nil, watchPaths(ck)...)
+		for _, r := range started {
+			if sharesDir(r.dirs, reads) {
+				<-r.done
+			}
+		}
+		results[i] = e.runCheck(ctx, env, ck, waivers)
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+func (e *Engine) commandParallelism() int {
+	if n := e.opts.CommandParallelism; n > 0 {
+		return n
+	}
+	return runtime.NumCPU()
+}
+
+// watchDirs lists the directories of a report spec's paths and globs (a
+// glob's directory is its part before the first wildcard), and of extra.
+func watchDirs(spec *config.ReportSpec, extra ...string) []string {
+	var ps []string
+	if spec != nil {
+		ps = append(append(append(ps, spec.Path), spec.Paths...), spec.Globs...)
+	}
+	ps = append(ps, extra...)
+	var out []string
+	for _, p := range ps {
+		if p == "" {
+			continue
+		}
+		if i := strings.IndexAny(p, "*?["); i >= 0 {
+			// "reports/x_*" and "reports/**/x" both lie in reports.
+			p = p[:i] + "x"
+		}
+		out = append(out, path.Dir(path.Clean("/"+p)))
+	}
+	return out
+}
+
+// sharesDir reports whether a directory of one list is, contains or lies
+// in a directory of the other.
+func sharesDir(a, b []string) bool {
+	within := func(x, y string) bool { return x == y || y == "/" || strings.HasPrefix(x, y+"/") }
+	for _, x := range a {
+		for _, y := range b {
+			if within(x, y) || within(y, x) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (e *Engine) selectChecks(only []string) ([]*config.Check, error) {

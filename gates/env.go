@@ -44,6 +44,9 @@ type evalEnv struct {
 	redis      RedisClient
 	programs   map[string]*vm.Program // by condition source
 	yamlCache  *sync.Map              // rel path -> yamlEntry
+	parsed     *parseCache            // decoded reports, across runs
+	dirs       *rootfs.DirCache       // directory listings, across runs
+	cands      *sync.Map              // candidate lists, across runs (Cache.cands)
 }
 
 // abs is the absolute root-based path of rel, as the original records it.
@@ -108,11 +111,25 @@ func (e *evalEnv) readFile(rel string) ([]byte, EvidenceFile, error) {
 // an unreadable one returns a readError and no evidence.
 func (e *evalEnv) readReport(rel string, keep func(string) bool) (map[string]any, EvidenceFile, error) {
 	ef := EvidenceFile{Path: e.abs(rel)}
+	var openedAt time.Time
+	if keep == nil && e.parsed != nil {
+		openedAt = e.parsed.now()
+	}
 	f, err := e.open(rel, maxReportBytes)
 	if err != nil {
 		return nil, ef, err
 	}
 	defer f.Close()
+	if keep == nil {
+		// The identity is of the open file (fstat), so a file renamed
+		// over the path after the open is not the one looked up.
+		if obj, cef, ok := e.parsed.get(e.abs(rel), f.Info); ok {
+			return obj, cef, nil
+		}
+	}
+	if keep == nil && e.parsed != nil {
+		e.parsed.decodes.Add(1)
+	}
 	obj, err := decodeJSONObject(f, keep)
 	if err != nil && !isBadContent(err) {
 		return nil, ef, wrapRead(rel, err)
@@ -123,6 +140,9 @@ func (e *evalEnv) readReport(rel string, keep func(string) bool) (map[string]any
 	ef = e.evidence(rel, f)
 	if err != nil {
 		return nil, ef, fmt.Errorf("%s: %w", rel, err)
+	}
+	if keep == nil {
+		e.parsed.put(e.abs(rel), f.Info, openedAt, obj, ef)
 	}
 	return obj, ef, nil
 }
@@ -185,7 +205,21 @@ func (e *evalEnv) isDir(rel string) bool {
 // matches zero or more directories, as Python's Path.glob; directory
 // symlinks are not followed.
 func (e *evalEnv) glob(pattern string) ([]string, error) {
-	return e.fs.Glob(pattern)
+	ms, err := e.globMatches(pattern)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, m := range ms {
+		out = append(out, m.Path)
+	}
+	return out, nil
+}
+
+// globMatches is glob with each match's type from its directory listing;
+// listings of unchanged directories come from the engine's cache.
+func (e *evalEnv) globMatches(pattern string) ([]rootfs.Match, error) {
+	return e.fs.GlobMatches(pattern, e.dirs)
 }
 
 func jsonKind(v any) string {

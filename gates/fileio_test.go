@@ -124,14 +124,16 @@ func TestHostileFiles(t *testing.T) {
 		}, single, VerdictError, "bad: reports/x/latest.json: 8388609 bytes: larger than the size cap of 8388608 bytes", ""},
 		{"newest glob match is a FIFO", func(t *testing.T, root string) {
 			writeFile(t, root, "reports/x/latest.json", freshReport)
+			age(t, root, "reports/x/latest.json", longAgo)
 			mkfifo(t, root, "reports/x/x_20260226T015900Z.json")
 		}, family(), VerdictError, "bad: reports/x/x_20260226T015900Z.json: a FIFO: not a regular file",
-			"reports/x/x_20260226T015900Z.json (newest by mtime of 2 candidates; cannot be judged)"},
+			"reports/x/x_20260226T015900Z.json (newest by name stamp of 2 candidates; cannot be judged)"},
 		{"a directory named like the newest report", func(t *testing.T, root string) {
 			writeFile(t, root, "reports/x/latest.json", freshReport)
+			age(t, root, "reports/x/latest.json", longAgo)
 			mkdir(t, root, "reports/x/x_20260226T015900Z.json")
 		}, family(), VerdictError, "bad: reports/x/x_20260226T015900Z.json: a directory: not a regular file",
-			"reports/x/x_20260226T015900Z.json (newest by mtime of 2 candidates; cannot be judged)"},
+			"reports/x/x_20260226T015900Z.json (newest by name stamp of 2 candidates; cannot be judged)"},
 		{"torn newest candidate is not passed over for an older one", func(t *testing.T, root string) {
 			writeFile(t, root, "reports/x/x_20260226T015000Z.json", olderReport)
 			writeFile(t, root, "reports/x/x_20260226T015900Z.json", `{"ts_utc":"2026-02-26T01:59:00Z","status":"ok","crit`)
@@ -150,18 +152,23 @@ func TestHostileFiles(t *testing.T) {
 			writeFile(t, root, "reports/x/x_20260226T014000Z.json", `{"ts_utc":`)
 			age(t, root, "reports/x/x_20260226T015500Z.json", longAgo)
 			age(t, root, "reports/x/x_20260226T014000Z.json", longAgo)
-		}, family(), VerdictPass, "ok", "reports/x/x_20260226T015500Z.json (freshest by ts_utc of 2 candidates)"},
+		}, family(), VerdictPass, "ok", "reports/x/x_20260226T015500Z.json (newest by name stamp of 2 candidates)"},
 		{"candidate without a timestamp, newest by name, decides", func(t *testing.T, root string) {
 			writeFile(t, root, "reports/x/x_20260226T015500Z.json", freshReport)
 			writeFile(t, root, "reports/x/x_20260226T015900Z.json", `{"status":"ok","critical_count":0}`)
 			age(t, root, "reports/x/x_20260226T015500Z.json", longAgo)
 			age(t, root, "reports/x/x_20260226T015900Z.json", longAgo)
 		}, family(), VerdictError, "bad: reports/x/x_20260226T015900Z.json: no timestamp (ts_utc, last_update_utc absent) and mtime not allowed", ""},
-		{"year-9999 timestamp wins and is stale", func(t *testing.T, root string) {
+		{"a year-9999 timestamp in the newest file is stale", func(t *testing.T, root string) {
 			writeFile(t, root, "reports/x/latest.json", freshReport)
+			age(t, root, "reports/x/latest.json", longAgo)
 			writeFile(t, root, "reports/x/x_1.json", `{"ts_utc":"9999-12-31T23:59:59Z","status":"ok","critical_count":0}`)
 		}, family(), VerdictStale, "bad: stale: ts_utc 9999-12-31T23:59:59Z is in the future by …",
-			"reports/x/x_1.json (freshest by ts_utc of 2 candidates)"},
+			"reports/x/x_1.json (newest by mtime of 2 candidates)"},
+		{"a year-9999 timestamp in an older file is passed over", func(t *testing.T, root string) {
+			writeFile(t, root, "reports/x/latest.json", freshReport)
+			writeFile(t, root, "reports/x/x_20260226T014000Z.json", `{"ts_utc":"9999-12-31T23:59:59Z","status":"ok","critical_count":0}`)
+		}, family(), VerdictPass, "ok", "reports/x/latest.json (newest by mtime of 2 candidates)"},
 		{"year-9999 name stamp on a torn file decides", func(t *testing.T, root string) {
 			writeFile(t, root, "reports/x/latest.json", freshReport)
 			writeFile(t, root, "reports/x/x_99991231T235959Z.json", `[`)
@@ -180,21 +187,26 @@ func TestHostileFiles(t *testing.T) {
 		{"ties between good candidates keep the earlier one", func(t *testing.T, root string) {
 			writeFile(t, root, "reports/x/latest.json", freshReport)
 			writeFile(t, root, "reports/x/x_1.json", `{"ts_utc":"2026-02-26T01:55:00Z","status":"critical","critical_count":1}`)
-		}, family(), VerdictPass, "ok", "reports/x/latest.json (freshest by ts_utc of 2 candidates)"},
+			age(t, root, "reports/x/latest.json", longAgo)
+			age(t, root, "reports/x/x_1.json", longAgo)
+		}, family(), VerdictPass, "ok", "reports/x/latest.json (newest by mtime of 2 candidates)"},
 		{"a bad candidate wins a tie against a good one", func(t *testing.T, root string) {
 			writeFile(t, root, "reports/x/latest.json", freshReport)
 			writeFile(t, root, "reports/x/x_a.json", `{"ts_utc":`)
+			age(t, root, "reports/x/latest.json", time.Date(2026, 2, 26, 1, 55, 0, 0, time.UTC))
 			age(t, root, "reports/x/x_a.json", time.Date(2026, 2, 26, 1, 55, 0, 0, time.UTC))
 		}, family(), VerdictError, "bad: reports/x/x_a.json: invalid JSON: unexpected end of JSON input",
 			"reports/x/x_a.json (newest by mtime of 2 candidates; cannot be judged)"},
 		{"a second stamp ranks to the end of its second", func(t *testing.T, root string) {
 			writeFile(t, root, "reports/x/latest.json", `{"ts_utc":"2026-02-26T01:55:00.5Z","status":"ok","critical_count":0}`)
+			age(t, root, "reports/x/latest.json", time.Date(2026, 2, 26, 1, 55, 0, 5e8, time.UTC))
 			writeFile(t, root, "reports/x/x_20260226T015500Z.json", `{"ts_utc":`)
 			age(t, root, "reports/x/x_20260226T015500Z.json", longAgo)
 		}, family(), VerdictError, "bad: reports/x/x_20260226T015500Z.json: invalid JSON: unexpected end of JSON input",
 			"reports/x/x_20260226T015500Z.json (newest by name stamp of 2 candidates; cannot be judged)"},
 		{"a date stamp ranks to the end of its day", func(t *testing.T, root string) {
 			writeFile(t, root, "reports/x/latest.json", freshReport)
+			age(t, root, "reports/x/latest.json", time.Date(2026, 2, 26, 23, 59, 0, 0, time.UTC))
 			writeFile(t, root, "reports/x/x_20260226.json", `{"ts_utc":`)
 			age(t, root, "reports/x/x_20260226.json", longAgo)
 		}, family(), VerdictError, "bad: reports/x/x_20260226.json: invalid JSON: unexpected end of JSON input",

@@ -18,6 +18,7 @@ import (
 	"github.com/strictcycle/strictcycle/config"
 	"github.com/strictcycle/strictcycle/procrun"
 	"github.com/strictcycle/strictcycle/redact"
+	"github.com/strictcycle/strictcycle/rootfs"
 )
 
 // checkFunc evaluates one check. It fills the verdict, reason, evidence and
@@ -25,7 +26,9 @@ import (
 // that cannot be evaluated returns VerdictError, never a pass.
 type checkFunc func(ctx context.Context, env *evalEnv, ck *config.Check) Result
 
-// registry maps every kind of config.Kinds() to its check function.
+// registry maps every kind of config.Kinds() to its check function: the
+// run half of a kind's declaration (its block, validation and watch paths
+// are declared in config/kinds.go; TestKindsRegistryMatchesConfig keeps the two in step).
 var registry = map[string]checkFunc{
 	config.KindFilesPresent:     checkFilesPresent,
 	config.KindFilesGlob:        checkFilesGlob,
@@ -134,8 +137,9 @@ func (e *evalEnv) judgeReport(ck *config.Check, spec *config.ReportSpec) Result 
 	}
 	obj, ts := c.obj, c.ts
 	if c.problem == nil && obj == nil {
-		// The decider of several: decode it whole now (and judge the
-		// bytes of this read).
+		// The first existing candidate of a check without freshness is
+		// chosen unread: decode it whole now (and judge the bytes of
+		// this read).
 		var ef EvidenceFile
 		obj, ef, err = e.readReport(c.rel, nil)
 		switch {
@@ -193,32 +197,21 @@ func (e *evalEnv) judgeReport(ck *config.Check, spec *config.ReportSpec) Result 
 }
 
 // candidates lists Path, or Paths then each glob's sorted matches, without
-// duplicates (the first occurrence keeps its place, which decides ties).
-func (e *evalEnv) candidates(spec *config.ReportSpec) ([]string, error) {
+// duplicates (the first occurrence keeps its place, which decides ties),
+// with the types the glob listings gave.
+func (e *evalEnv) candidates(spec *config.ReportSpec) ([]cand, error) {
 	if spec.Path != "" {
-		return []string{spec.Path}, nil
+		return []cand{{rel: spec.Path}}, nil
 	}
-	seen := map[string]bool{}
-	var out []string
-	add := func(rel string) {
-		if !seen[rel] {
-			seen[rel] = true
-			out = append(out, rel)
-		}
-	}
-	for _, p := range spec.Paths {
-		add(p)
-	}
-	for _, g := range spec.Globs {
-		m, err := e.glob(g)
+	matches := make([][]rootfs.Match, len(spec.Globs))
+	for gi, g := range spec.Globs {
+		ms, err := e.globMatches(g)
 		if err != nil {
 			return nil, err
 		}
-		for _, rel := range m {
-			add(rel)
-		}
+		matches[gi] = ms
 	}
-	return out, nil
+	return e.candidatesFrom("report", spec.Paths, spec.Globs, matches), nil
 }
 
 // evalCondition runs a compiled condition over the report object. detail

@@ -1,6 +1,7 @@
 package gates
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -66,19 +67,19 @@ func TestReportFreshestOf(t *testing.T) {
 		reason string
 		v      Verdict
 	}{
-		{"freshest wins over latest", map[string]string{
+		{"newest by mtime wins over latest", map[string]string{
 			"reports/x/latest.json":  `{"ts_utc":"2026-02-26T01:40:00Z"}`,
 			"reports/x/x_1.json":     `{"ts_utc":"2026-02-26T01:55:00Z"}`,
 			"reports/x/sub/x_2.json": `{"ts_utc":"2026-02-26T01:50:00Z"}`,
-		}, "reports/x/x_1.json (freshest by ts_utc of 3 candidates)", "ok", VerdictPass},
+		}, "reports/x/x_1.json (newest by mtime of 3 candidates)", "ok", VerdictPass},
 		{"tie keeps the earlier candidate", map[string]string{
 			"reports/x/latest.json": `{"ts_utc":"2026-02-26T01:55:00Z"}`,
 			"reports/x/x_1.json":    `{"ts_utc":"2026-02-26T01:55:00Z"}`,
-		}, "reports/x/latest.json (freshest by ts_utc of 2 candidates)", "ok", VerdictPass},
-		{"a future file is the freshest and is stale", map[string]string{
+		}, "reports/x/latest.json (newest by mtime of 2 candidates)", "ok", VerdictPass},
+		{"a future file is the newest and is stale", map[string]string{
 			"reports/x/latest.json": `{"ts_utc":"2026-02-26T01:55:00Z"}`,
 			"reports/x/x_9.json":    `{"ts_utc":"2026-02-27T01:55:00Z"}`,
-		}, "reports/x/x_9.json (freshest by ts_utc of 2 candidates)",
+		}, "reports/x/x_9.json (newest by mtime of 2 candidates)",
 			"bad: stale: ts_utc 2026-02-27T01:55:00Z is in the future by 1435.0m (skew allowed 2m)", VerdictStale},
 		{"none present", map[string]string{"reports/other.json": `{}`}, "",
 			"bad: missing: no file among reports/x/latest.json, reports/x/x_*.json, reports/x/**/x_*.json", VerdictMissing},
@@ -88,6 +89,14 @@ func TestReportFreshestOf(t *testing.T) {
 			root := t.TempDir()
 			for rel, body := range tt.files {
 				writeFile(t, root, rel, body)
+				// Each file's mtime is the time it holds: the rule ranks
+				// unstamped names by mtime.
+				var doc struct {
+					TS time.Time `json:"ts_utc"`
+				}
+				if json.Unmarshal([]byte(body), &doc) == nil && !doc.TS.IsZero() {
+					age(t, root, rel, doc.TS)
+				}
 			}
 			r := runOne(t, root, config.Check{Name: "r", Kind: config.KindReport, Report: &config.ReportSpec{
 				Paths: []string{"reports/x/latest.json"}, Globs: []string{"reports/x/x_*.json", "reports/x/**/x_*.json"}}})

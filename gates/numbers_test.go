@@ -75,10 +75,14 @@ func TestDay2SourceCompareChoice(t *testing.T) {
 			"source_compare_20260226T015000Z.json": `{"ts_utc":"2026-02-26T01:50:00Z","lag_produced_minus_ingested_since_baseline":{"a":10`,
 		}, VerdictFail, fail + "lag unknown: newest source compare file (by name stamp of 2) cannot be judged: " +
 			"reports/event_store/source_compare_20260226T015000Z.json: invalid JSON: unexpected end of JSON input"},
-		{"year 9999", map[string]string{
+		{"year 9999 in the newest", map[string]string{
+			"source_compare_20260226T010000Z.json": goodOld,
+			"source_compare_20260226T015000Z.json": `{"ts_utc":"9999-01-01T00:00:00Z","lag_produced_minus_ingested_since_baseline":{"a":0}}`,
+		}, VerdictFail, fail + "lag unknown: newest source compare file reports/event_store/source_compare_20260226T015000Z.json has ts_utc 9999-01-01T00:00:00Z, beyond now + 2m"},
+		{"year 9999 in an older file is passed over", map[string]string{
 			"source_compare_20260226T010000Z.json": goodOld,
 			"source_compare_x.json":                `{"ts_utc":"9999-01-01T00:00:00Z","lag_produced_minus_ingested_since_baseline":{"a":0}}`,
-		}, VerdictFail, fail + "lag unknown: newest source compare file reports/event_store/source_compare_x.json has ts_utc 9999-01-01T00:00:00Z, beyond now + 2m"},
+		}, VerdictPass, "day2 gate GO"},
 		{"torn older is passed over", map[string]string{
 			"source_compare_20260226T010000Z.json": goodOld,
 			"source_compare_20260225T010000Z.json": `{`,

@@ -132,6 +132,12 @@ type Options struct {
 	// Secrets are the worker's secret values (Redis password, Temporal API
 	// key, TLS key), masked in everything a command check prints.
 	Secrets *redact.Redactor
+	// CommandParallelism bounds how many command checks run at once; zero
+	// means the number of CPUs.
+	CommandParallelism int
+	// Cache is shared by the engines that are given it (see Cache); nil
+	// gives the engine a cache of its own.
+	Cache *Cache
 }
 
 // RunOptions select what one Run evaluates.

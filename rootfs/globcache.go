@@ -1,0 +1,289 @@
+package rootfs
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Match is one glob match with its type as its directory listing gave it
+// (0 for a regular file; fs.ModeSymlink for a symlink, not followed).
+type Match struct {
+	Path string
+	Type fs.FileMode
+}
+
+// DirCache keeps directory listings across globs of one root, so that a
+// long-lived reader lists a directory of thousands of reports again only
+// when it changed. A listing is keyed by the directory's path and identity
+// (inode, device, mtime and ctime in nanoseconds): adding, removing or
+// renaming an entry changes the directory's mtime and ctime, and no user
+// can set a ctime back. Timestamps have a granularity, so a listing is
+// stored only when the directory's ctime is at least racyWindow older than
+// the moment it was listed (git's "racily clean" rule): any later change
+// then gets a later ctime. Outside Linux nothing is cached.
+type DirCache struct {
+	mu    sync.Mutex
+	dirs  map[string]cachedDir
+	globs map[string]cachedGlob
+	// Now is the wall clock compared with directory ctimes.
+	Now  func() time.Time
+	hits atomic.Int64
+}
+
+type cachedDir struct {
+	id      dirID
+	entries []fs.DirEntry
+}
+
+// cachedGlob is a glob's result and the directories it listed: it stands
+// while every one of them is unchanged.
+type cachedGlob struct {
+	matches []Match
+	visited []visitedDir
+}
+
+type visitedDir struct {
+	dir string
+	id  dirID
+}
+
+type dirID struct {
+	ino, dev     uint64
+	mtime, ctime int64
+}
+
+// racyWindow bounds the timestamp granularity of the file systems read
+// (one second on the coarsest common ones), with a margin.
+const racyWindow = 2 * time.Second
+
+// maxCachedDirs bounds a DirCache; when full it starts over.
+const maxCachedDirs = 1024
+
+// NewDirCache returns an empty cache on the wall clock.
+func NewDirCache() *DirCache {
+	return &DirCache{dirs: map[string]cachedDir{}, globs: map[string]cachedGlob{}, Now: time.Now}
+}
+
+// Hits is how many listings were served from the cache.
+func (c *DirCache) Hits() int64 { return c.hits.Load() }
+
+// GlobMatches is Glob (same pattern rules, same matches, sorted) returning
+// each match's type, listing directories through c (nil: no cache). When
+// every directory the pattern's last walk listed is unchanged, that walk's
+// result is returned without listing anything: one stat per directory.
+// The slice returned is shared and must not be modified.
+func (r *Root) GlobMatches(pattern string, c *DirCache) ([]Match, error) {
+	if ms, ok := c.lookupGlob(r, pattern); ok {
+		return ms, nil
+	}
+	if _, err := clean(pattern); err != nil {
+		return nil, err
+	}
+	pattern = strings.TrimPrefix(path.Clean(filepath.ToSlash(pattern)), "./")
+	segs := strings.Split(pattern, "/")
+	for _, s := range segs {
+		if _, err := path.Match(s, ""); err != nil {
+			return nil, fmt.Errorf("glob %q: %w", pattern, err)
+		}
+	}
+	i := 0
+	for i < len(segs)-1 && !hasMeta(segs[i]) {
+		i++
+	}
+	base := strings.Join(segs[:i], "/")
+	if base == "" {
+		base = "."
+	}
+	rest := segs[i:]
+	var out []Match
+	var visited []visitedDir
+	cacheable := true
+	var walk func(dir string, parts []string)
+	walk = func(dir string, parts []string) {
+		// A directory that cannot be listed has no matches below it (as
+		// Glob: a missing base means no matches); such a result is not
+		// cached, since the directory may appear.
+		des, id, stored, err := r.readDir(dir, c)
+		if err != nil || !stored {
+			cacheable = false
+		}
+		if err != nil {
+			return
+		}
+		visited = append(visited, visitedDir{dir, id})
+		// One segment buffer per directory: a subdirectory's walk copies
+		// it before appending, and it is rewritten only after that walk.
+		sub := make([]string, len(parts)+1)
+		copy(sub, parts)
+		for _, d := range des {
+			p := d.Name()
+			if dir != "." {
+				p = dir + "/" + p
+			}
+			sub[len(parts)] = d.Name()
+			if matchSegsFast(rest, sub) {
+				out = append(out, Match{Path: p, Type: d.Type()})
+			}
+			if d.IsDir() && canMatchBelow(rest, sub) {
+				walk(p, sub)
+			}
+		}
+	}
+	walk(base, nil)
+	slices.SortFunc(out, func(a, b Match) int { return strings.Compare(a.Path, b.Path) })
+	if c != nil && cacheable {
+		c.mu.Lock()
+		if len(c.globs) >= maxCachedDirs {
+			c.globs = map[string]cachedGlob{}
+		}
+		c.globs[pattern] = cachedGlob{matches: out, visited: visited}
+		c.mu.Unlock()
+	}
+	return out, nil
+}
+
+// lookupGlob returns the cached result of pattern if every directory its
+// walk listed is unchanged.
+func (c *DirCache) lookupGlob(r *Root, pattern string) ([]Match, bool) {
+	if c == nil {
+		return nil, false
+	}
+	c.mu.Lock()
+	g, ok := c.globs[pattern]
+	c.mu.Unlock()
+	if !ok {
+		return nil, false
+	}
+	for _, v := range g.visited {
+		st, err := r.r.Stat(v.dir)
+		if err != nil {
+			return nil, false
+		}
+		if id, ok := identify(st); !ok || id != v.id {
+			return nil, false
+		}
+	}
+	c.hits.Add(1)
+	return g.matches, true
+}
+
+// readDir lists dir (in directory order), from c when the directory is the one
+// listed before. stored is true when the listing is (now) in c under id.
+func (r *Root) readDir(dir string, c *DirCache) (des []fs.DirEntry, id dirID, stored bool, err error) {
+	if c == nil {
+		des, err = r.listDir(dir)
+		return des, id, false, err
+	}
+	start := c.Now()
+	st, err := r.r.Stat(dir)
+	if err != nil {
+		return nil, id, false, err
+	}
+	id, ok := identify(st)
+	if ok {
+		c.mu.Lock()
+		ent, found := c.dirs[dir]
+		c.mu.Unlock()
+		if found && ent.id == id {
+			c.hits.Add(1)
+			return ent.entries, id, true, nil
+		}
+	}
+	des, err = r.listDir(dir)
+	if err != nil {
+		return nil, id, false, err
+	}
+	if ok && start.Sub(time.Unix(0, id.ctime)) >= racyWindow {
+		c.mu.Lock()
+		if len(c.dirs) >= maxCachedDirs {
+			c.dirs = map[string]cachedDir{}
+		}
+		c.dirs[dir] = cachedDir{id: id, entries: des}
+		c.mu.Unlock()
+		stored = true
+	}
+	return des, id, stored, nil
+}
+
+// listDir reads the entries of the directory dir, in directory order. It is
+// opened with O_DIRECTORY and O_NONBLOCK, so a FIFO or any other
+// non-directory is an error at once, never a hang. A *File opened in an
+// os.Root stats every entry it lists (os cannot load entry information
+// lazily there): 3 000 reports cost 3 000 lstat calls. The entries are
+// read instead from a plain *File on a duplicate of the same descriptor,
+// which takes each entry's type from the directory read itself (and falls
+// back to fstatat on that descriptor, never a path, when the file system
+// gives none). Only Name, Type and IsDir of the entries are meant to be
+// used: Info would resolve a path outside the root's descriptor.
+func (r *Root) listDir(dir string) ([]fs.DirEntry, error) {
+	name, err := clean(dir)
+	if err != nil {
+		return nil, err
+	}
+	f, err := r.r.OpenFile(name, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open directory %s: %w", dir, unwrapPath(err))
+	}
+	defer f.Close()
+	sc, err := f.SyscallConn()
+	if err != nil {
+		return nil, fmt.Errorf("read directory %s: %w", dir, err)
+	}
+	fd := -1
+	var dupErr error
+	if err := sc.Control(func(raw uintptr) { fd, dupErr = syscall.Dup(int(raw)) }); err != nil {
+		return nil, fmt.Errorf("read directory %s: %w", dir, err)
+	}
+	if dupErr != nil {
+		return nil, fmt.Errorf("read directory %s: %w", dir, dupErr)
+	}
+	plain := os.NewFile(uintptr(fd), dir)
+	defer plain.Close()
+	// In directory order: GlobMatches sorts what it returns.
+	des, err := plain.ReadDir(-1)
+	if err != nil {
+		return nil, fmt.Errorf("read directory %s: %w", dir, err)
+	}
+	return des, nil
+}
+
+// matchSegsFast is matchSegs with a fast path for the segments report
+// families use (one "*" and no other wildcard: "parity_*.json"), which it
+// matches by prefix and suffix; every other segment goes through
+// path.Match, as in matchSegs.
+func matchSegsFast(pat, name []string) bool {
+	if len(pat) == 0 {
+		return len(name) == 0
+	}
+	if pat[0] == "**" {
+		for k := 0; k <= len(name); k++ {
+			if matchSegsFast(pat[1:], name[k:]) {
+				return true
+			}
+		}
+		return false
+	}
+	if len(name) == 0 || !matchSeg(pat[0], name[0]) {
+		return false
+	}
+	return matchSegsFast(pat[1:], name[1:])
+}
+
+func matchSeg(pat, name string) bool {
+	star := strings.IndexByte(pat, '*')
+	if star >= 0 && strings.IndexByte(pat[star+1:], '*') < 0 && !strings.ContainsAny(pat, `?[\`) {
+		prefix, suffix := pat[:star], pat[star+1:]
+		return len(name) >= len(prefix)+len(suffix) && strings.HasPrefix(name, prefix) && strings.HasSuffix(name, suffix)
+	}
+	ok, err := path.Match(pat, name)
+	return err == nil && ok
+}
