@@ -385,7 +385,7 @@ func (w *dirWatcher) relevant(ev fsnotify.Event) bool {
 	}
 	rel = filepath.ToSlash(rel)
 	for _, p := range w.patterns {
-		if rootfs.Match(p, rel) {
+		if rootfs.MatchPath(p, rel) {
 			return true
 		}
 	}

@@ -296,7 +296,7 @@ func TestWatchUntilFreshBadInput(t *testing.T) {
 }
 
 // TestStaticDir: the watched directory of a pattern is its part before the
-// first wildcard (the matcher itself is rootfs.Match, tested there).
+// first wildcard (the matcher itself is rootfs.MatchPath, tested there).
 func TestStaticDir(t *testing.T) {
 	require.Equal(t, "reports/parity", staticDir("reports/parity/**/parity_*.json"))
 	require.Equal(t, "reports/risk_service", staticDir("reports/risk_service/latest.json"))

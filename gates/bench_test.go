@@ -68,7 +68,7 @@ func copyTree(tb testing.TB, src, dst string) {
 	require.NoError(tb, err)
 }
 
-// BenchmarkFamilies runs the hbot-day28 contract on a copy of the fixture
+// BenchmarkFamilies runs the hbot-day28 contract on a generated Day-28
 // tree, plain and with 1 000 extra stamped reports in each of three
 // families: the ratio of the two is the cost of a real-size tree. "warm"
 // reuses one engine (its caches serve unchanged files and directories);
@@ -82,8 +82,7 @@ func BenchmarkFamilies(b *testing.B) {
 	for _, mode := range []string{"warm", "shared", "cold"} {
 		for _, extra := range []int{0, 1000} {
 			b.Run(fmt.Sprintf("%s/extra=%d", mode, extra), func(b *testing.B) {
-				root := b.TempDir()
-				copyTree(b, fixtureRoot(b), root)
+				root := day28Root(b)
 				if extra > 0 {
 					require.NoError(b, WriteFamilyFiles(root, extra))
 				}

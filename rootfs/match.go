@@ -5,11 +5,11 @@ import (
 	"strings"
 )
 
-// Match reports whether the slash-separated, root-relative name matches
+// MatchPath reports whether the slash-separated, root-relative name matches
 // pattern with the rules of Glob: "**" spans any number of directories and
 // every other segment follows path.Match. It lets a caller test a single
 // path (a file event) against the patterns it globs, with the same matcher.
-func Match(pattern, name string) bool {
+func MatchPath(pattern, name string) bool {
 	pattern = strings.TrimPrefix(path.Clean(pattern), "./")
 	name = strings.TrimPrefix(path.Clean(name), "./")
 	return matchSegs(strings.Split(pattern, "/"), strings.Split(name, "/"))

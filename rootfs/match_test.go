@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestMatch(t *testing.T) {
+func TestMatchPath(t *testing.T) {
 	tests := []struct {
 		pattern, name string
 		want          bool
@@ -25,7 +25,7 @@ func TestMatch(t *testing.T) {
 		{"reports/[", "reports/[", false}, // a bad pattern matches nothing
 	}
 	for _, tt := range tests {
-		require.Equal(t, tt.want, Match(tt.pattern, tt.name), "%s ~ %s", tt.pattern, tt.name)
+		require.Equal(t, tt.want, MatchPath(tt.pattern, tt.name), "%s ~ %s", tt.pattern, tt.name)
 	}
 }
 
@@ -47,6 +47,6 @@ func TestMatchAgreesWithGlob(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"reports/parity/a/b/parity_2.json", "reports/parity/parity_1.json"}, got)
 	for _, f := range files {
-		require.Equal(t, slices.Contains(got, f), Match(pattern, f), f)
+		require.Equal(t, slices.Contains(got, f), MatchPath(pattern, f), f)
 	}
 }
