@@ -86,6 +86,11 @@ type Activities struct {
 	loadContract ContractLoader
 	gatesRedis   gates.RedisClient
 	secrets      *redact.Redactor
+	// gateCache keeps decoded reports and directory listings across the
+	// gate runs of this worker (keyed by file identity, so a changed file
+	// is read again): a cycle's watch loop and later cycles read a family
+	// of thousands of stamped reports without listing or decoding it anew.
+	gateCache *gates.Cache
 
 	stream           string
 	transitionStream string
@@ -103,6 +108,7 @@ type Activities struct {
 // New returns Activities with the options' dependencies and defaults.
 func New(opts Options) *Activities {
 	a := &Activities{
+		gateCache:         gates.NewCache(),
 		store:             opts.Store,
 		drivers:           opts.Drivers,
 		now:               opts.Now,
@@ -199,6 +205,7 @@ func (a *Activities) engine(t Target, noCommands bool) (*config.Contract, *gates
 		NoCommands: noCommands,
 		Redis:      a.gatesRedis,
 		Secrets:    a.secrets,
+		Cache:      a.gateCache,
 	})
 	if err != nil {
 		return nil, nil, nonRetryable(ErrTypeBadContract, fmt.Errorf("build gate engine for %q: %w", t.Contract, err))
