@@ -126,7 +126,7 @@ func Run(ctx context.Context, c client.Client, cfg config.Config, logger *zap.Lo
 		acts = NewActivities(cfg, rdb)
 	}
 
-	wopts := opts.Worker
+	wopts := withWorkerDefaults(opts.Worker)
 	fatal := make(chan error, 1)
 	wopts.OnFatalError = func(err error) {
 		select {
@@ -203,6 +203,20 @@ func Run(ctx context.Context, c client.Client, cfg config.Config, logger *zap.Lo
 	w.Stop()
 	logger.Info("worker stopped", zap.String("task_queue", cfg.TaskQueue))
 	return err
+}
+
+// withWorkerDefaults fills what o leaves unset. Workflow-task pollers
+// autoscale (the SDK's autoscaling behaviour: 5 at start, 1 to 100, led by
+// the server's poller hints) instead of the SDK's fixed 2: with 50
+// environments cycling at once, two pollers left workflow tasks queued at
+// the server for seconds (schedule-to-start p95 2.0-5.7 s in the bench,
+// under 1 s with autoscaling; docs/PERFORMANCE.md). On a CPU-bound machine
+// the wait moves into the tasks themselves rather than going away.
+func withWorkerDefaults(o worker.Options) worker.Options {
+	if o.WorkflowTaskPollerBehavior == nil && o.MaxConcurrentWorkflowTaskPollers == 0 {
+		o.WorkflowTaskPollerBehavior = worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{})
+	}
+	return o
 }
 
 // NewActivities builds the production activities on a Redis client; what
