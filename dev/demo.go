@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -202,7 +204,8 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer) (_ bool, err err
 	target := []string{"--env", cfg.Environment, "--address", cfg.Temporal.Address, "--namespace", cfg.Temporal.Namespace}
 	runArgs := append(append([]string{"run"}, target...), "--root", o.Root, "--contract", cfg.Contract, "--wait")
 	fmt.Fprintf(out, "\n$ strictcycle %s\n", strings.Join(runArgs, " "))
-	code, err := operatorCLI(ctx, o.Starter, cfg, runArgs, out)
+	var runOut bytes.Buffer
+	code, err := operatorCLI(ctx, o.Starter, cfg, runArgs, io.MultiWriter(out, &runOut))
 	if err != nil {
 		return false, err
 	}
@@ -216,7 +219,12 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer) (_ bool, err err
 	} else if code != exitPass {
 		return false, fmt.Errorf("strictcycle show: exit %d", code)
 	}
-	fmt.Fprintf(out, "\nhistory in the web UI: %s/namespaces/%s/workflows/%s\n", srv.UIURL(), cfg.Temporal.Namespace, workflows.CycleID(cfg.Environment))
+	// `run` prints "started <workflow id> run <run id>" first.
+	link := fmt.Sprintf("%s/namespaces/%s/workflows/%s", srv.UIURL(), cfg.Temporal.Namespace, workflows.CycleID(cfg.Environment))
+	if m := startedLine.FindStringSubmatch(runOut.String()); m != nil {
+		link = fmt.Sprintf("%s/namespaces/%s/workflows/%s/%s/history", srv.UIURL(), cfg.Temporal.Namespace, m[1], m[2])
+	}
+	fmt.Fprintf(out, "\nhistory in the web UI: %s\n", link)
 	if o.Keep {
 		fmt.Fprintf(out, "or: go run ./starter show --address %s --env %s\n", srv.FrontendAddr(), cfg.Environment)
 		fmt.Fprintln(out, "--keep: server, UI, worker and producers keep running; Ctrl-C stops them")
@@ -228,6 +236,9 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer) (_ bool, err err
 	}
 	return code == exitPass, nil
 }
+
+// startedLine is the first line `strictcycle run` prints.
+var startedLine = regexp.MustCompile(`(?m)^started (\S+) run (\S+)$`)
 
 // operatorCLI runs the operator CLI binary with args, its output going to
 // out, on the demo's task queue; it returns the exit code.

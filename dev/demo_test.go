@@ -30,10 +30,13 @@ func TestDemo(t *testing.T) {
 	for _, want := range []string{
 		"$ strictcycle run --env demo", "restart: round 1 event-store-service", "decision: PASS",
 		"[promotion-gates] status=PASS", "timeline (from workflow history):", "RestartService",
-		fmt.Sprintf("history in the web UI: http://127.0.0.1:%d/", uiPort),
+		fmt.Sprintf("history in the web UI: http://127.0.0.1:%d/namespaces/default/workflows/strictcycle-demo-cycle/", uiPort),
 	} {
 		require.Contains(t, text, want)
 	}
+	m := startedLine.FindStringSubmatch(text)
+	require.NotNil(t, m, text)
+	require.Contains(t, text, "/workflows/"+m[1]+"/"+m[2]+"/history\n", "the link names the run")
 }
 
 // Demos in a row against the same Redis each get their own restart budget
