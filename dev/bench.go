@@ -68,20 +68,22 @@ type benchOptions struct {
 type benchFigures struct {
 	GateDay28MS         *float64 `json:"gate_day28_ms"`     // median gate run, Day-28 tree
 	PassCycleP50MS      *float64 `json:"pass_cycle_p50_ms"` // PASS cycle, replay step included
-	PassCycleP95MS      *float64 `json:"pass_cycle_p95_ms"` //
-	PassCycleNoReplayMS *float64 `json:"pass_cycle_no_replay_p50_ms"`
-	WatchP50MS          *float64 `json:"watch_p50_ms"`        // report written -> WatchUntilFresh returns
-	CyclesPerS50Env     *float64 `json:"cycles_per_s_50env"`  // with --envs environments at once
-	S2SP95MS50Env       *float64 `json:"s2s_p95_ms_50env"`    // workflow-task schedule-to-start p95, same run
-	CycleP95MS50Env     *float64 `json:"cycle_p95_ms_50env"`  // cycle start -> result p95, same run
-	Envs                int      `json:"envs"`                // environments of the *_50env figures
-	WorkerRSSIdleMiB    *float64 `json:"worker_rss_idle_mib"` // worker process just started
-	WorkerRSSPeakMiB    *float64 `json:"worker_rss_peak_mib"` // during the concurrent load
-	WorkerProcess       bool     `json:"worker_process"`      // false: the worker ran in this process
-	LoadAverage         string   `json:"load_average_start"`  // the machine's 1/5/15-minute load at the start
+	PassCycleP95MS      *float64 `json:"pass_cycle_p95_ms"`
+	PassCycleNoReplayMS *float64 `json:"pass_cycle_no_replay_p50_ms"` // PASS cycle, SkipReplay
+	WatchP50MS          *float64 `json:"watch_p50_ms"`                // report written -> WatchUntilFresh returns
+	CyclesPerS50Env     *float64 `json:"cycles_per_s_50env"`          // with --envs environments at once
+	S2SP95MS50Env       *float64 `json:"s2s_p95_ms_50env"`            // workflow-task schedule-to-start p95, same run
+	CycleP95MS50Env     *float64 `json:"cycle_p95_ms_50env"`          // cycle start -> result p95, same run
+	Envs                int      `json:"envs"`                        // environments of the *_50env figures
+	WorkerRSSIdleMiB    *float64 `json:"worker_rss_idle_mib"`         // worker process just started
+	WorkerRSSPeakMiB    *float64 `json:"worker_rss_peak_mib"`         // during the concurrent load
+	WorkerProcess       bool     `json:"worker_process"`              // false: the worker ran in this process
+	LoadAverage         string   `json:"load_average_start"`          // the machine's 1/5/15-minute load at the start
 }
 
 func ptr(v float64) *float64 { return &v }
+
+// ms is d in milliseconds, rounded to 0.01.
 
 func ms(d time.Duration) *float64 { return ptr(math.Round(float64(d)/1e4) / 100) }
 
