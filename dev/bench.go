@@ -84,7 +84,6 @@ type benchFigures struct {
 func ptr(v float64) *float64 { return &v }
 
 // ms is d in milliseconds, rounded to 0.01.
-
 func ms(d time.Duration) *float64 { return ptr(math.Round(float64(d)/1e4) / 100) }
 
 func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
