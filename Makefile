@@ -1,7 +1,7 @@
 # Tool versions are pinned in go.mod; nothing here downloads a binary.
 GO ?= go
 
-.PHONY: all fmt vet lint test test-short test-fast test-hbot bench bench-go fuzz demo worker redis
+.PHONY: all fmt vet lint test test-short test-fast test-hbot bench bench-go fuzz demo worker binaries redis
 
 all: vet test
 
@@ -26,7 +26,7 @@ lint: vet
 # finishes in seconds to a minute: TEST_TIMEOUT (5m). A new package is fast
 # unless it is added to SLOW_PKGS.
 MODULE = github.com/strictcycle/strictcycle
-SLOW_PKGS = $(addprefix $(MODULE)/,activities devserver faults starter workflows worker worker/workerapp)
+SLOW_PKGS = $(addprefix $(MODULE)/,activities dev devserver faults starter temporalclient workflows worker worker/workerapp)
 FAST_PKGS = $(filter-out $(SLOW_PKGS),$(shell $(GO) list ./...))
 TEST_TIMEOUT ?= 5m
 TEST_TIMEOUT_SLOW ?= 20m
@@ -70,11 +70,12 @@ test-hbot:
 		echo "make test-hbot: a package ran no hbotfixture test" >&2; exit 1; fi; exit $$rc
 
 # The figures of docs/PERFORMANCE.md in one command (embedded server, real
-# Redis or an in-process stand-in, a worker process); BENCH_ARGS passes
-# flags, e.g. make bench BENCH_ARGS='--cycles 50'. The Go benchmarks:
-# make bench-go.
+# Redis or an in-process stand-in, the production worker binary as a
+# process); BENCH_ARGS passes flags, e.g. make bench BENCH_ARGS='--cycles 50'.
+# BENCH_ARGS=--json ends the output with one JSON object of the figures:
+# make -s bench BENCH_ARGS=--json | tail -n 1. The Go benchmarks: make bench-go.
 bench:
-	$(GO) run ./starter bench $(BENCH_ARGS)
+	$(GO) run ./dev bench $(BENCH_ARGS)
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./gates/ ./activities/
@@ -84,11 +85,20 @@ bench-go:
 fuzz:
 	bash .ci/fuzz
 
+# The whole story in one command (README).
 demo:
-	$(GO) run ./starter demo
+	$(GO) run ./dev demo
 
+# A local worker: an embedded Temporal server with its Web UI and the
+# worker inside (go run ./dev server), for the operator CLI (go run
+# ./starter ...). The production worker alone, against TEMPORAL_*: go run
+# ./worker.
 worker:
-	$(GO) run ./worker --dev
+	$(GO) run ./dev server
+
+# The lean production binaries, as the Dockerfile builds them.
+binaries:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o bin/ ./worker ./starter
 
 # Mutation testing (docs/RELIABILITY.md, "Mutation testing"): gremlins'
 # condition and arithmetic mutants, then the statement mutants of

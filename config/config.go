@@ -44,7 +44,7 @@ type Temporal struct {
 	TLSCA         string // TEMPORAL_TLS_CA (path)
 	TLSServerName string // TEMPORAL_TLS_SERVER_NAME
 	TLS           bool   // TEMPORAL_TLS
-	// Dev settings for the in-process server (worker --dev).
+	// Dev settings for the embedded server (go run ./dev server).
 	DevDB     string // STRICTCYCLE_DEV_DB: SQLite file ("" = in memory)
 	DevPort   int    // STRICTCYCLE_DEV_PORT (frontend gRPC)
 	DevUIPort int    // STRICTCYCLE_DEV_UI_PORT
@@ -135,11 +135,11 @@ func Vars() []Var {
 			set: func(c *Config, v string) error { c.Temporal.TLSCA = v; return nil }},
 		{Name: "TEMPORAL_TLS_SERVER_NAME", Doc: "TLS server name override",
 			set: func(c *Config, v string) error { c.Temporal.TLSServerName = v; return nil }},
-		{Name: "STRICTCYCLE_DEV_DB", Default: d.Temporal.DevDB, Doc: "--dev: SQLite file of the embedded Temporal server (reused across restarts; \":memory:\" for none)",
+		{Name: "STRICTCYCLE_DEV_DB", Default: d.Temporal.DevDB, Doc: "dev server: SQLite file of the embedded Temporal server (reused across restarts; \":memory:\" for none)",
 			set: func(c *Config, v string) error { c.Temporal.DevDB = v; return nil }},
-		{Name: "STRICTCYCLE_DEV_PORT", Default: "7233", Doc: "--dev: embedded Temporal frontend port",
+		{Name: "STRICTCYCLE_DEV_PORT", Default: "7233", Doc: "dev server: embedded Temporal frontend port",
 			set: func(c *Config, v string) error { return setInt(&c.Temporal.DevPort, v) }},
-		{Name: "STRICTCYCLE_DEV_UI_PORT", Default: "8233", Doc: "--dev: embedded Temporal Web UI port (0 disables)",
+		{Name: "STRICTCYCLE_DEV_UI_PORT", Default: "8233", Doc: "dev server: embedded Temporal Web UI port (0 disables)",
 			set: func(c *Config, v string) error { return setInt(&c.Temporal.DevUIPort, v) }},
 		{Name: "REDIS_URL", Default: d.Redis.URL, Secret: true, Doc: "Redis URL (redis:// or rediss://); a password in it is never logged",
 			set: func(c *Config, v string) error { c.Redis.URL = v; return nil }},

@@ -1,5 +1,6 @@
 // Package devserver runs an in-process Temporal server backed by SQLite, with
-// the Temporal Web UI, for `worker --dev` and for end-to-end tests. It is
+// the Temporal Web UI, for the dev binary (`go run ./dev server`, the demo,
+// the bench) and for end-to-end tests. It is
 // modelled on `temporal server start-dev`: the same services, static hosts on
 // loopback, one history shard, SQLite for both stores, and the ui-server with
 // its embedded assets.
@@ -22,7 +23,6 @@ import (
 	uiconfig "github.com/temporalio/ui-server/v2/server/config"
 	uiserveroptions "github.com/temporalio/ui-server/v2/server/server_options"
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/operatorservice/v1"
 	sdkclient "go.temporal.io/sdk/client"
 	sdktemporal "go.temporal.io/sdk/temporal"
 	"go.temporal.io/server/common/authorization"
@@ -37,6 +37,8 @@ import (
 	"go.temporal.io/server/temporal"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/strictcycle/strictcycle/temporalclient"
 )
 
 // Defaults of Options.
@@ -399,38 +401,9 @@ func (s *Server) registerSearchAttributes(ctx context.Context, opts Options) err
 		return nil
 	}
 	for _, ns := range namespaces(opts) {
-		if err := EnsureSearchAttributes(ctx, c.OperatorService(), ns, opts.SearchAttributes); err != nil {
+		if err := temporalclient.EnsureSearchAttributes(ctx, c.OperatorService(), ns, opts.SearchAttributes); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-// EnsureSearchAttributes adds the keys that namespace ns lacks; it is
-// idempotent and fails when a key exists with another type.
-func EnsureSearchAttributes(ctx context.Context, op operatorservice.OperatorServiceClient, ns string, keys []sdktemporal.SearchAttributeKey) error {
-	resp, err := op.ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: ns})
-	if err != nil {
-		return fmt.Errorf("list search attributes of %q: %w", ns, err)
-	}
-	missing := map[string]enumspb.IndexedValueType{}
-	for _, k := range keys {
-		have, ok := resp.GetCustomAttributes()[k.GetName()]
-		switch {
-		case !ok:
-			missing[k.GetName()] = k.GetValueType()
-		case have != k.GetValueType():
-			return fmt.Errorf("register search attribute %q in %q: exists as %s, want %s", k.GetName(), ns, have, k.GetValueType())
-		}
-	}
-	if len(missing) == 0 {
-		return nil
-	}
-	if _, err := op.AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
-		Namespace:        ns,
-		SearchAttributes: missing,
-	}); err != nil {
-		return fmt.Errorf("add search attributes to %q: %w", ns, err)
 	}
 	return nil
 }

@@ -9,12 +9,12 @@ import (
 	"testing"
 )
 
-// binaries are the worker and starter executables built once by TestMain.
-// The starter carries the `sim` CLI that the producers, the replay and the
-// exec restart driver run.
+// binaries are the worker and the simulated stack's executables, built once
+// by TestMain. The simulator (dev/hbotsim) carries the `sim` CLI that the
+// producers, the replay and the exec restart driver run.
 var binaries struct {
-	worker  string
-	starter string
+	worker string
+	sim    string
 }
 
 func TestMain(m *testing.M) {
@@ -33,25 +33,25 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "faults: %v\n", err)
 	} else {
 		binaries.worker = filepath.Join(dir, "worker")
-		binaries.starter = filepath.Join(dir, "starter")
+		binaries.sim = filepath.Join(dir, "hbotsim")
 		code = m.Run()
 	}
 	_ = os.RemoveAll(dir)
 	os.Exit(code)
 }
 
-// build compiles ./worker and ./starter from the module root into dir (the
+// build compiles ./worker and ./dev/hbotsim from the module root into dir (the
 // build cache makes later runs fast; a first link can take a minute).
 func build(dir string) error {
 	root, err := filepath.Abs("..")
 	if err != nil {
 		return fmt.Errorf("resolve module root: %w", err)
 	}
-	cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "-ldflags=-s -w", "./worker", "./starter")
+	cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "-ldflags=-s -w", "./worker", "./dev/hbotsim")
 	cmd.Dir = root
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("build worker and starter: %w\n%s", err, out)
+		return fmt.Errorf("build worker and simulator: %w\n%s", err, out)
 	}
 	return nil
 }

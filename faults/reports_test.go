@@ -44,7 +44,7 @@ func TestTornReportIsErrorAtThatMoment(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
 	require.NoError(t, simstack.Seed(root))
-	raw, err := simstack.Contract([]string{binaries.starter})
+	raw, err := simstack.Contract([]string{binaries.sim})
 	require.NoError(t, err)
 	c, err := config.ParseContract(raw)
 	require.NoError(t, err)
@@ -123,7 +123,7 @@ func TestTornReportFailsClosed(t *testing.T) {
 
 	// The writer is fixed: the next cycle passes after one restart.
 	require.NoError(t, simstack.StopWithTimeout(s.root, tornService, 100*time.Millisecond))
-	require.NoError(t, simstack.Start(ctx, s.root, tornService, simOptions(simstack.Options{Self: []string{binaries.starter, "sim", "run"}})))
+	require.NoError(t, simstack.Start(ctx, s.root, tornService, simOptions(simstack.Options{Self: []string{binaries.sim, "sim", "run"}})))
 	require.Eventually(t, func() bool {
 		b, err := os.ReadFile(report)
 		return err == nil && json.Valid(b)

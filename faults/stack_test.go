@@ -109,7 +109,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	if !o.freshIntegrity {
 		require.NoError(t, simstack.WriteStaleIntegrity(s.root, time.Now().Add(-2*time.Hour)))
 	}
-	raw, err := simstack.Contract([]string{binaries.starter})
+	raw, err := simstack.Contract([]string{binaries.sim})
 	require.NoError(t, err)
 	if o.contract != nil {
 		var doc map[string]any
@@ -149,7 +149,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 		if !ok {
 			opts = simstack.Options{Interval: 500 * time.Millisecond}
 		}
-		opts.Self = []string{binaries.starter, "sim", "run"}
+		opts.Self = []string{binaries.sim, "sim", "run"}
 		require.NoError(t, simstack.Start(context.Background(), s.root, svc, opts))
 		started = append(started, svc)
 	}
@@ -465,7 +465,7 @@ func (s *stack) requireOneRestartPerRound(res *workflows.StrictCycleResult, want
 // setExecRestart replaces the exec driver's restart argv; extra flags go
 // between `sim restart` and the root.
 func setExecRestart(doc map[string]any, extra ...string) {
-	argv := []any{binaries.starter, "sim", "restart"}
+	argv := []any{binaries.sim, "sim", "restart"}
 	for _, e := range extra {
 		argv = append(argv, e)
 	}

@@ -48,7 +48,7 @@ func requirePassOneRestart(t *testing.T, s *stack, res *workflows.StrictCycleRes
 func TestWorkerKilledDuringReplay(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, stackOptions{contract: func(doc map[string]any) {
-		doc["replay"].(map[string]any)["argv"] = []any{binaries.starter, "sim", "replay", "--delay", "3s", "--root", "{root}"}
+		doc["replay"].(map[string]any)["argv"] = []any{binaries.sim, "sim", "replay", "--delay", "3s", "--root", "{root}"}
 	}})
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -78,7 +78,7 @@ func TestWorkerKilledDuringGateRun(t *testing.T) {
 		doc["checks"] = append(doc["checks"].([]any), map[string]any{
 			"name": "slow_command", "severity": "warning", "kind": "command",
 			"pass_reason": "slow command ran", "fail_reason": "slow command failed",
-			"command": map[string]any{"argv": []any{binaries.starter, "sim", "sleep", "3s"}, "timeout": "1m"},
+			"command": map[string]any{"argv": []any{binaries.sim, "sim", "sleep", "3s"}, "timeout": "1m"},
 		})
 	}})
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -114,7 +114,7 @@ func TestWorkerKilledDuringRestart(t *testing.T) {
 	// Kill only once the driver command runs: the intent mark is written
 	// and the restart is under way.
 	require.Eventually(t, func() bool {
-		return procWith(binaries.starter, "restart", "--delay", s.root, staleService)
+		return procWith(binaries.sim, "restart", "--delay", s.root, staleService)
 	}, time.Minute, tick, "the exec driver runs sim restart")
 	w.kill(t)
 	s.startWorker()

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-const simUsage = `usage: strictcycle sim <verb> [flags]
+const simUsage = `usage: go run ./dev sim <verb> [flags]   (or: hbotsim sim <verb> [flags], ./dev/hbotsim)
 
 verbs:
   seed     --root DIR                          lay out a simulated stack root (integrity report stale)
@@ -36,9 +36,9 @@ verbs:
 
 services: ` + "event-store-service, ops-scheduler, reconciliation-service, alert-webhook-sink, shadow-parity-service, portfolio-risk-service, control-plane-checks\n"
 
-// Command is the `strictcycle sim …` CLI: the simulated hbot stack. It
-// returns the process exit code: 0 ok, 1 error, 2 usage (status: 3 when a
-// service is stopped). It lives here, not in starter/, so that this
+// Command is the `sim …` CLI of the dev binary and of dev/hbotsim: the
+// simulated hbot stack. It returns the process exit code: 0 ok, 1 error,
+// 2 usage (status: 3 when a service is stopped). It lives here, not in a main package, so that this
 // package's tests can re-execute themselves as the CLI (the exec restart
 // driver's argv) without building the binary.
 func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {

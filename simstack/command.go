@@ -12,7 +12,7 @@ import (
 // RunCommand is `sim run`: it parses args (--root, --service, --interval,
 // --redis, --non-atomic, --torn-pause, --skew, --start-delay) and runs that
 // producer until ctx is done.
-// The starter binary and test binaries share it.
+// The dev binary, dev/hbotsim and test binaries share it.
 func RunCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("sim run", flag.ContinueOnError)
 	fs.SetOutput(stderr)

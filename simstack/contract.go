@@ -16,7 +16,7 @@ var contractYAML []byte
 const SelfPlaceholder = "{self}"
 
 // Contract returns the demo gate contract with every "{self}" argv element
-// replaced by self (e.g. [os.Executable()] or [go, run, ./starter]).
+// replaced by self (e.g. [os.Executable()] or [go, run, ./dev/hbotsim]).
 // Comments and order are kept: the YAML is edited as a node tree.
 func Contract(self []string) ([]byte, error) {
 	if len(self) == 0 {

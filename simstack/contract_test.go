@@ -66,10 +66,10 @@ func TestContractMirrorsDay28(t *testing.T) {
 }
 
 func TestContractSelfSplice(t *testing.T) {
-	b, err := Contract([]string{"go", "run", "./starter"})
+	b, err := Contract([]string{"go", "run", "./dev/hbotsim"})
 	require.NoError(t, err)
 	require.NotContains(t, string(b), `"{self}", sim`)
-	require.Contains(t, string(b), `restart: ["go", "run", "./starter", sim, restart, --root, "{root}", "{service}"]`)
+	require.Contains(t, string(b), `restart: ["go", "run", "./dev/hbotsim", sim, restart, --root, "{root}", "{service}"]`)
 	_, err = Contract(nil)
 	require.EqualError(t, err, "build demo contract: empty self argv")
 }

@@ -10,7 +10,7 @@ import (
 
 // producerEnv makes the test binary act as the `strictcycle sim` CLI when
 // re-executed as `<test binary> sim <verb> …`, so the supervisor and drill
-// tests spawn real processes without building the starter.
+// tests spawn real processes without building a binary.
 const producerEnv = "SIMSTACK_TEST_PRODUCER"
 
 func TestMain(m *testing.M) {

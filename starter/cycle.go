@@ -16,12 +16,11 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.uber.org/zap"
 
 	"github.com/strictcycle/strictcycle/activities"
 	"github.com/strictcycle/strictcycle/config"
 	"github.com/strictcycle/strictcycle/gates"
-	"github.com/strictcycle/strictcycle/worker/workerapp"
+	"github.com/strictcycle/strictcycle/temporalclient"
 	"github.com/strictcycle/strictcycle/workflows"
 )
 
@@ -61,7 +60,7 @@ func (c *common) parse(args []string, stderr io.Writer) bool {
 }
 
 func (c *common) dial(ctx context.Context) (client.Client, error) {
-	return workerapp.Dial(ctx, c.cfg, zap.NewNop())
+	return temporalclient.Dial(ctx, c.cfg)
 }
 
 // targetFlags adds the stack flags of run, schedule and drill.

@@ -19,7 +19,7 @@ func TestE2EDrillExitCodes(t *testing.T) {
 
 	code, out := s.cli("drill", "--service", "nope", "--check", DemoCheck)
 	require.Equal(t, exitError, code, out)
-	require.Contains(t, out, `drill: service "nope" is not in the services of contract`)
+	require.Contains(t, out, `drill: service "nope" is not in the services of contract simstack-demo`)
 	require.NotContains(t, out, "[promotion-gates] status=")
 	require.NoFileExists(t, latest, "an unknown service writes no drill report")
 

@@ -1,9 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -28,12 +28,13 @@ import (
 	"github.com/strictcycle/strictcycle/workflows"
 )
 
-// TestMain lets the test binary stand in for the strictcycle binary: the
-// simulated producers and the exec restart driver run `<test binary> sim …`.
+// TestMain lets the test binary stand in for the simulated stack's binary
+// (go run ./dev sim): the producers, the replay and the exec restart driver
+// run `<test binary> sim …`.
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == "sim" {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		code := simCmd(ctx, os.Args[2:], os.Stdout, os.Stderr)
+		code := simstack.Command(ctx, os.Args[2:], os.Stdout, os.Stderr)
 		stop()
 		os.Exit(code)
 	}
@@ -213,26 +214,6 @@ func TestE2EWorkerStoppedDuringWatch(t *testing.T) {
 	saveHistory(t, s.cl, run.GetID(), run.GetRunID(), "strict_cycle_worker_stopped")
 }
 
-// The demo command's code path, end to end, with short intervals.
-func TestDemo(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end test: skipped with -short")
-	}
-	var out bytes.Buffer
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	uiPort, err := devserver.FreePort("127.0.0.1")
-	require.NoError(t, err)
-	res, err := runDemo(ctx, demoOptions{Root: t.TempDir(), Self: []string{os.Args[0]}, UIPort: uiPort, Interval: 500 * time.Millisecond}, &out)
-	require.NoError(t, err, out.String())
-	require.Equal(t, "PASS", string(res.Status), out.String())
-	require.Len(t, res.Restarts, 1)
-	text := out.String()
-	for _, want := range []string{"timeline (from workflow history):", "RestartService", "decision PASS", "[promotion-gates] status=PASS", "history in the web UI: http://"} {
-		require.Contains(t, text, want)
-	}
-}
-
 // saveHistory writes a run's history to workflows/testdata when
 // STRICTCYCLE_UPDATE_HISTORIES=1, for the replay tests there.
 func saveHistory(t *testing.T, cl client.Client, id, runID, name string) {
@@ -305,18 +286,50 @@ func TestE2ENonRecoverableFailsClosed(t *testing.T) {
 	saveHistory(t, s.cl, run.GetID(), run.GetRunID(), "strict_cycle_fail_closed")
 }
 
-// Demos in a row against the same Redis each get their own restart budget
-// (three demos used to exhaust a budget of three per hour).
-func TestDemosInARowKeepTheirOwnBudget(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end test: skipped with -short")
+// The producer the test stack leaves down (its integrity report is stale),
+// and the check that report feeds.
+const (
+	DemoService = "event-store-service"
+	DemoCheck   = "event_store_integrity_freshness"
+)
+
+// waitReports waits (30s at most) until every started producer has written
+// its reports.
+func waitReports(ctx context.Context, root string, services []string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		missing := ""
+		for _, svc := range services {
+			for _, p := range simstack.ReportPaths(svc, time.Now()) {
+				if _, err := os.Stat(filepath.Join(root, p)); err != nil {
+					missing = filepath.Join(root, p)
+				}
+			}
+		}
+		if missing == "" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for %s: %w", missing, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
-	for i := range 4 {
-		var out bytes.Buffer
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		res, err := runDemo(ctx, demoOptions{Root: filepath.Join(t.TempDir(), "001"), Self: []string{os.Args[0]}, Interval: 500 * time.Millisecond}, &out)
-		cancel()
-		require.NoError(t, err, out.String())
-		require.Equal(t, "PASS", string(res.Status), "demo %d: %s", i+1, out.String())
+}
+
+// dropKeys deletes the keys under prefix.
+func dropKeys(url, prefix string) {
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return
+	}
+	rc := redis.NewClient(opts)
+	defer rc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	it := rc.Scan(ctx, 0, prefix+":*", 100).Iterator()
+	for it.Next(ctx) {
+		rc.Del(ctx, it.Val())
 	}
 }

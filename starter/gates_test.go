@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/strictcycle/strictcycle/simstack"
 )
 
 func runGates(t *testing.T, args ...string) (int, string, string) {
@@ -66,7 +68,7 @@ func TestGatesOnSeededTree(t *testing.T) {
 			root := filepath.Join(t.TempDir(), "hbot")
 			var seedOut, seedErr bytes.Buffer
 			seedArgs := append([]string{"seed", "--root", root, "--now", now}, tt.seed...)
-			require.Equal(t, 0, simCmd(context.Background(), seedArgs, &seedOut, &seedErr), seedErr.String())
+			require.Equal(t, 0, simstack.Command(context.Background(), seedArgs, &seedOut, &seedErr), seedErr.String())
 			assert.Equal(t, "seeded "+root+": Day-28 reports aged against "+now+"\n", seedOut.String())
 
 			out := filepath.Join(t.TempDir(), "gates")
@@ -107,7 +109,7 @@ func TestSimSeedErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			root := filepath.Join(t.TempDir(), "hbot")
 			var out, errb bytes.Buffer
-			assert.Equal(t, 1, simCmd(context.Background(), append([]string{"seed", "--root", root}, tt.args...), &out, &errb))
+			assert.Equal(t, 1, simstack.Command(context.Background(), append([]string{"seed", "--root", root}, tt.args...), &out, &errb))
 			assert.Contains(t, errb.String(), tt.want)
 			assert.NoDirExists(t, filepath.Join(root, "reports"), "nothing written on a bad request")
 		})

@@ -1,5 +1,7 @@
 // Command strictcycle is the operator CLI: gate runs, strict cycles,
-// schedules, drills, history inspection, and a one-command demo.
+// schedules, drills and history inspection. It links no Temporal server;
+// the demo, the embedded server, the bench and the simulated stack are in
+// the dev binary (go run ./dev).
 package main
 
 import (
@@ -40,7 +42,7 @@ const usage = `usage: strictcycle <command> [flags]
 gate engine (no Temporal needed):
   gates      evaluate a gate contract over a stack root and write artifacts
 
-strict cycles (need a worker: go run ./worker --dev):
+strict cycles (need a worker: go run ./worker, or go run ./dev server):
   run        start a strict cycle (--wait shows live progress; exit 0 PASS, 2 FAIL, 1 error)
   status     the phase, round and failures of an environment's cycle
   show       a readable timeline of a cycle from its history
@@ -52,10 +54,10 @@ strict cycles (need a worker: go run ./worker --dev):
   drill      run a recovery drill on one service
 
 local:
-  demo       run the whole story on a simulated stack with an embedded server
-  sim        drive the simulated hbot stack (seed, run, start, stop, restart, status, replay)
   health     probe a worker's /healthz (for container healthchecks)
-  bench      measure the figures of docs/PERFORMANCE.md (gate time, cycle latency, watch, load, RSS)
+
+The demo, the embedded dev server, the bench and the simulated stack:
+go run ./dev help
 
 Run "strictcycle <command> -h" for a command's flags.
 `
@@ -143,7 +145,6 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) int{
 		"gates":    gatesCmd,
-		"sim":      simCmd,
 		"run":      runCmd,
 		"status":   statusCmd,
 		"show":     showCmd,
@@ -153,8 +154,6 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		"waive":    waiveCmd,
 		"schedule": scheduleCmd,
 		"drill":    drillCmd,
-		"demo":     demoCmd,
-		"bench":    benchCmd,
 		"health":   healthCmd,
 	}
 	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {

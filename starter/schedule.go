@@ -12,7 +12,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/strictcycle/strictcycle/config"
-	"github.com/strictcycle/strictcycle/devserver"
+	"github.com/strictcycle/strictcycle/temporalclient"
 	"github.com/strictcycle/strictcycle/workflows"
 )
 
@@ -58,7 +58,7 @@ func scheduleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	switch verb {
 	case "create":
 		if *register {
-			if err := devserver.EnsureSearchAttributes(ctx, cl.OperatorService(), c.cfg.Temporal.Namespace, workflows.SearchAttributeKeys()); err != nil {
+			if err := temporalclient.EnsureSearchAttributes(ctx, cl.OperatorService(), c.cfg.Temporal.Namespace, workflows.SearchAttributeKeys()); err != nil {
 				return fail(stderr, fmt.Errorf("register search attributes: %w", err))
 			}
 		}

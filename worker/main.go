@@ -1,5 +1,6 @@
-// Command worker runs the strictcycle Temporal worker. With --dev it embeds
-// a Temporal dev server (SQLite, Web UI) and connects to it.
+// Command worker runs the strictcycle Temporal worker against a Temporal
+// cluster (TEMPORAL_* settings). It links no Temporal server: for an
+// embedded dev server with a worker inside, run `go run ./dev server`.
 package main
 
 import (
@@ -43,7 +44,6 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		}
 	}()
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
-	dev := fs.Bool("dev", false, "start an embedded Temporal dev server (STRICTCYCLE_DEV_DB, _DEV_PORT, _DEV_UI_PORT) and connect to it")
 	checkConfig := fs.Bool("check-config", false, "load and validate the configuration, print it with secrets redacted, and exit")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		return nil
@@ -67,5 +67,5 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	}
 	defer func() { _ = logger.Sync() }()
 	redis.SetLogger(workerapp.RedisLogger{Z: logger.Named("redis")})
-	return workerapp.RunWorker(ctx, cfg, logger, workerapp.RunOptions{Dev: *dev})
+	return workerapp.RunWorker(ctx, cfg, logger, workerapp.RunOptions{})
 }

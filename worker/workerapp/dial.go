@@ -3,12 +3,10 @@ package workerapp
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
@@ -16,86 +14,18 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/strictcycle/strictcycle/config"
+	"github.com/strictcycle/strictcycle/temporalclient"
 )
 
-// DialOption adjusts the client options built by Dial.
-type DialOption func(*client.Options)
-
-// WithMetricsHandler sends the SDK's metrics (and those of every worker
-// on the client) to h.
-func WithMetricsHandler(h client.MetricsHandler) DialOption {
-	return func(o *client.Options) { o.MetricsHandler = h }
+// ClientOptions is temporalclient.ClientOptions with the SDK's log lines
+// sent to logger (named "sdk").
+func ClientOptions(cfg config.Config, logger *zap.Logger, opts ...temporalclient.Option) (client.Options, error) {
+	return temporalclient.ClientOptions(cfg, append([]temporalclient.Option{temporalclient.WithLogger(NewSDKLogger(logger.Named("sdk")))}, opts...)...)
 }
 
-// ClientOptions builds the SDK client options from the standard TEMPORAL_*
-// settings: address, namespace, TLS from files, API key.
-func ClientOptions(cfg config.Config, logger *zap.Logger) (client.Options, error) {
-	t := cfg.Temporal
-	opts := client.Options{
-		HostPort:  t.Address,
-		Namespace: t.Namespace,
-		Logger:    NewSDKLogger(logger.Named("sdk")),
-	}
-	// An API key is only sent over TLS (Temporal Cloud requires it).
-	if t.TLS || t.TLSCert != "" || t.TLSCA != "" || t.TLSServerName != "" || t.APIKey != "" {
-		tc, err := temporalTLS(t)
-		if err != nil {
-			return client.Options{}, err
-		}
-		opts.ConnectionOptions.TLS = tc
-	}
-	if t.APIKey != "" {
-		opts.Credentials = client.NewAPIKeyStaticCredentials(t.APIKey)
-	}
-	return opts, nil
-}
-
-func temporalTLS(t config.Temporal) (*tls.Config, error) {
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.TLSServerName}
-	if t.TLSCA != "" {
-		pool, err := loadCA(t.TLSCA)
-		if err != nil {
-			return nil, err
-		}
-		tc.RootCAs = pool
-	}
-	if t.TLSCert != "" || t.TLSKey != "" {
-		cert, err := tls.LoadX509KeyPair(t.TLSCert, t.TLSKey)
-		if err != nil {
-			return nil, fmt.Errorf("load temporal client certificate %q: %w", t.TLSCert, err)
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
-	return tc, nil
-}
-
-func loadCA(path string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read ca file %q: %w", path, err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("parse ca file %q: no PEM certificate", path)
-	}
-	return pool, nil
-}
-
-// Dial connects to Temporal with ClientOptions; the SDK checks the server
-// before returning.
-func Dial(ctx context.Context, cfg config.Config, logger *zap.Logger, opts ...DialOption) (client.Client, error) {
-	co, err := ClientOptions(cfg, logger)
-	if err != nil {
-		return nil, err
-	}
-	for _, o := range opts {
-		o(&co)
-	}
-	c, err := client.DialContext(ctx, co)
-	if err != nil {
-		return nil, fmt.Errorf("dial temporal %s namespace %q: %w", cfg.Temporal.Address, cfg.Temporal.Namespace, err)
-	}
-	return c, nil
+// Dial is temporalclient.Dial with the SDK's log lines sent to logger.
+func Dial(ctx context.Context, cfg config.Config, logger *zap.Logger, opts ...temporalclient.Option) (client.Client, error) {
+	return temporalclient.Dial(ctx, cfg, append([]temporalclient.Option{temporalclient.WithLogger(NewSDKLogger(logger.Named("sdk")))}, opts...)...)
 }
 
 // NewRedis builds a go-redis client from REDIS_URL, REDIS_PASSWORD (which
@@ -119,7 +49,7 @@ func NewRedis(cfg config.Config) (*redis.Client, error) {
 			opt.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, ServerName: host}
 		}
 		if r.TLSCA != "" {
-			pool, err := loadCA(r.TLSCA)
+			pool, err := temporalclient.LoadCA(r.TLSCA)
 			if err != nil {
 				return nil, err
 			}

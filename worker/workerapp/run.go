@@ -24,21 +24,18 @@ import (
 
 	"github.com/strictcycle/strictcycle/activities"
 	"github.com/strictcycle/strictcycle/config"
-	"github.com/strictcycle/strictcycle/devserver"
 	"github.com/strictcycle/strictcycle/gates"
+	"github.com/strictcycle/strictcycle/temporalclient"
 	"github.com/strictcycle/strictcycle/workflows"
 )
 
 // RunOptions adjusts Run and RunWorker. The zero value is the production
 // worker.
 type RunOptions struct {
-	// Dev starts the embedded Temporal server (RunWorker only) with
-	// cfg.Temporal.DevDB, DevPort and DevUIPort, registers the search
-	// attributes, and connects to it instead of cfg.Temporal.Address.
-	Dev bool
 	// Registry receives the worker's metrics; nil makes a new one. Give
 	// the registry whose handler the client was dialed with (see
-	// WithMetricsHandler) so that the SDK's metrics are in it too.
+	// temporalclient.WithMetricsHandler) so that the SDK's metrics are in
+	// it too.
 	Registry *prometheus.Registry
 	// Redis is used instead of a client built from cfg.Redis; Run does not
 	// close a client it was given.
@@ -58,35 +55,12 @@ type RunOptions struct {
 type Ready struct {
 	MetricsAddr  string // "" when metrics are disabled
 	TemporalAddr string
-	UIURL        string // dev server's Web UI, if any
 }
 
-// RunWorker is the whole worker process after flag parsing: the dev server
-// when asked, the metrics registry, the Temporal and Redis clients, then
-// Run until ctx is done.
+// RunWorker is the whole worker process after flag parsing: the metrics
+// registry, the Temporal and Redis clients, the search attributes, then Run
+// until ctx is done.
 func RunWorker(ctx context.Context, cfg config.Config, logger *zap.Logger, opts RunOptions) error {
-	var uiURL string
-	if opts.Dev {
-		srv, err := devserver.Start(ctx, devserver.Options{
-			DBFile:           cfg.Temporal.DevDB,
-			FrontendPort:     cfg.Temporal.DevPort,
-			UIPort:           cfg.Temporal.DevUIPort,
-			Namespace:        cfg.Temporal.Namespace,
-			SearchAttributes: workflows.SearchAttributeKeys(),
-			Logger:           logger.Named("devserver"),
-		})
-		if err != nil {
-			return fmt.Errorf("start dev server: %w", err)
-		}
-		defer srv.Stop()
-		// The dev server is plain gRPC on loopback, without credentials.
-		cfg.Temporal = config.Temporal{
-			Address:   srv.FrontendAddr(),
-			Namespace: cfg.Temporal.Namespace,
-		}
-		uiURL = srv.UIURL()
-	}
-
 	reg := opts.Registry
 	if reg == nil {
 		reg = NewRegistry()
@@ -96,29 +70,17 @@ func RunWorker(ctx context.Context, cfg config.Config, logger *zap.Logger, opts 
 	if err != nil {
 		return fmt.Errorf("register sdk metrics: %w", err)
 	}
-	c, err := Dial(ctx, cfg, logger, WithMetricsHandler(mh))
+	c, err := Dial(ctx, cfg, logger, temporalclient.WithMetricsHandler(mh))
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	if !opts.Dev {
-		// The workflows upsert these attributes; a namespace without them
-		// would fail every workflow task. Registering needs operator rights
-		// the worker may lack (Temporal Cloud), so a failure is a warning
-		// and the compose setup job registers them too.
-		if err := devserver.EnsureSearchAttributes(ctx, c.OperatorService(), cfg.Temporal.Namespace, workflows.SearchAttributeKeys()); err != nil {
-			logger.Warn("search attributes not registered; register them with `strictcycle schedule create --register-search-attributes` or your Temporal admin", zap.Error(err))
-		}
-	}
-
-	if uiURL != "" {
-		ready := opts.OnReady
-		opts.OnReady = func(r Ready) {
-			r.UIURL = uiURL
-			if ready != nil {
-				ready(r)
-			}
-		}
+	// The workflows upsert these attributes; a namespace without them
+	// would fail every workflow task. Registering needs operator rights the
+	// worker may lack (Temporal Cloud), so a failure is a warning and the
+	// compose setup job registers them too.
+	if err := temporalclient.EnsureSearchAttributes(ctx, c.OperatorService(), cfg.Temporal.Namespace, workflows.SearchAttributeKeys()); err != nil {
+		logger.Warn("search attributes not registered; register them with `strictcycle schedule create --register-search-attributes` or your Temporal admin", zap.Error(err))
 	}
 	return Run(ctx, c, cfg, logger, opts)
 }
@@ -164,7 +126,7 @@ func Run(ctx context.Context, c client.Client, cfg config.Config, logger *zap.Lo
 		acts = NewActivities(cfg, rdb)
 	}
 
-	wopts := opts.Worker
+	wopts := withWorkerDefaults(opts.Worker)
 	fatal := make(chan error, 1)
 	wopts.OnFatalError = func(err error) {
 		select {
@@ -241,6 +203,20 @@ func Run(ctx context.Context, c client.Client, cfg config.Config, logger *zap.Lo
 	w.Stop()
 	logger.Info("worker stopped", zap.String("task_queue", cfg.TaskQueue))
 	return err
+}
+
+// withWorkerDefaults fills what o leaves unset. Workflow-task pollers
+// autoscale (the SDK's autoscaling behaviour: 5 at start, 1 to 100, led by
+// the server's poller hints) instead of the SDK's fixed 2: with 50
+// environments cycling at once, two pollers left workflow tasks queued at
+// the server for seconds (schedule-to-start p95 2.0-5.7 s in the bench,
+// under 1 s with autoscaling; docs/PERFORMANCE.md). On a CPU-bound machine
+// the wait moves into the tasks themselves rather than going away.
+func withWorkerDefaults(o worker.Options) worker.Options {
+	if o.WorkflowTaskPollerBehavior == nil && o.MaxConcurrentWorkflowTaskPollers == 0 {
+		o.WorkflowTaskPollerBehavior = worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{})
+	}
+	return o
 }
 
 // NewActivities builds the production activities on a Redis client; what

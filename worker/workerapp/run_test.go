@@ -22,6 +22,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/strictcycle/strictcycle/config"
+	"github.com/strictcycle/strictcycle/devserver"
 	"github.com/strictcycle/strictcycle/worker/workerapp"
 	"github.com/strictcycle/strictcycle/workflows"
 )
@@ -29,16 +30,25 @@ import (
 // echo is the test's own workflow, registered beside the project's.
 func echo(ctx workflow.Context, s string) (string, error) { return "echo " + s, nil }
 
-// TestRunWorkerDev runs the worker process as `worker --dev` does, on free
-// ports and a temporary SQLite file, runs a workflow through it, and reads
-// /metrics and /healthz.
-func TestRunWorkerDev(t *testing.T) {
+// startServer starts an embedded Temporal server (a test dependency only:
+// the worker binary links no server) with namespace ns and no search
+// attribute of the project's, so that RunWorker's own registration is what
+// puts them there.
+func startServer(t *testing.T, ns string) string {
+	t.Helper()
+	srv, err := devserver.Start(t.Context(), devserver.Options{DBFile: filepath.Join(t.TempDir(), "temporal.db"), Namespace: ns})
+	require.NoError(t, err)
+	t.Cleanup(srv.Stop)
+	return srv.FrontendAddr()
+}
+
+// TestRunWorker runs the worker process against a Temporal server on free
+// ports, runs a workflow through it, and reads /metrics and /healthz.
+func TestRunWorker(t *testing.T) {
 	mr := miniredis.RunT(t)
 	cfg := config.Default()
-	cfg.Temporal.DevDB = filepath.Join(t.TempDir(), "temporal.db")
-	cfg.Temporal.DevPort = 0 // free port
-	cfg.Temporal.DevUIPort = 0
 	cfg.Temporal.Namespace = "strictcycle-worker-test"
+	cfg.Temporal.Address = startServer(t, cfg.Temporal.Namespace)
 	cfg.TaskQueue = "workerapp-test"
 	cfg.MetricsAddr = "127.0.0.1:0"
 	cfg.Redis.URL = "redis://" + mr.Addr() + "/0"
@@ -49,7 +59,6 @@ func TestRunWorkerDev(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- workerapp.RunWorker(ctx, cfg, zaptest.NewLogger(t), workerapp.RunOptions{
-			Dev:      true,
 			Register: func(r worker.Registry) { r.RegisterWorkflow(echo) },
 			OnReady:  func(r workerapp.Ready) { ready <- r },
 		})
@@ -63,13 +72,14 @@ func TestRunWorkerDev(t *testing.T) {
 		t.Fatal("worker not ready after a minute")
 	}
 	require.NotEmpty(t, r.MetricsAddr)
-	require.Empty(t, r.UIURL)
+	require.Equal(t, cfg.Temporal.Address, r.TemporalAddr)
 
 	c, err := client.Dial(client.Options{HostPort: r.TemporalAddr, Namespace: cfg.Temporal.Namespace})
 	require.NoError(t, err)
 	defer c.Close()
 
-	// The project's search attributes are registered in the namespace.
+	// The project's search attributes are registered in the namespace (by
+	// RunWorker: the server started without them).
 	attrs := listAttributes(t, c, cfg.Temporal.Namespace)
 	for _, k := range workflows.SearchAttributeKeys() {
 		require.Equal(t, k.GetValueType(), attrs[k.GetName()], k.GetName())
@@ -118,9 +128,7 @@ func TestRunWorkerDev(t *testing.T) {
 // TestRunMetricsPortTaken fails before the worker starts.
 func TestRunMetricsPortTaken(t *testing.T) {
 	cfg := config.Default()
-	cfg.Temporal.DevDB = ":memory:"
-	cfg.Temporal.DevPort = 0
-	cfg.Temporal.DevUIPort = 0
+	cfg.Temporal.Address = startServer(t, cfg.Temporal.Namespace)
 	cfg.TaskQueue = "workerapp-port-test"
 	cfg.Redis.URL = "redis://127.0.0.1:1/0"
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -128,7 +136,7 @@ func TestRunMetricsPortTaken(t *testing.T) {
 	defer ln.Close()
 	cfg.MetricsAddr = ln.Addr().String()
 
-	err = workerapp.RunWorker(t.Context(), cfg, zaptest.NewLogger(t), workerapp.RunOptions{Dev: true})
+	err = workerapp.RunWorker(t.Context(), cfg, zaptest.NewLogger(t), workerapp.RunOptions{})
 	require.ErrorContains(t, err, "listen metrics "+cfg.MetricsAddr)
 	require.False(t, errors.Is(err, context.Canceled))
 }

@@ -1,15 +1,20 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -17,7 +22,6 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/strictcycle/strictcycle/activities"
 	"github.com/strictcycle/strictcycle/config"
 	"github.com/strictcycle/strictcycle/devserver"
 	"github.com/strictcycle/strictcycle/simstack"
@@ -35,7 +39,8 @@ const (
 type demoOptions struct {
 	Root     string
 	Keep     bool
-	Self     []string // argv that runs this binary (for the sim producers)
+	Sim      []string // argv prefix that runs the simulated stack (`<Sim> sim run …`)
+	Starter  string   // the operator CLI binary the demo drives
 	UIPort   int
 	Port     int
 	Interval time.Duration
@@ -45,6 +50,7 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o demoOptions
+	binDir := fs.String("bin", "", "folder of the built binaries (default: the user's cache folder)")
 	fs.StringVar(&o.Root, "root", "", "stack root for the simulated stack (default: a new temporary folder)")
 	fs.BoolVar(&o.Keep, "keep", false, "leave the server, UI, worker and producers running until Ctrl-C")
 	fs.IntVar(&o.UIPort, "ui-port", 8233, "Web UI port (a free one is taken when busy)")
@@ -53,16 +59,23 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return exitError
 	}
-	self, err := os.Executable()
-	if err != nil {
-		return fail(stderr, fmt.Errorf("find own executable: %w", err))
-	}
-	o.Self = []string{self}
-	res, err := runDemo(ctx, o, stdout)
+	bins, err := newBinaries(*binDir)
 	if err != nil {
 		return fail(stderr, err)
 	}
-	if res.Status != "PASS" {
+	// The operator CLI and the simulated stack: one go build, relinked only
+	// when their source changed.
+	fmt.Fprintf(stdout, "building the operator CLI and the simulated stack into %s\n", bins.dir)
+	paths, err := bins.build(ctx, starterPkg, simPkg)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	o.Starter, o.Sim = paths[0], paths[1:2]
+	pass, err := runDemo(ctx, o, stdout)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	if !pass {
 		return exitFail
 	}
 	return exitPass
@@ -70,27 +83,29 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // runDemo runs the whole story on a simulated stack: an embedded Temporal
 // server with its Web UI, a worker, the simulated producers with the event
-// store down, and one strict cycle that recovers it.
-func runDemo(ctx context.Context, o demoOptions, out io.Writer) (_ *workflows.StrictCycleResult, err error) {
+// store down, and one strict cycle that recovers it, started and shown
+// with the operator CLI as an operator would (`run --wait`, then `show`).
+// It returns whether the cycle decided PASS.
+func runDemo(ctx context.Context, o demoOptions, out io.Writer) (_ bool, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if o.Root == "" {
 		if o.Root, err = os.MkdirTemp("", "strictcycle-demo-"); err != nil {
-			return nil, fmt.Errorf("make demo root: %w", err)
+			return false, fmt.Errorf("make demo root: %w", err)
 		}
 	}
 	if o.Root, err = filepath.Abs(o.Root); err != nil {
-		return nil, fmt.Errorf("resolve demo root: %w", err)
+		return false, fmt.Errorf("resolve demo root: %w", err)
 	}
 	state := filepath.Join(o.Root, ".strictcycle")
 	if err := os.MkdirAll(state, 0o755); err != nil {
-		return nil, fmt.Errorf("make %s: %w", state, err)
+		return false, fmt.Errorf("make %s: %w", state, err)
 	}
 	fmt.Fprintf(out, "demo root: %s\n", o.Root)
 
 	cfg := config.Default()
 	if err := cfg.FromEnv(os.LookupEnv); err != nil {
-		return nil, fmt.Errorf("load config: %w", err)
+		return false, fmt.Errorf("load config: %w", err)
 	}
 	cfg.Environment = "demo"
 	cfg.Root = o.Root
@@ -102,7 +117,7 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer) (_ *workflows.St
 	// Redis: the configured one, or an in-process stand-in for the demo only.
 	redisURL, stopRedis, err := demoRedis(ctx, cfg.Redis.URL, out)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
 	defer stopRedis()
 	if !o.Keep {
@@ -113,22 +128,22 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer) (_ *workflows.St
 	cfg.Redis.URL = redisURL
 
 	// The simulated stack, with its own contract whose exec driver runs
-	// this binary's `sim restart`.
+	// the simulator's `sim restart`.
 	if err := simstack.Seed(o.Root); err != nil {
-		return nil, fmt.Errorf("seed simulated stack: %w", err)
+		return false, fmt.Errorf("seed simulated stack: %w", err)
 	}
 	if err := simstack.WriteStaleIntegrity(o.Root, time.Now().Add(-2*time.Hour)); err != nil {
-		return nil, fmt.Errorf("write stale integrity report: %w", err)
+		return false, fmt.Errorf("write stale integrity report: %w", err)
 	}
-	contract, err := simstack.Contract(o.Self)
+	contract, err := simstack.Contract(o.Sim)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
 	cfg.Contract = filepath.Join(state, "demo-contract.yaml")
 	if err := os.WriteFile(cfg.Contract, contract, 0o644); err != nil {
-		return nil, fmt.Errorf("write demo contract: %w", err)
+		return false, fmt.Errorf("write demo contract: %w", err)
 	}
-	simOpts := simstack.Options{Self: append(slices.Clone(o.Self), "sim", "run"), Interval: o.Interval, RedisURL: redisURL}
+	simOpts := simstack.Options{Self: append(slices.Clone(o.Sim), "sim", "run"), Interval: o.Interval, RedisURL: redisURL}
 	defer func() {
 		if !o.Keep || err != nil {
 			_ = simstack.StopAll(o.Root)
@@ -140,13 +155,13 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer) (_ *workflows.St
 			continue
 		}
 		if err := simstack.Start(ctx, o.Root, svc, simOpts); err != nil {
-			return nil, fmt.Errorf("start simulated %s: %w", svc, err)
+			return false, fmt.Errorf("start simulated %s: %w", svc, err)
 		}
 		started = append(started, svc)
 	}
 	fmt.Fprintf(out, "simulated stack: %d producers running, %s left down (its integrity report is 2h old)\n", len(started), DemoService)
 	if err := waitReports(ctx, o.Root, started); err != nil {
-		return nil, err
+		return false, err
 	}
 
 	// Embedded Temporal server with the Web UI, and a worker.
@@ -160,7 +175,7 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer) (_ *workflows.St
 		Logger:           logger,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("start embedded temporal server: %w", err)
+		return false, fmt.Errorf("start embedded temporal server: %w", err)
 	}
 	defer func() {
 		if !o.Keep || err != nil {
@@ -172,7 +187,7 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer) (_ *workflows.St
 
 	cl, err := workerapp.Dial(ctx, cfg, logger)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
 	defer cl.Close()
 	g, gctx := errgroup.WithContext(ctx)
@@ -185,29 +200,33 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer) (_ *workflows.St
 		}
 	}()
 
-	in := &workflows.StrictCycleInput{Target: activities.Target{Environment: cfg.Environment, Root: o.Root, Contract: cfg.Contract, CI: true}}
-	run, err := startCycle(ctx, cl, cfg.TaskQueue, in)
+	// The cycle, as an operator starts and inspects it.
+	target := []string{"--env", cfg.Environment, "--address", cfg.Temporal.Address, "--namespace", cfg.Temporal.Namespace}
+	runArgs := append(append([]string{"run"}, target...), "--root", o.Root, "--contract", cfg.Contract, "--wait")
+	fmt.Fprintf(out, "\n$ strictcycle %s\n", strings.Join(runArgs, " "))
+	var runOut bytes.Buffer
+	code, err := operatorCLI(ctx, o.Starter, cfg, runArgs, io.MultiWriter(out, &runOut))
 	if err != nil {
-		return nil, err
+		return false, err
 	}
-	fmt.Fprintf(out, "strict cycle %s run %s:\n", run.GetID(), run.GetRunID())
-	res, err := waitCycle(ctx, cl, run, out)
-	if err != nil {
-		return nil, err
+	if code != exitPass && code != exitFail {
+		return false, fmt.Errorf("strictcycle run: exit %d", code)
 	}
-	events, err := history(ctx, cl, run.GetID(), run.GetRunID())
-	if err != nil {
-		return nil, err
+	showArgs := append([]string{"show"}, target...)
+	fmt.Fprintf(out, "\n$ strictcycle %s\ntimeline (from workflow history):\n", strings.Join(showArgs, " "))
+	if code, err := operatorCLI(ctx, o.Starter, cfg, showArgs, out); err != nil {
+		return false, err
+	} else if code != exitPass {
+		return false, fmt.Errorf("strictcycle show: exit %d", code)
 	}
-	fmt.Fprintln(out, "\ntimeline (from workflow history):")
-	for _, line := range Timeline(events) {
-		fmt.Fprintln(out, line)
+	// `run` prints "started <workflow id> run <run id>" first.
+	link := fmt.Sprintf("%s/namespaces/%s/workflows/%s", srv.UIURL(), cfg.Temporal.Namespace, workflows.CycleID(cfg.Environment))
+	if m := startedLine.FindStringSubmatch(runOut.String()); m != nil {
+		link = fmt.Sprintf("%s/namespaces/%s/workflows/%s/%s/history", srv.UIURL(), cfg.Temporal.Namespace, m[1], m[2])
 	}
-	fmt.Fprintln(out)
-	printDecision(out, res, false)
-	fmt.Fprintf(out, "history in the web UI: %s/namespaces/%s/workflows/%s/%s/history\n", srv.UIURL(), cfg.Temporal.Namespace, run.GetID(), run.GetRunID())
-	fmt.Fprintf(out, "or: go run ./starter show --address %s --env %s\n", srv.FrontendAddr(), cfg.Environment)
+	fmt.Fprintf(out, "\nhistory in the web UI: %s\n", link)
 	if o.Keep {
+		fmt.Fprintf(out, "or: go run ./starter show --address %s --env %s\n", srv.FrontendAddr(), cfg.Environment)
 		fmt.Fprintln(out, "--keep: server, UI, worker and producers keep running; Ctrl-C stops them")
 		<-ctx.Done()
 		stopWorker()
@@ -215,7 +234,27 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer) (_ *workflows.St
 		srv.Stop()
 		_ = simstack.StopAll(o.Root)
 	}
-	return res, nil
+	return code == exitPass, nil
+}
+
+// startedLine is the first line `strictcycle run` prints.
+var startedLine = regexp.MustCompile(`(?m)^started (\S+) run (\S+)$`)
+
+// operatorCLI runs the operator CLI binary with args, its output going to
+// out, on the demo's task queue; it returns the exit code.
+func operatorCLI(ctx context.Context, bin string, cfg config.Config, args []string, out io.Writer) (int, error) {
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(), "STRICTCYCLE_TASK_QUEUE="+cfg.TaskQueue)
+	cmd.Stdout, cmd.Stderr = out, out
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() > 0 {
+		return exit.ExitCode(), nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("run strictcycle %s: %w", args[0], err)
+	}
+	return 0, nil
 }
 
 // demoRedis pings url; when nothing answers it starts an in-process
