@@ -632,14 +632,7 @@ func benchCluster(ctx context.Context, o benchOptions, out io.Writer, fig *bench
 // `strictcycle run` does.
 func startCycle(ctx context.Context, cl client.Client, queue string, in *workflows.StrictCycleInput) (client.WorkflowRun, error) {
 	id := workflows.CycleID(in.Environment)
-	run, err := cl.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                                       id,
-		TaskQueue:                                queue,
-		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		WorkflowExecutionTimeout:                 workflows.CycleTimeout,
-	}, workflows.StrictCycleName, in)
+	run, err := cl.ExecuteWorkflow(ctx, workflows.CycleStartOptions(in.Environment, queue), workflows.StrictCycleName, in)
 	if err != nil {
 		return nil, fmt.Errorf("start cycle %s: %w", id, err)
 	}

@@ -442,16 +442,7 @@ func (e *evalEnv) day2Lag(d *config.Day2Spec, r *Result) (string, bool, error) {
 	}
 	obj := c.obj
 	if c.problem == nil && obj == nil {
-		var ef EvidenceFile
-		obj, ef, err = e.readReport(c.rel, nil)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			c.problem = &tsProblem{VerdictError, fmt.Sprintf("%s: vanished while the gate read it", c.rel)}
-		case err != nil:
-			c.ef, c.problem = ef, &tsProblem{VerdictError, err.Error()}
-		default:
-			c.ef = ef
-		}
+		obj = e.readChosen(c)
 	}
 	if c.ef.Exists {
 		r.Evidence = append(r.Evidence, c.ef)

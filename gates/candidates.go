@@ -382,3 +382,20 @@ func (c *scanned) describe(n int) string {
 	}
 	return fmt.Sprintf("%s (newest by %s of %d candidates)", c.rel, c.rankBy, n)
 }
+
+// readChosen decodes a chosen candidate that was picked unread, recording
+// its evidence, or the problem that keeps it from being judged (it decides
+// all the same: a chosen file is never passed over).
+func (e *evalEnv) readChosen(c *scanned) map[string]any {
+	obj, ef, err := e.readReport(c.rel, nil)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		c.problem = &tsProblem{VerdictError, fmt.Sprintf("%s: vanished while the gate read it", c.rel)}
+		return nil
+	case err != nil:
+		c.ef, c.problem = ef, &tsProblem{VerdictError, err.Error()}
+		return nil
+	}
+	c.ef = ef
+	return obj
+}

@@ -140,20 +140,11 @@ func (e *evalEnv) judgeReport(ck *config.Check, spec *config.ReportSpec) Result 
 		// The first existing candidate of a check without freshness is
 		// chosen unread: decode it whole now (and judge the bytes of
 		// this read).
-		var ef EvidenceFile
-		obj, ef, err = e.readReport(c.rel, nil)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			c.problem = &tsProblem{VerdictError, fmt.Sprintf("%s: vanished while the gate read it", c.rel)}
-		case err != nil:
-			c.ef, c.problem = ef, &tsProblem{VerdictError, err.Error()}
-		default:
-			c.ef = ef
-			if !spec.NoFreshness {
-				var prob *tsProblem
-				if ts, prob = e.resolveTimestamp(c.rel, obj, spec.TimestampKeys, spec.AllowMtime); prob != nil {
-					c.problem = prob
-				}
+		obj = e.readChosen(c)
+		if c.problem == nil && !spec.NoFreshness {
+			var prob *tsProblem
+			if ts, prob = e.resolveTimestamp(c.rel, obj, spec.TimestampKeys, spec.AllowMtime); prob != nil {
+				c.problem = prob
 			}
 		}
 	}

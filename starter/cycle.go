@@ -151,14 +151,7 @@ func startCycle(ctx context.Context, cl client.Client, queue string, in *workflo
 		return nil, fmt.Errorf("start cycle: %w", err)
 	}
 	id := workflows.CycleID(in.Environment)
-	run, err := cl.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                                       id,
-		TaskQueue:                                queue,
-		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		WorkflowExecutionTimeout:                 workflows.CycleTimeout,
-	}, workflows.StrictCycleName, in)
+	run, err := cl.ExecuteWorkflow(ctx, workflows.CycleStartOptions(in.Environment, queue), workflows.StrictCycleName, in)
 	if err != nil {
 		var started *serviceerror.WorkflowExecutionAlreadyStarted
 		if errors.As(err, &started) {

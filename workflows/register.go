@@ -3,6 +3,8 @@
 package workflows
 
 import (
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -53,6 +55,22 @@ func WorkflowID(environment, purpose string) string {
 // started by `run` or by the schedule: two cycles of one environment can
 // never run at once, by construction.
 func CycleID(environment string) string { return WorkflowID(environment, "cycle") }
+
+// CycleStartOptions are the one way a client starts a strict cycle: under
+// the environment's cycle id, refused while a cycle of the environment runs
+// (conflict policy fail) and, with WorkflowExecutionErrorWhenAlreadyStarted,
+// refused as an error: without it the SDK hands back the running cycle, and
+// its decision would be taken for the new start's.
+func CycleStartOptions(environment, queue string) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID:                                       CycleID(environment),
+		TaskQueue:                                queue,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		WorkflowExecutionTimeout:                 CycleTimeout,
+	}
+}
 
 // DrillID is the id of a recovery drill on one service.
 func DrillID(environment, service string) string { return WorkflowID(environment, "drill-"+service) }
