@@ -34,6 +34,9 @@ type fakeStack struct {
 	refreshOnWait map[string]bool
 	// deadAfterRestart: services that stay stale even after a restart.
 	deadAfterRestart map[string]bool
+	// afterRestart: the verdict a service's checks get from a restart
+	// (pass when unset and the service is not dead).
+	afterRestart map[string]cycletypes.Verdict
 	outcome          map[string]cycletypes.RestartOutcome // forced restart outcome per service
 	failRestartOnce  map[string]bool                      // first attempt errors (worker crash)
 	protected        map[string]bool
@@ -46,6 +49,7 @@ type fakeStack struct {
 	actionInputs   []cycletypes.ServiceActionInput
 	replayInputs   []cycletypes.RunReplayInput
 	drillReports   int
+	drillInputs    []cycletypes.DrillReport
 
 	restartCalls  map[string]int // driver-level restarts
 	restartMarks  map[string]bool
@@ -60,7 +64,7 @@ type fakeStack struct {
 func newFakeStack() *fakeStack {
 	f := &fakeStack{
 		verdict: map[string]cycletypes.Verdict{}, producer: map[string]string{},
-		refreshOnWait: map[string]bool{}, deadAfterRestart: map[string]bool{},
+		refreshOnWait: map[string]bool{}, deadAfterRestart: map[string]bool{}, afterRestart: map[string]cycletypes.Verdict{},
 		outcome: map[string]cycletypes.RestartOutcome{}, failRestartOnce: map[string]bool{}, protected: map[string]bool{},
 		restartCalls: map[string]int{}, restartMarks: map[string]bool{}, attempts: map[string]int{},
 		stopped: map[string]bool{}, severity: map[string]cycletypes.Severity{},
@@ -95,7 +99,7 @@ func (f *fakeStack) DescribeContract(_ context.Context, _ *cycletypes.Target) (*
 }
 
 func (f *fakeStack) summary(only []string, waivers []cycletypes.Waiver) *cycletypes.GateSummary {
-	sum := &cycletypes.GateSummary{Status: cycletypes.StatusPass, CriticalFailures: []string{}, EvidenceBundleID: "id", ArtifactPath: "/r/latest.json"}
+	sum := &cycletypes.GateSummary{Status: cycletypes.StatusPass, CriticalFailures: []string{}, EvidenceBundleID: "id", ContentDigest: "digest", ArtifactPath: "/r/latest.json"}
 	for _, n := range f.order {
 		if len(only) > 0 && !slices.Contains(only, n) {
 			continue
@@ -154,9 +158,13 @@ func (f *fakeStack) RestartService(ctx context.Context, in *cycletypes.RestartSe
 	f.restartMarks[key] = true
 	f.restartCalls[in.Service]++
 	if !f.deadAfterRestart[in.Service] {
+		v := cycletypes.VerdictPass
+		if av, ok := f.afterRestart[in.Service]; ok {
+			v = av
+		}
 		for n, p := range f.producer {
 			if p == in.Service {
-				f.verdict[n] = cycletypes.VerdictPass
+				f.verdict[n] = v
 			}
 		}
 	}
@@ -239,6 +247,7 @@ func (f *fakeStack) WriteDrillReport(_ context.Context, in *cycletypes.DrillRepo
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.drillReports++
+	f.drillInputs = append(f.drillInputs, *in)
 	return &cycletypes.WriteDrillReportResult{Path: in.Root + "/reports/recovery/latest.json"}, nil
 }
 
