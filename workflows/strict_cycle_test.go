@@ -36,12 +36,12 @@ type fakeStack struct {
 	deadAfterRestart map[string]bool
 	// afterRestart: the verdict a service's checks get from a restart
 	// (pass when unset and the service is not dead).
-	afterRestart map[string]cycletypes.Verdict
-	outcome          map[string]cycletypes.RestartOutcome // forced restart outcome per service
-	failRestartOnce  map[string]bool                      // first attempt errors (worker crash)
-	protected        map[string]bool
-	severity         map[string]cycletypes.Severity // per check; critical when unset
-	replayCheck      string                         // the plan's replay check, none when empty
+	afterRestart    map[string]cycletypes.Verdict
+	outcome         map[string]cycletypes.RestartOutcome // forced restart outcome per service
+	failRestartOnce map[string]bool                      // first attempt errors (worker crash)
+	protected       map[string]bool
+	severity        map[string]cycletypes.Severity // per check; critical when unset
+	replayCheck     string                         // the plan's replay check, none when empty
 
 	restartInputs  []cycletypes.RestartServiceInput
 	evaluateInputs []cycletypes.EvaluateGatesInput
