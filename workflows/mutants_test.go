@@ -413,3 +413,24 @@ func TestScheduledCycleSkipsWhileACycleRuns(t *testing.T) {
 	require.Empty(t, res.CycleRunID)
 	require.Len(t, stack.published, 1, "only the first cycle decided")
 }
+
+// The operator's --max-rounds overrides the contract's, and --no-commands
+// reaches every gate run.
+func (s *StrictCycleSuite) TestInputMaxRoundsAndNoCommands() {
+	s.stack.verdict["event_store_integrity_freshness"] = cycletypes.VerdictStale
+	s.stack.deadAfterRestart["event-store-service"] = true
+	in := s.input()
+	in.MaxRounds = 1
+	in.NoCommands = true
+	s.env.ExecuteWorkflow(StrictCycle, in)
+	res := s.result()
+	s.Equal(cycletypes.StatusFail, res.Status)
+	s.Equal(1, res.Rounds)
+	s.Equal("still failing after 1 recovery rounds: event_store_integrity_freshness", res.Reason)
+	s.Equal(1, s.stack.restartCalls["event-store-service"])
+	s.Equal(1, s.queryStatus().MaxRounds)
+	s.NotEmpty(s.stack.evaluateInputs)
+	for _, e := range s.stack.evaluateInputs {
+		s.True(e.NoCommands)
+	}
+}
