@@ -434,3 +434,16 @@ func (s *StrictCycleSuite) TestInputMaxRoundsAndNoCommands() {
 		s.True(e.NoCommands)
 	}
 }
+
+// Without --max-rounds the contract's max_rounds bounds recovery, not the
+// built-in default.
+func (s *StrictCycleSuite) TestContractMaxRoundsBoundsRecovery() {
+	s.stack.maxRounds = cycletypes.DefaultMaxRounds + 1
+	s.stack.verdict["event_store_integrity_freshness"] = cycletypes.VerdictStale
+	s.stack.deadAfterRestart["event-store-service"] = true
+	s.env.ExecuteWorkflow(StrictCycle, s.input())
+	res := s.result()
+	s.Equal(cycletypes.StatusFail, res.Status)
+	s.Equal(cycletypes.DefaultMaxRounds+1, res.Rounds)
+	s.Equal(cycletypes.DefaultMaxRounds+1, s.stack.restartCalls["event-store-service"], "one restart per round")
+}

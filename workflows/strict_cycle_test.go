@@ -42,6 +42,7 @@ type fakeStack struct {
 	protected       map[string]bool
 	severity        map[string]cycletypes.Severity // per check; critical when unset
 	replayCheck     string                         // the plan's replay check, none when empty
+	maxRounds       int                            // the plan's max rounds; 2 when unset
 
 	restartInputs  []cycletypes.RestartServiceInput
 	evaluateInputs []cycletypes.EvaluateGatesInput
@@ -89,6 +90,9 @@ func (f *fakeStack) DescribeContract(_ context.Context, _ *cycletypes.Target) (*
 	p := &cycletypes.Plan{Contract: "fake", ContractSHA256: fakeContractSHA256, Services: map[string]cycletypes.PlanService{},
 		WaitFirst: 30 * time.Second, WatchTimeout: 3 * time.Minute, MaxRounds: 2, Window: 15 * time.Minute}
 	p.ReplayCheck = f.replayCheck
+	if f.maxRounds > 0 {
+		p.MaxRounds = f.maxRounds
+	}
 	for _, n := range f.order {
 		p.Checks = append(p.Checks, cycletypes.PlanCheck{Name: n, Severity: f.severityOf(n), Producer: f.producer[n]})
 		if s := f.producer[n]; s != "" {
