@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/strictcycle/strictcycle/config"
 )
@@ -97,6 +98,8 @@ func TestRestartHandsTheDriverTheServiceAndMarksIt(t *testing.T) {
 	res, err := restartWith(t, a, RestartServiceInput{Target: Target{Root: root}, Service: "risk-service", RunID: "run-9", Round: 2})
 	require.NoError(t, err)
 	require.Equal(t, RestartDone, res.Outcome)
+	require.Equal(t, "risk-service", res.Service)
+	require.Equal(t, "ref", res.Driver)
 	require.Equal(t, "restarted with the ref driver (round 2)", res.Detail)
 
 	require.Len(t, drv.refs, 1)
@@ -218,4 +221,26 @@ func TestStopStartServiceRefAndFailedStop(t *testing.T) {
 		require.Equal(t, ServiceRef{Name: "risk-service", Root: root, Spec: c.Services["risk-service"]}, r)
 	}
 	require.Len(t, drv.refs, 3)
+}
+
+// A driver the contract cannot build is a non-retryable driver error, with
+// no lock, mark or budget taken.
+func TestRestartDriverConfigErrorTakesNothing(t *testing.T) {
+	store, _, _ := testStore(t)
+	a := New(Options{
+		Store:        store,
+		LoadContract: staticContract(restartContract(3)),
+		Drivers: func(config.Recovery, config.Service, string) (Driver, error) {
+			return nil, &DriverConfigError{Err: errors.New("no restart template configured")}
+		},
+	})
+	_, err := restartWith(t, a, RestartServiceInput{Target: Target{Root: t.TempDir()}, Service: "risk-service", RunID: "run-1", Round: 1})
+	var ae *temporal.ApplicationError
+	require.ErrorAs(t, err, &ae)
+	require.Equal(t, ErrTypeDriver, ae.Type())
+	require.True(t, ae.NonRetryable())
+	require.Contains(t, ae.Message(), `restart service "risk-service": no restart template configured`)
+	keys, err := store.rdb.Keys(context.Background(), store.prefix+":*").Result()
+	require.NoError(t, err)
+	require.Empty(t, keys)
 }
