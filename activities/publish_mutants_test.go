@@ -115,3 +115,21 @@ func TestWriteDrillReportUnwritableFails(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "not a directory", string(b))
 }
+
+// A dry-run decision written to strict_cycle_latest.json says so in the
+// stdout lines its consumers print, with the Python lines first.
+func TestStrictCycleLatestStdoutMarksDryRun(t *testing.T) {
+	root := t.TempDir()
+	d := &PublishDecisionInput{Status: "FAIL", CriticalFailures: []string{"c1"}, DryRun: true, ArtifactPath: "/r/latest.json"}
+	require.NoError(t, writeStrictCycleLatest(root, "2026-02-24T01:28:51+00:00", d))
+	b, err := os.ReadFile(filepath.Join(root, "reports", "promotion_gates", "strict_cycle_latest.json"))
+	require.NoError(t, err)
+	var got struct {
+		Stdout string `json:"stdout"`
+		DryRun bool   `json:"dry_run"`
+	}
+	require.NoError(t, json.Unmarshal(b, &got))
+	require.True(t, got.DryRun)
+	require.Equal(t, "[promotion-gates] status=FAIL\n[promotion-gates] critical_failures=c1\n"+
+		"[promotion-gates] dry_run=true\n[promotion-gates] evidence=/r/latest.json\n", got.Stdout)
+}
