@@ -118,7 +118,7 @@ func TestWriteDrillReportUnwritableFails(t *testing.T) {
 
 // A dry-run decision written to strict_cycle_latest.json says so in the
 // stdout lines its consumers print, with the Python lines first.
-func TestStrictCycleLatestStdoutMarksDryRun(t *testing.T) {
+func TestPublishStrictCycleLatestMarksDryRun(t *testing.T) {
 	root := t.TempDir()
 	d := &PublishDecisionInput{Status: "FAIL", CriticalFailures: []string{"c1"}, DryRun: true, ArtifactPath: "/r/latest.json"}
 	require.NoError(t, writeStrictCycleLatest(root, "2026-02-24T01:28:51+00:00", d))
