@@ -133,3 +133,19 @@ func TestPublishStrictCycleLatestMarksDryRun(t *testing.T) {
 	require.Equal(t, "[promotion-gates] status=FAIL\n[promotion-gates] critical_failures=c1\n"+
 		"[promotion-gates] dry_run=true\n[promotion-gates] evidence=/r/latest.json\n", got.Stdout)
 }
+
+// A drill report without steps lists none ([]), never null, and is stamped
+// with the activity's clock when the workflow gave no time.
+func TestWriteDrillReportEmptySteps(t *testing.T) {
+	root := t.TempDir()
+	now := time.Date(2026, 2, 22, 13, 21, 51, 0, time.UTC)
+	a := New(Options{Now: func() time.Time { return now }})
+	_, err := activityEnv(a).ExecuteActivity(WriteDrillReportName, &DrillReport{Environment: "prod", Service: "s", Check: "c", Status: "fail", Root: root})
+	require.NoError(t, err)
+	b, err := os.ReadFile(filepath.Join(root, "reports", "recovery", "latest.json"))
+	require.NoError(t, err)
+	var got map[string]any
+	require.NoError(t, json.Unmarshal(b, &got))
+	require.Equal(t, []any{}, got["steps"])
+	require.Equal(t, "2026-02-22T13:21:51+00:00", got["ts_utc"])
+}
