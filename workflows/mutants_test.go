@@ -2,11 +2,13 @@ package workflows
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
@@ -446,4 +448,81 @@ func (s *StrictCycleSuite) TestContractMaxRoundsBoundsRecovery() {
 	s.Equal(cycletypes.StatusFail, res.Status)
 	s.Equal(cycletypes.DefaultMaxRounds+1, res.Rounds)
 	s.Equal(cycletypes.DefaultMaxRounds+1, s.stack.restartCalls["event-store-service"], "one restart per round")
+}
+
+func drillEnv(t *testing.T, stack *fakeStack) *testsuite.TestWorkflowEnvironment {
+	t.Helper()
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestWorkflowEnvironment()
+	stack.register(env)
+	return env
+}
+
+func drillInput() *RecoveryDrillInput {
+	return &RecoveryDrillInput{
+		Target:  cycletypes.Target{Environment: "test", Root: "/r", Contract: "fake"},
+		Service: "event-store-service", Check: "event_store_integrity_freshness",
+	}
+}
+
+// The drill's baseline is a recheck of its one check that writes nothing;
+// the fail-closed and final gate runs are full runs that write the
+// artifacts an operator inspects afterwards.
+func TestRecoveryDrillGateRuns(t *testing.T) {
+	stack := newFakeStack()
+	env := drillEnv(t, stack)
+	env.ExecuteWorkflow(RecoveryDrill, drillInput())
+	require.NoError(t, env.GetWorkflowError())
+	require.Len(t, stack.evaluateInputs, 3)
+	require.Equal(t, []string{"event_store_integrity_freshness"}, stack.evaluateInputs[0].Only)
+	require.False(t, stack.evaluateInputs[0].WriteArtifacts, "the baseline writes nothing")
+	for _, in := range stack.evaluateInputs[1:] {
+		require.Empty(t, in.Only)
+		require.True(t, in.WriteArtifacts, "a full drill gate run writes its artifacts")
+	}
+}
+
+// A drill whose gate fails for another check than the drilled one did not
+// prove the drilled check fails closed, and says which checks failed.
+func TestRecoveryDrillWrongFailureNamed(t *testing.T) {
+	stack := newFakeStack()
+	stack.severity["event_store_integrity_freshness"] = cycletypes.SeverityWarning
+	stack.verdict["unit_service_integration_tests"] = cycletypes.VerdictFail
+	env := drillEnv(t, stack)
+	env.ExecuteWorkflow(RecoveryDrill, drillInput())
+	require.NoError(t, env.GetWorkflowError())
+	var res RecoveryDrillResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, cycletypes.DrillStatusFail, res.Status)
+	i := slices.IndexFunc(res.Steps, func(s cycletypes.DrillStep) bool { return s.Name == DrillFailClosed })
+	require.GreaterOrEqual(t, i, 0)
+	require.False(t, res.Steps[i].OK)
+	require.Equal(t, "expected event_store_integrity_freshness among critical failures, got unit_service_integration_tests", res.Steps[i].Detail)
+}
+
+// A drill report that cannot be written fails the drill workflow: the
+// operator must not believe a drill report exists.
+func TestRecoveryDrillReportWriteErrorFails(t *testing.T) {
+	stack := newFakeStack()
+	env := drillEnv(t, stack)
+	env.OnActivity(cycletypes.WriteDrillReportName, mock.Anything, mock.Anything).Return(nil,
+		temporal.NewNonRetryableApplicationError("disk full", cycletypes.ErrTypeBadInput, nil))
+	env.ExecuteWorkflow(RecoveryDrill, drillInput())
+	require.ErrorContains(t, env.GetWorkflowError(), "write drill report")
+}
+
+// The schedule's action refuses an input without root or contract before
+// it starts any cycle.
+func TestScheduledCycleRefusesIncompleteInput(t *testing.T) {
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestWorkflowEnvironment()
+	stack := newFakeStack()
+	stack.register(env)
+	env.RegisterWorkflowWithOptions(StrictCycle, workflowOptions(StrictCycleName))
+	started := 0
+	env.SetOnChildWorkflowStartedListener(func(*workflow.Info, workflow.Context, converter.EncodedValues) { started++ })
+	env.ExecuteWorkflow(ScheduledCycle, &StrictCycleInput{Target: cycletypes.Target{Environment: "test", Contract: "fake"}})
+	requireBadInput(t, env.GetWorkflowError(), "scheduled cycle input needs environment, root and contract")
+	require.Zero(t, started, "no cycle started")
+	require.Empty(t, stack.published)
 }
