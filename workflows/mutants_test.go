@@ -96,7 +96,12 @@ func (s *StrictCycleSuite) TestStatusQueryShowsTheDecision() {
 	s.stack.verdict["day2_event_store_gate"] = cycletypes.VerdictStale
 	s.stack.protected["ops-scheduler"] = true
 	s.env.RegisterDelayedCallback(func() {
-		s.Equal([]string{"ops-scheduler"}, s.queryStatus().Pending)
+		st := s.queryStatus()
+		s.Equal([]string{"ops-scheduler"}, st.Pending)
+		// While it waits, the query shows the first gate run's verdict.
+		s.Equal(cycletypes.StatusFail, st.Status)
+		s.Equal([]string{"day2_event_store_gate"}, st.Failures)
+		s.Equal(1, st.Round)
 		s.env.UpdateWorkflow(UpdateApprove, "u1", &testsuite.TestUpdateCallback{
 			OnReject: func(err error) { s.Fail("approve rejected", err.Error()) },
 			OnAccept: func() {}, OnComplete: func(any, error) {},
@@ -525,4 +530,16 @@ func TestScheduledCycleRefusesIncompleteInput(t *testing.T) {
 	requireBadInput(t, env.GetWorkflowError(), "scheduled cycle input needs environment, root and contract")
 	require.Zero(t, started, "no cycle started")
 	require.Empty(t, stack.published)
+}
+
+// A replay that could not complete does not decide the cycle: the gate run
+// judges whatever replay artifact exists.
+func (s *StrictCycleSuite) TestReplayErrorStillRunsTheGates() {
+	s.stack.replayCheck = "replay_regression_cycle"
+	s.env.OnActivity(cycletypes.RunReplayName, anyCtx, anyArg).Return(nil,
+		temporal.NewNonRetryableApplicationError("replay crashed", cycletypes.ErrTypeBadInput, nil))
+	s.env.ExecuteWorkflow(StrictCycle, s.input())
+	res := s.result()
+	s.Equal(cycletypes.StatusPass, res.Status, res.Reason)
+	s.Equal(1, s.stack.evaluateCalls)
 }
