@@ -543,3 +543,17 @@ func (s *StrictCycleSuite) TestReplayErrorStillRunsTheGates() {
 	s.Equal(cycletypes.StatusPass, res.Status, res.Reason)
 	s.Equal(1, s.stack.evaluateCalls)
 }
+
+// A restart that cannot complete ends the cycle at once with that error as
+// the reason: no further round, no second restart attempt.
+func (s *StrictCycleSuite) TestRestartErrorFailsClosed() {
+	s.stack.verdict["event_store_integrity_freshness"] = cycletypes.VerdictStale
+	s.env.OnActivity(cycletypes.RestartServiceName, anyCtx, anyArg).Return(nil,
+		temporal.NewNonRetryableApplicationError("docker daemon unreachable", cycletypes.ErrTypeBadInput, nil))
+	s.env.ExecuteWorkflow(StrictCycle, s.input())
+	res := s.result()
+	s.Equal(cycletypes.StatusFail, res.Status)
+	s.Equal("recovery round 1 could not complete: docker daemon unreachable", res.Reason)
+	s.Equal(1, res.Rounds)
+	s.Equal([]string{"event_store_integrity_freshness"}, res.CriticalFailures)
+}
