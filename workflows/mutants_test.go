@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"testing"
@@ -556,4 +557,23 @@ func (s *StrictCycleSuite) TestRestartErrorFailsClosed() {
 	s.Equal("recovery round 1 could not complete: docker daemon unreachable", res.Reason)
 	s.Equal(1, res.Rounds)
 	s.Equal([]string{"event_store_integrity_freshness"}, res.CriticalFailures)
+}
+
+// A recheck that cannot complete ends the cycle with that error as the
+// reason, on the last full summary's failures.
+func (s *StrictCycleSuite) TestRecheckErrorFailsClosed() {
+	s.stack.verdict["event_store_integrity_freshness"] = cycletypes.VerdictStale
+	s.env.OnActivity(cycletypes.EvaluateGatesName, anyCtx, anyArg).Return(
+		func(ctx context.Context, in *cycletypes.EvaluateGatesInput) (*cycletypes.GateSummary, error) {
+			if len(in.Only) > 0 {
+				return nil, temporal.NewNonRetryableApplicationError("report unreadable", cycletypes.ErrTypeBadInput, nil)
+			}
+			return s.stack.EvaluateGates(ctx, in)
+		})
+	s.env.ExecuteWorkflow(StrictCycle, s.input())
+	res := s.result()
+	s.Equal(cycletypes.StatusFail, res.Status)
+	s.Equal("recheck could not complete: report unreadable", res.Reason)
+	s.Equal([]string{"event_store_integrity_freshness"}, res.CriticalFailures)
+	s.Equal(1, s.stack.restartCalls["event-store-service"])
 }
