@@ -577,3 +577,17 @@ func (s *StrictCycleSuite) TestRecheckErrorFailsClosed() {
 	s.Equal([]string{"event_store_integrity_freshness"}, res.CriticalFailures)
 	s.Equal(1, s.stack.restartCalls["event-store-service"])
 }
+
+// An approval that never came is recorded as a protected restart outcome,
+// in the result and in the published restarts.
+func (s *StrictCycleSuite) TestApprovalTimeoutIsRecorded() {
+	s.stack.verdict["day2_event_store_gate"] = cycletypes.VerdictStale
+	s.stack.protected["ops-scheduler"] = true
+	s.env.ExecuteWorkflow(StrictCycle, s.input())
+	res := s.result()
+	s.Equal(cycletypes.StatusFail, res.Status)
+	s.Require().Len(res.Restarts, 1)
+	s.Equal(Restart{Round: 1, Service: "ops-scheduler", Outcome: cycletypes.RestartProtected}, res.Restarts[0])
+	s.Equal([]string{"1:ops-scheduler:protected"}, s.stack.published[0].Restarts)
+	s.Empty(s.stack.restartInputs)
+}
