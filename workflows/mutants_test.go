@@ -591,3 +591,41 @@ func (s *StrictCycleSuite) TestApprovalTimeoutIsRecorded() {
 	s.Equal([]string{"1:ops-scheduler:protected"}, s.stack.published[0].Restarts)
 	s.Empty(s.stack.restartInputs)
 }
+
+// Two services restarted in one round: each is watched for its own checks
+// from its own restart, and each restart record gets its own time to fresh.
+func (s *StrictCycleSuite) TestTwoServicesWatchedSeparately() {
+	s.stack.verdict["event_store_integrity_freshness"] = cycletypes.VerdictStale
+	s.stack.verdict["reconciliation_status"] = cycletypes.VerdictStale
+	s.env.ExecuteWorkflow(StrictCycle, s.input())
+	res := s.result()
+	s.Equal(cycletypes.StatusPass, res.Status)
+	s.Require().Len(res.Restarts, 2)
+	for _, r := range res.Restarts {
+		s.Equal(float64(120), r.FreshAfterMS, "%s", r.Service)
+		s.False(r.At.IsZero(), "%s has its restart time", r.Service)
+		s.Equal(1, r.Round)
+	}
+	watched := map[string][]string{}
+	for _, w := range s.stack.watchInputs {
+		if !w.NotBefore.IsZero() {
+			watched[w.Service] = w.Checks
+		}
+	}
+	s.Equal(map[string][]string{
+		"reconciliation-service": {"reconciliation_status"},
+		"event-store-service":    {"event_store_integrity_freshness"},
+	}, watched)
+}
+
+// A watch that cannot complete fails the cycle closed with its error.
+func (s *StrictCycleSuite) TestWatchErrorFailsClosed() {
+	s.stack.verdict["event_store_integrity_freshness"] = cycletypes.VerdictStale
+	s.env.OnActivity(cycletypes.WatchUntilFreshName, anyCtx, anyArg).Return(nil,
+		temporal.NewNonRetryableApplicationError("watcher lost", cycletypes.ErrTypeBadInput, nil))
+	s.env.ExecuteWorkflow(StrictCycle, s.input())
+	res := s.result()
+	s.Equal(cycletypes.StatusFail, res.Status)
+	s.Equal("recovery round 1 could not complete: watcher lost", res.Reason)
+	s.Empty(s.stack.restartInputs, "no restart after a failed wait")
+}
