@@ -629,3 +629,27 @@ func (s *StrictCycleSuite) TestWatchErrorFailsClosed() {
 	s.Equal("recovery round 1 could not complete: watcher lost", res.Reason)
 	s.Empty(s.stack.restartInputs, "no restart after a failed wait")
 }
+
+// A final gate run that fails after a passing recheck names its critical
+// failures as the reason.
+func (s *StrictCycleSuite) TestFinalGateFailureIsTheReason() {
+	s.stack.verdict["event_store_integrity_freshness"] = cycletypes.VerdictStale
+	full := 0
+	s.env.OnActivity(cycletypes.EvaluateGatesName, anyCtx, anyArg).Return(
+		func(ctx context.Context, in *cycletypes.EvaluateGatesInput) (*cycletypes.GateSummary, error) {
+			if len(in.Only) == 0 {
+				full++
+				if full == 2 {
+					s.stack.mu.Lock()
+					s.stack.verdict["unit_service_integration_tests"] = cycletypes.VerdictFail
+					s.stack.mu.Unlock()
+				}
+			}
+			return s.stack.EvaluateGates(ctx, in)
+		})
+	s.env.ExecuteWorkflow(StrictCycle, s.input())
+	res := s.result()
+	s.Equal(cycletypes.StatusFail, res.Status)
+	s.Equal("critical failures: unit_service_integration_tests", res.Reason)
+	s.Equal(res.Reason, s.stack.published[0].Reason)
+}
