@@ -244,3 +244,15 @@ func TestRestartDriverConfigErrorTakesNothing(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, keys)
 }
+
+// A contract that changed since the plan is refused before any restart,
+// with the type that tells the workflow not to retry.
+func TestRestartRefusesChangedContract(t *testing.T) {
+	f := newRestartFixture(t, 3)
+	_, err := f.restart(t, RestartServiceInput{Target: Target{ContractSHA256: "not-the-planned-hash"}, Service: "risk-service", RunID: "run-1", Round: 1})
+	var ae *temporal.ApplicationError
+	require.ErrorAs(t, err, &ae)
+	require.Equal(t, ErrTypeContractChanged, ae.Type())
+	require.True(t, ae.NonRetryable())
+	require.Zero(t, f.drv.count())
+}
