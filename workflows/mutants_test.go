@@ -230,7 +230,7 @@ func (s *StrictCycleSuite) TestUnexpectedRestartOutcomeFailsClosed() {
 	res := s.result()
 	s.Equal(cycletypes.StatusFail, res.Status)
 	s.Equal(`restart reconciliation-service: unexpected outcome "exploded"`, res.Reason)
-	s.Zero(s.stack.watchCalls-1, "only the wait-first watch ran")
+	s.Equal(1, s.stack.watchCalls, "only the wait-first watch ran")
 }
 
 // A protected outcome from the activity stops the round.
