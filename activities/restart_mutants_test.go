@@ -256,3 +256,15 @@ func TestRestartRefusesChangedContract(t *testing.T) {
 	require.True(t, ae.NonRetryable())
 	require.Zero(t, f.drv.count())
 }
+
+// A protected service without approval is a result that says why, with the
+// driver the contract names and the budget, and the time of the refusal.
+func TestRestartProtectedResultSaysWhy(t *testing.T) {
+	f := newRestartFixture(t, 3)
+	res, err := f.restart(t, RestartServiceInput{Service: "ops-db-writer", RunID: "run-1", Round: 1})
+	require.NoError(t, err)
+	require.Equal(t, RestartServiceResult{
+		Service: "ops-db-writer", Outcome: RestartProtected, At: f.now, Driver: "exec", BudgetMax: 3,
+		Detail: "protected service: an operator approval is required",
+	}, *res)
+}
