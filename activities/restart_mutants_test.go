@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 
@@ -267,4 +268,52 @@ func TestRestartProtectedResultSaysWhy(t *testing.T) {
 		Service: "ops-db-writer", Outcome: RestartProtected, At: f.now, Driver: "exec", BudgetMax: 3,
 		Detail: "protected service: an operator approval is required",
 	}, *res)
+}
+
+// The drill's stop and start refuse a changed contract and a driver the
+// contract cannot build, and a start whose lock release fails is an error:
+// the drill must not report a service back while cycles stay locked out.
+func TestStopStartServiceErrors(t *testing.T) {
+	in := func(root string) *ServiceActionInput {
+		return &ServiceActionInput{Target: Target{Environment: "test", Root: root, Contract: "restart-test"}, Service: "risk-service", RunID: "d1"}
+	}
+	t.Run("changed contract", func(t *testing.T) {
+		a, _, drv, _ := refFixture(t, restartContract(3))
+		i := in(t.TempDir())
+		i.ContractSHA256 = "not-the-planned-hash"
+		_, err := activityEnv(a).ExecuteActivity(StopServiceName, i)
+		var ae *temporal.ApplicationError
+		require.ErrorAs(t, err, &ae)
+		require.Equal(t, ErrTypeContractChanged, ae.Type())
+		require.Empty(t, drv.refs)
+	})
+	t.Run("driver config", func(t *testing.T) {
+		a := New(Options{LoadContract: staticContract(restartContract(3)), Drivers: func(config.Recovery, config.Service, string) (Driver, error) {
+			return nil, &DriverConfigError{Err: errors.New("no stop template configured")}
+		}})
+		_, err := activityEnv(a).ExecuteActivity(StopServiceName, in(t.TempDir()))
+		var ae *temporal.ApplicationError
+		require.ErrorAs(t, err, &ae)
+		require.Equal(t, ErrTypeDriver, ae.Type())
+		require.True(t, ae.NonRetryable())
+		require.Contains(t, ae.Message(), `stop service "risk-service": no stop template configured`)
+	})
+	t.Run("lock release fails", func(t *testing.T) {
+		rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: time.Second})
+		t.Cleanup(func() { rdb.Close() })
+		drv := &refDriver{}
+		a := New(Options{Store: NewRedisStore(rdb, "sctest-down"), LoadContract: staticContract(restartContract(3)),
+			Drivers: func(config.Recovery, config.Service, string) (Driver, error) { return drv, nil }})
+		_, err := activityEnv(a).ExecuteActivity(StartServiceName, in(t.TempDir()))
+		require.ErrorContains(t, err, `start service "risk-service": release restart lock`)
+	})
+	t.Run("result names the service", func(t *testing.T) {
+		a, _, _, _ := refFixture(t, restartContract(3))
+		v, err := activityEnv(a).ExecuteActivity(StopServiceName, in(t.TempDir()))
+		require.NoError(t, err)
+		var res ServiceActionResult
+		require.NoError(t, v.Get(&res))
+		require.Equal(t, "risk-service", res.Service)
+		require.Equal(t, "stop", res.Action)
+	})
 }
