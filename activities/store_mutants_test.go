@@ -55,3 +55,35 @@ func TestRestartStoreSetNX(t *testing.T) {
 	require.Greater(t, ttl, time.Minute)
 	require.LessOrEqual(t, ttl, 90*time.Second)
 }
+
+// A publication whose transition or latest object is not a JSON object is
+// refused before Redis is touched.
+func TestPublishOnceRefusesNonObjects(t *testing.T) {
+	s, rdb, prefix := testStore(t, "sctest.publish-once.refused")
+	ctx := context.Background()
+	for name, p := range map[string]Publication{
+		"transition": {LatestKey: "prod:latest", Stream: "sctest.publish-once.refused", RunID: "r", Status: "PASS", Payload: "{}", Transition: "", Latest: `{"a":1}`},
+		"latest":     {LatestKey: "prod:latest", Stream: "sctest.publish-once.refused", RunID: "r", Status: "PASS", Payload: "{}", Transition: `{"a":1}`, Latest: "[1]"},
+	} {
+		_, err := s.PublishOnce(ctx, p)
+		require.Error(t, err, name)
+		require.Zero(t, rdb.Exists(ctx, prefix+":prod:latest", "sctest.publish-once.refused").Val(), name)
+	}
+}
+
+// A claim that takes over a lock this run left names the holder it
+// replaced.
+func TestRestartClaimNamesTheLockTakenOver(t *testing.T) {
+	s, _, _ := testStore(t)
+	ctx := context.Background()
+	old := "cycle/test/run-1/svc|round-1/attempt-1/1"
+	ok, err := s.SetNX(ctx, "lock", old, time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok)
+	claim, err := s.ClaimRestart(ctx, RestartClaim{LockKey: "lock", MarkKey: "mark", BudgetKey: "budget",
+		Owner: "cycle/test/run-1/svc|", Holder: "cycle/test/run-1/svc|round-2/attempt-1/2",
+		LockTTL: time.Minute, MarkTTL: time.Minute, Window: time.Hour, Max: 3, Member: "m", Intent: "{}", At: time.Now()})
+	require.NoError(t, err)
+	require.Equal(t, ClaimTaken, claim.Outcome)
+	require.Equal(t, old, claim.TookOver)
+}
