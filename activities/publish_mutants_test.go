@@ -149,3 +149,40 @@ func TestWriteDrillReportEmptySteps(t *testing.T) {
 	require.Equal(t, []any{}, got["steps"])
 	require.Equal(t, "2026-02-22T13:21:51+00:00", got["ts_utc"])
 }
+
+// A decision file that cannot be written fails the publication before
+// Redis; a root that does not exist is bad input.
+func TestPublishDecisionFileErrors(t *testing.T) {
+	stream := fmt.Sprintf("sctest.%d.promotion_gate.fileerr", time.Now().UnixNano())
+	store, rdb, _ := testStore(t, stream, stream+".transitions")
+	a := New(Options{Store: store, Stream: stream, TransitionStream: stream + ".transitions"})
+	root := t.TempDir()
+	writeFile(t, root, "reports/promotion_gates/strict_cycle_latest.json/x", "a directory where the file goes")
+	_, err := activityEnv(a).ExecuteActivity(PublishDecisionName, &PublishDecisionInput{Environment: "prod", RunID: "r", Status: "PASS", Root: root})
+	require.Error(t, err)
+	require.Zero(t, rdb.Exists(context.Background(), stream).Val(), "nothing published when the file failed")
+
+	_, err = activityEnv(a).ExecuteActivity(PublishDecisionName, &PublishDecisionInput{Environment: "prod", RunID: "r", Status: "PASS", Root: filepath.Join(root, "missing")})
+	require.ErrorContains(t, err, "write strict cycle latest")
+}
+
+// A drill report ends with a newline; a missing root is bad input; a
+// latest.json that cannot be replaced is an error.
+func TestWriteDrillReportFileErrors(t *testing.T) {
+	a := New(Options{})
+	env := activityEnv(a)
+	root := t.TempDir()
+	_, err := env.ExecuteActivity(WriteDrillReportName, &DrillReport{Environment: "prod", Service: "s", Check: "c", Status: "pass", Root: root})
+	require.NoError(t, err)
+	b, err := os.ReadFile(filepath.Join(root, "reports", "recovery", "latest.json"))
+	require.NoError(t, err)
+	require.True(t, len(b) > 0 && b[len(b)-1] == '\n', "ends with a newline")
+
+	_, err = env.ExecuteActivity(WriteDrillReportName, &DrillReport{Environment: "prod", Service: "s", Check: "c", Status: "pass", Root: filepath.Join(root, "missing")})
+	require.ErrorContains(t, err, "write drill report")
+
+	other := t.TempDir()
+	writeFile(t, other, "reports/recovery/latest.json/x", "a directory where the file goes")
+	_, err = env.ExecuteActivity(WriteDrillReportName, &DrillReport{Environment: "prod", Service: "s", Check: "c", Status: "pass", Root: other})
+	require.Error(t, err)
+}
