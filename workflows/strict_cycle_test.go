@@ -34,11 +34,15 @@ type fakeStack struct {
 	refreshOnWait map[string]bool
 	// deadAfterRestart: services that stay stale even after a restart.
 	deadAfterRestart map[string]bool
-	outcome          map[string]cycletypes.RestartOutcome // forced restart outcome per service
-	failRestartOnce  map[string]bool                      // first attempt errors (worker crash)
-	protected        map[string]bool
-	severity         map[string]cycletypes.Severity // per check; critical when unset
-	replayCheck      string                         // the plan's replay check, none when empty
+	// afterRestart: the verdict a service's checks get from a restart
+	// (pass when unset and the service is not dead).
+	afterRestart    map[string]cycletypes.Verdict
+	outcome         map[string]cycletypes.RestartOutcome // forced restart outcome per service
+	failRestartOnce map[string]bool                      // first attempt errors (worker crash)
+	protected       map[string]bool
+	severity        map[string]cycletypes.Severity // per check; critical when unset
+	replayCheck     string                         // the plan's replay check, none when empty
+	maxRounds       int                            // the plan's max rounds; 2 when unset
 
 	restartInputs  []cycletypes.RestartServiceInput
 	evaluateInputs []cycletypes.EvaluateGatesInput
@@ -46,6 +50,7 @@ type fakeStack struct {
 	actionInputs   []cycletypes.ServiceActionInput
 	replayInputs   []cycletypes.RunReplayInput
 	drillReports   int
+	drillInputs    []cycletypes.DrillReport
 
 	restartCalls  map[string]int // driver-level restarts
 	restartMarks  map[string]bool
@@ -60,7 +65,7 @@ type fakeStack struct {
 func newFakeStack() *fakeStack {
 	f := &fakeStack{
 		verdict: map[string]cycletypes.Verdict{}, producer: map[string]string{},
-		refreshOnWait: map[string]bool{}, deadAfterRestart: map[string]bool{},
+		refreshOnWait: map[string]bool{}, deadAfterRestart: map[string]bool{}, afterRestart: map[string]cycletypes.Verdict{},
 		outcome: map[string]cycletypes.RestartOutcome{}, failRestartOnce: map[string]bool{}, protected: map[string]bool{},
 		restartCalls: map[string]int{}, restartMarks: map[string]bool{}, attempts: map[string]int{},
 		stopped: map[string]bool{}, severity: map[string]cycletypes.Severity{},
@@ -85,6 +90,9 @@ func (f *fakeStack) DescribeContract(_ context.Context, _ *cycletypes.Target) (*
 	p := &cycletypes.Plan{Contract: "fake", ContractSHA256: fakeContractSHA256, Services: map[string]cycletypes.PlanService{},
 		WaitFirst: 30 * time.Second, WatchTimeout: 3 * time.Minute, MaxRounds: 2, Window: 15 * time.Minute}
 	p.ReplayCheck = f.replayCheck
+	if f.maxRounds > 0 {
+		p.MaxRounds = f.maxRounds
+	}
 	for _, n := range f.order {
 		p.Checks = append(p.Checks, cycletypes.PlanCheck{Name: n, Severity: f.severityOf(n), Producer: f.producer[n]})
 		if s := f.producer[n]; s != "" {
@@ -95,7 +103,7 @@ func (f *fakeStack) DescribeContract(_ context.Context, _ *cycletypes.Target) (*
 }
 
 func (f *fakeStack) summary(only []string, waivers []cycletypes.Waiver) *cycletypes.GateSummary {
-	sum := &cycletypes.GateSummary{Status: cycletypes.StatusPass, CriticalFailures: []string{}, EvidenceBundleID: "id", ArtifactPath: "/r/latest.json"}
+	sum := &cycletypes.GateSummary{Status: cycletypes.StatusPass, CriticalFailures: []string{}, EvidenceBundleID: "id", ContentDigest: "digest", ArtifactPath: "/r/latest.json"}
 	for _, n := range f.order {
 		if len(only) > 0 && !slices.Contains(only, n) {
 			continue
@@ -154,9 +162,13 @@ func (f *fakeStack) RestartService(ctx context.Context, in *cycletypes.RestartSe
 	f.restartMarks[key] = true
 	f.restartCalls[in.Service]++
 	if !f.deadAfterRestart[in.Service] {
+		v := cycletypes.VerdictPass
+		if av, ok := f.afterRestart[in.Service]; ok {
+			v = av
+		}
 		for n, p := range f.producer {
 			if p == in.Service {
-				f.verdict[n] = cycletypes.VerdictPass
+				f.verdict[n] = v
 			}
 		}
 	}
@@ -239,6 +251,7 @@ func (f *fakeStack) WriteDrillReport(_ context.Context, in *cycletypes.DrillRepo
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.drillReports++
+	f.drillInputs = append(f.drillInputs, *in)
 	return &cycletypes.WriteDrillReportResult{Path: in.Root + "/reports/recovery/latest.json"}, nil
 }
 

@@ -53,6 +53,7 @@ type target struct {
 type options struct {
 	moduleDir   string
 	funcFilter  *regexp.Regexp
+	match       *regexp.Regexp
 	ops         map[string]bool
 	sample      int
 	seed        uint64
@@ -68,9 +69,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, []string, error) {
 	fs := flag.NewFlagSet("stmtmutate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	o := &options{}
-	var funcRe, ops string
+	var funcRe, matchRe, ops string
 	fs.StringVar(&o.moduleDir, "C", ".", "module directory where go test runs")
 	fs.StringVar(&funcRe, "func", "", "mutate only functions whose name or Recv.Name matches this regexp")
+	fs.StringVar(&matchRe, "match", "", "test only mutants whose \"file:line op\" matches this regexp (after -sample), e.g. to re-run known survivors")
 	fs.StringVar(&ops, "ops", strings.Join(Operators, ","), "comma-separated operators")
 	fs.IntVar(&o.sample, "sample", 0, "test at most this many mutants per target, drawn with -seed (0: all)")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the sample")
@@ -92,6 +94,13 @@ func parseFlags(args []string, stderr io.Writer) (*options, []string, error) {
 			return nil, nil, fmt.Errorf("parse flag -func: %w", err)
 		}
 		o.funcFilter = re
+	}
+	if matchRe != "" {
+		re, err := regexp.Compile(matchRe)
+		if err != nil {
+			return nil, nil, fmt.Errorf("parse flag -match: %w", err)
+		}
+		o.match = re
 	}
 	o.ops = map[string]bool{}
 	known := map[string]bool{}
@@ -202,6 +211,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		ms = Sample(ms, o.sample, o.seed)
 		perTarget[t] = total
 		for _, m := range ms {
+			if o.match != nil && !o.match.MatchString(fmt.Sprintf("%s:%d %s", m.File, m.Line, m.Op)) {
+				continue
+			}
 			jobs = append(jobs, job{id: len(jobs), t: t, m: m})
 		}
 	}
