@@ -129,4 +129,4 @@ mutate: redis
 	@echo "== stmtmutate"
 	$(GO) run ./tools/stmtmutate -parallel 2 -sample $(MUTATE_SAMPLE) -seed $(MUTATE_SEED) -timeout $(MUTATE_TIMEOUT) $(MUTATE_FLAGS) \
 		./gates ./config ./workflows \
-		'./activities/restart.go@Restart|Drill|StopStart' './activities/publish.go@Publish|WriteDrill'
+		'./activities/restart.go@Restart|Drill|StopStart|BadEnvironment' './activities/publish.go@Publish|WriteDrill|BadEnvironment' './activities/store.go@Store|Claim|Restart|Publish'
