@@ -407,7 +407,13 @@ func (r *Root) writeTemp(rel string, data []byte) (string, error) {
 	}
 	dir := filepath.Dir(name)
 	if err := r.r.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("write %s: create directory: %w", rel, unwrapPath(err))
+		err = unwrapPath(err)
+		// A parent that exists as a file must not read as "the name is
+		// taken" (fs.ErrExist) to CreateExclusive's callers.
+		if errors.Is(err, fs.ErrExist) {
+			return "", fmt.Errorf("write %s: create directory %s: %w: it exists and is not a directory", rel, filepath.ToSlash(dir), syscall.ENOTDIR)
+		}
+		return "", fmt.Errorf("write %s: create directory %s: %w", rel, filepath.ToSlash(dir), err)
 	}
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])

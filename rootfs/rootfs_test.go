@@ -168,3 +168,14 @@ func TestOpenMissing(t *testing.T) {
 	require.True(t, errors.Is(err, fs.ErrNotExist), err)
 	require.ErrorContains(t, err, "nope.json")
 }
+
+// A parent directory that exists as a file is an error of its own, not a
+// taken name: a caller retrying on fs.ErrExist would loop for nothing.
+func TestCreateExclusiveParentIsAFile(t *testing.T) {
+	dir, r := newRoot(t)
+	write(t, dir, "reports/recovery", "not a directory")
+	err := r.CreateExclusive("reports/recovery/a.json", []byte("a"))
+	require.Error(t, err)
+	require.NotErrorIs(t, err, fs.ErrExist)
+	require.ErrorContains(t, err, "create directory reports/recovery")
+}
