@@ -29,7 +29,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
 )
@@ -236,63 +235,14 @@ func (r *Root) FS() fs.FS { return r.r.FS() }
 // reader judges it (a FIFO matched by a glob is an error when read, not
 // silently dropped).
 func (r *Root) Glob(pattern string) ([]string, error) {
-	if _, err := clean(pattern); err != nil {
+	ms, err := r.GlobMatches(pattern, nil)
+	if err != nil || len(ms) == 0 {
 		return nil, err
 	}
-	pattern = strings.TrimPrefix(path.Clean(filepath.ToSlash(pattern)), "./")
-	segs := strings.Split(pattern, "/")
-	for _, s := range segs {
-		if _, err := path.Match(s, ""); err != nil {
-			return nil, fmt.Errorf("glob %q: %w", pattern, err)
-		}
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.Path
 	}
-	// Walk from the longest literal prefix.
-	i := 0
-	for i < len(segs)-1 && !hasMeta(segs[i]) {
-		i++
-	}
-	base := strings.Join(segs[:i], "/")
-	if base == "" {
-		base = "."
-	}
-	rest := segs[i:]
-	var out []string
-	fsys := r.FS()
-	err := fs.WalkDir(fsys, base, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if p == base {
-				return fs.SkipAll // no base directory: no matches
-			}
-			return nil
-		}
-		if p == base {
-			return nil
-		}
-		relBase := strings.TrimPrefix(p, base+"/")
-		if base == "." {
-			relBase = p
-		}
-		parts := strings.Split(relBase, "/")
-		if d.IsDir() {
-			// A directory named like a match is a match too: the reader
-			// refuses it, where dropping it would hide it.
-			if matchSegs(rest, parts) {
-				out = append(out, p)
-			}
-			if !canMatchBelow(rest, parts) {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if matchSegs(rest, parts) {
-			out = append(out, p)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("glob %q: %w", pattern, err)
-	}
-	sort.Strings(out)
 	return out, nil
 }
 
