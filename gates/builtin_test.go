@@ -178,9 +178,13 @@ func TestDay2Gate(t *testing.T) {
 			"source_compare_20260226T010000Z.json": `{"ts_utc":"2026-02-26T01:00:00Z","delta_produced_minus_ingested_since_baseline":{"b":7,"a":7,"c":1}}`,
 		}, VerdictFail, fail + "lag max_delta=7 > 6 worst_stream=a offending=a=7,b=7 (reports/event_store/source_compare_20260226T010000Z.json, delta_produced_minus_ingested_since_baseline)"},
 		{"newest by name stamp, not by ts", okEval, map[string]string{
-			"source_compare_20260226T090000Z.json": `{"ts_utc":"2026-02-26T00:00:00Z","lag_produced_minus_ingested_since_baseline":{"a":100}}`,
+			"source_compare_20260226T015000Z.json": `{"ts_utc":"2026-02-26T00:00:00Z","lag_produced_minus_ingested_since_baseline":{"a":100}}`,
 			"source_compare_20260226T010000Z.json": `{"ts_utc":"2026-02-26T01:00:00Z","lag_produced_minus_ingested_since_baseline":{"a":0}}`,
-		}, VerdictFail, fail + "lag max_delta=100 > 6 worst_stream=a offending=a=100 (reports/event_store/source_compare_20260226T090000Z.json, lag_produced_minus_ingested_since_baseline)"},
+		}, VerdictFail, fail + "lag max_delta=100 > 6 worst_stream=a offending=a=100 (reports/event_store/source_compare_20260226T015000Z.json, lag_produced_minus_ingested_since_baseline)"},
+		{"a file named for the future decides as not judgeable", okEval, map[string]string{
+			"source_compare_99990101T000000Z.json": `{"ts_utc":"2026-02-26T01:59:00Z","lag_produced_minus_ingested_since_baseline":{"a":0}}`,
+			"source_compare_20260226T015000Z.json": `{"ts_utc":"2026-02-26T01:50:00Z","lag_produced_minus_ingested_since_baseline":{"a":100}}`,
+		}, VerdictFail, fail + "lag unknown: newest source compare file (by name stamp of 2) cannot be judged: reports/event_store/source_compare_99990101T000000Z.json: named for 9999-01-01T00:00:00Z, beyond now + 2m"},
 		{"lag map missing fails", okEval, map[string]string{
 			"source_compare_20260226T010000Z.json": `{"ts_utc":"2026-02-26T01:00:00Z"}`,
 		}, VerdictFail, fail + "lag map missing in reports/event_store/source_compare_20260226T010000Z.json (no lag_/delta_produced_minus_ingested_since_baseline)"},

@@ -154,6 +154,7 @@ func (e *evalEnv) chooseCandidate(cands []cand, keys []string, allowMtime, noTim
 		c.rankBy = "mtime"
 		if _, ok := nameStamp(path.Base(rel)); ok {
 			c.rankBy = "name stamp"
+			e.refuseFutureName(c)
 		}
 		return c, 1, nil
 	}
@@ -211,6 +212,9 @@ func (e *evalEnv) chooseCandidate(cands []cand, keys []string, allowMtime, noTim
 			}
 		}
 		if decider != nil {
+			if decider.rankBy == "name stamp" {
+				e.refuseFutureName(decider)
+			}
 			return decider, n, nil
 		}
 	}
@@ -280,6 +284,13 @@ func (e *evalEnv) judgeCandidate(rel string, keys []string, allowMtime bool) (*s
 // scans the name once, without allocating: a family of thousands of names
 // is ranked on every run.
 func nameStamp(base string) (time.Time, bool) {
+	_, t, ok := nameStampSpan(base)
+	return t, ok
+}
+
+// nameStampSpan is the span of time a name stamp stands for: its second,
+// or its whole day for a date alone.
+func nameStampSpan(base string) (from, to time.Time, ok bool) {
 	end := len(base)
 	for end > 0 {
 		// The last digit run ending at or before end.
@@ -291,33 +302,34 @@ func nameStamp(base string) (time.Time, bool) {
 			start--
 		}
 		if end-start == 8 {
-			if t, ok := stampAt(base, start); ok {
-				return t, true
+			if from, to, ok := stampAt(base, start); ok {
+				return from, to, true
 			}
 		}
 		end = start
 	}
-	return time.Time{}, false
+	return time.Time{}, time.Time{}, false
 }
 
 // stampAt parses the date at base[i:i+8] and the clock that may follow.
 // It validates the fields itself and builds the time from its day number
 // (time.Date normalises, which costs more than the whole scan).
-func stampAt(base string, i int) (time.Time, bool) {
+func stampAt(base string, i int) (from, to time.Time, ok bool) {
 	y, mo, d := digits(base[i:i+4]), digits(base[i+4:i+6]), digits(base[i+6:i+8])
 	if mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo) {
-		return time.Time{}, false
+		return time.Time{}, time.Time{}, false
 	}
 	days := daysFromCivil(y, mo, d)
 	j := i + 8
 	if j+7 <= len(base) && base[j] == 'T' && allDigits(base[j+1:j+7]) && (j+7 == len(base) || !isDigit(base[j+7])) {
 		h, mi, sec := digits(base[j+1:j+3]), digits(base[j+3:j+5]), digits(base[j+5:j+7])
 		if h > 23 || mi > 59 || sec > 59 {
-			return time.Time{}, false
+			return time.Time{}, time.Time{}, false
 		}
-		return time.Unix(days*86400+int64(h*3600+mi*60+sec), int64(time.Second-1)).UTC(), true
+		at := days*86400 + int64(h*3600+mi*60+sec)
+		return time.Unix(at, 0).UTC(), time.Unix(at, int64(time.Second-1)).UTC(), true
 	}
-	return time.Unix(days*86400+86399, int64(time.Second-1)).UTC(), true
+	return time.Unix(days*86400, 0).UTC(), time.Unix(days*86400+86399, int64(time.Second-1)).UTC(), true
 }
 
 func daysIn(y, m int) int {
@@ -398,4 +410,17 @@ func (e *evalEnv) readChosen(c *scanned) map[string]any {
 	}
 	c.ef = ef
 	return obj
+}
+
+// refuseFutureName makes a decider whose name stamp lies beyond now +
+// future_skew not judgeable: a file named for year 9999 would otherwise
+// outrank every report the producer writes from now on and decide on its
+// own content for ever, hiding a newer critical report.
+func (e *evalEnv) refuseFutureName(c *scanned) {
+	from, _, ok := nameStampSpan(path.Base(c.rel))
+	if c.problem != nil || !ok || !from.After(e.now.Add(e.skew)) {
+		return
+	}
+	c.problem = &tsProblem{VerdictError, fmt.Sprintf("%s: named for %s, beyond now + %s",
+		c.rel, from.Format(time.RFC3339), fmtDur(e.skew))}
 }

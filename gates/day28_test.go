@@ -125,7 +125,7 @@ func TestDay28GeneratedVariants(t *testing.T) {
 			// The source compare is written with the evaluation, so it is in the
 			// future too: the lag cannot be judged, which is a failure, not
 			// a staleness a restart could cure.
-			"day2_event_store_gate": {VerdictFail, "day2 gate not yet GO: lag unknown: newest source compare file reports/event_store/source_compare_20260226T020900Z.json has ts_utc 2026-02-26T02:09:00Z, beyond now + 2m; stale: ts_utc 2026-02-26T02:10:00Z is in the future by 10.0m (skew allowed 2m)"}}},
+			"day2_event_store_gate": {VerdictFail, "day2 gate not yet GO: lag unknown: newest source compare file (by name stamp of 3) cannot be judged: reports/event_store/source_compare_20260226T020900Z.json: named for 2026-02-26T02:09:00Z, beyond now + 2m; stale: ts_utc 2026-02-26T02:10:00Z is in the future by 10.0m (skew allowed 2m)"}}},
 		{"window edge: 15m passes, 15m01s is stale", simstack.Day28Options{Ages: map[string]time.Duration{
 			"reconciliation_status": 15 * time.Minute, "parity_thresholds": 15*time.Minute + time.Second}}, map[string]want{
 			"parity_thresholds": {VerdictStale, "parity fail or stale: stale: age 15.0m > 15m (ts_utc 2026-02-26T01:44:59Z)"}}},

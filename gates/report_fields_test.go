@@ -157,3 +157,31 @@ func TestEvidenceErrorOnFailingCheck(t *testing.T) {
 	require.NotNil(t, r.EvidencePaths)
 	require.Empty(t, r.EvidencePaths)
 }
+
+// A family member named for a time beyond now + future_skew (year 9999)
+// outranks every report the producer writes: it decides, as not
+// judgeable, even when its content reads healthy and fresh, so it cannot
+// hide a newer critical report. A name within the skew is judged as usual.
+func TestFutureNamedCandidateRefused(t *testing.T) {
+	const healthy = `{"ts_utc":"2026-02-26T01:59:00Z","status":"ok","critical_count":0}`
+	spec := &config.ReportSpec{Globs: []string{"reports/r/r_*.json"}, TimestampKeys: []string{"ts_utc"},
+		Condition: `status == "ok" and critical_count == 0`}
+	for _, tt := range []struct {
+		name string
+		v    Verdict
+	}{
+		{"r_99990101T000000Z.json", VerdictError},
+		{"r_20260227.json", VerdictError},
+		{"r_20260226T020100Z.json", VerdictPass}, // within the 2m skew
+		{"r_20260226.json", VerdictPass},         // today
+	} {
+		root := t.TempDir()
+		writeFile(t, root, "reports/r/"+tt.name, healthy)
+		writeFile(t, root, "reports/r/r_20260226T015800Z.json", `{"ts_utc":"2026-02-26T01:58:00Z","status":"critical","critical_count":3}`)
+		r := runOne(t, root, config.Check{Name: "r", Kind: config.KindReport, Report: spec})
+		require.Equal(t, tt.v, r.Verdict, "%s: %s", tt.name, r.Reason)
+		if tt.v == VerdictError {
+			require.Contains(t, r.Reason, "beyond now + 2m")
+		}
+	}
+}
