@@ -6,12 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/strictcycle/strictcycle/config"
 	"github.com/strictcycle/strictcycle/gates"
+	"github.com/strictcycle/strictcycle/worker/workerapp"
 )
 
 // gatesCmd uses main.go's exit codes (0 PASS, 2 FAIL, 1 error); unlike the
@@ -54,7 +56,15 @@ func gatesCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "gates: --root is required")
 		return exitError
 	}
-	opts := gates.Options{Root: *root, CI: *ci, NoCommands: *noCommands}
+	// The configured secrets (the Redis password, TEMPORAL_API_KEY, the TLS
+	// key) are masked in what command checks print, as the worker does: a
+	// gate run from the CLI writes the same artifacts.
+	cfg, err := config.Load(os.LookupEnv)
+	if err != nil {
+		fmt.Fprintf(stderr, "gates: %v\n", err)
+		return exitError
+	}
+	opts := gates.Options{Root: *root, CI: *ci, NoCommands: *noCommands, Secrets: workerapp.Secrets(cfg)}
 	if *nowFlag != "" {
 		t, err := time.Parse(time.RFC3339Nano, *nowFlag)
 		if err != nil {

@@ -175,3 +175,33 @@ checks:
 	assert.Contains(t, stdout, "[PASS] r: fresh\n[promotion-gates] status=PASS validation_level=0\n[promotion-gates] evidence=")
 	assert.NotContains(t, stdout, "critical_failures=")
 }
+
+// `strictcycle gates` masks the configured secrets in what a command
+// check prints, as the worker does: the Redis password a script echoes
+// reaches neither stdout nor the artifacts.
+func TestGatesMasksConfiguredSecrets(t *testing.T) {
+	const pw = "hunter2-gates-secret"
+	t.Setenv("REDIS_URL", "redis://:"+pw+"@127.0.0.1:6379/0")
+	root, out := t.TempDir(), t.TempDir()
+	contract := filepath.Join(t.TempDir(), "c.yaml")
+	require.NoError(t, os.WriteFile(contract, []byte(`name: leak
+freshness: {window: 20m, ci_window: 15m, future_skew: 2m}
+checks:
+  - name: echo_secret
+    severity: critical
+    kind: command
+    pass_reason: ok
+    fail_reason: bad
+    command:
+      argv: ["sh", "-c", "echo pw=`+pw+`; exit 1"]
+      timeout: 10s
+      report: {path: reports/x.json, condition: 'status == "ok"', no_freshness: true}
+`), 0o644))
+	code, stdout, stderr := runGates(t, "--root", root, "--contract", contract, "--out", out, "--json")
+	require.Equal(t, exitFail, code, stderr)
+	require.Contains(t, stdout, "pw=[redacted]")
+	require.NotContains(t, stdout+stderr, pw)
+	b, err := os.ReadFile(filepath.Join(out, "latest.json"))
+	require.NoError(t, err)
+	require.NotContains(t, string(b), pw)
+}
