@@ -57,10 +57,22 @@ type Redis struct {
 	TLS         bool          // REDIS_TLS
 	TLSCA       string        // REDIS_TLS_CA
 	DialTimeout time.Duration // REDIS_DIAL_TIMEOUT
-	// Stream is the decision stream (hb.promotion_gate.v1).
-	Stream       string
-	StreamMaxLen int64
-	KeyPrefix    string
+	// Stream is the decision stream (hb.promotion_gate.v1),
+	// TransitionStream the status-transition stream
+	// (hb.promotion_gate.transitions.v1).
+	Stream           string
+	TransitionStream string
+	StreamMaxLen     int64
+	KeyPrefix        string
+}
+
+// ScopeStreams moves both streams under KeyPrefix
+// (<prefix>:hb.promotion_gate.v1, …), for runs that must not publish to
+// the stack's shared streams and must leave nothing once their prefix is
+// dropped: the demo, the bench and the tests.
+func (r *Redis) ScopeStreams() {
+	r.Stream = r.KeyPrefix + ":" + Default().Redis.Stream
+	r.TransitionStream = r.KeyPrefix + ":" + Default().Redis.TransitionStream
 }
 
 // Default returns the configuration that works on a fresh machine: the dev
@@ -78,11 +90,12 @@ func Default() Config {
 			DevUIPort: 8233,
 		},
 		Redis: Redis{
-			URL:          "redis://127.0.0.1:6379/0",
-			DialTimeout:  2 * time.Second,
-			Stream:       "hb.promotion_gate.v1",
-			StreamMaxLen: 10000,
-			KeyPrefix:    "strictcycle",
+			URL:              "redis://127.0.0.1:6379/0",
+			DialTimeout:      2 * time.Second,
+			Stream:           "hb.promotion_gate.v1",
+			TransitionStream: "hb.promotion_gate.transitions.v1",
+			StreamMaxLen:     10000,
+			KeyPrefix:        "strictcycle",
 		},
 		TaskQueue:     "strictcycle",
 		MetricsAddr:   "127.0.0.1:9464",
@@ -153,6 +166,8 @@ func Vars() []Var {
 			set: func(c *Config, v string) error { return setDuration(&c.Redis.DialTimeout, v) }},
 		{Name: "STRICTCYCLE_DECISION_STREAM", Default: d.Redis.Stream, Doc: "Redis stream the decisions are published to",
 			set: func(c *Config, v string) error { c.Redis.Stream = v; return nil }},
+		{Name: "STRICTCYCLE_TRANSITION_STREAM", Default: d.Redis.TransitionStream, Doc: "Redis stream the status transitions (PASS→FAIL, FAIL→PASS) are published to",
+			set: func(c *Config, v string) error { c.Redis.TransitionStream = v; return nil }},
 		{Name: "STRICTCYCLE_REDIS_PREFIX", Default: d.Redis.KeyPrefix, Doc: "prefix of strictcycle's Redis keys (locks, budgets, latest decision)",
 			set: func(c *Config, v string) error { c.Redis.KeyPrefix = v; return nil }},
 	}
@@ -206,6 +221,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Redis.Stream == "" {
 		add("STRICTCYCLE_DECISION_STREAM: must not be empty")
+	}
+	if c.Redis.TransitionStream == "" {
+		add("STRICTCYCLE_TRANSITION_STREAM: must not be empty")
+	} else if c.Redis.TransitionStream == c.Redis.Stream {
+		add("STRICTCYCLE_TRANSITION_STREAM: must differ from STRICTCYCLE_DECISION_STREAM (a reader of decisions would take transitions for decisions)")
 	}
 	if c.Temporal.DevPort <= 0 || c.Temporal.DevPort > 65535 {
 		add("STRICTCYCLE_DEV_PORT: %d is not a port", c.Temporal.DevPort)

@@ -587,6 +587,7 @@ func benchCluster(ctx context.Context, o benchOptions, out io.Writer, fig *bench
 	cfg.Temporal.Namespace = "default"
 	cfg.Redis.URL = redisURL
 	cfg.Redis.KeyPrefix = "strictcycle-bench-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	cfg.Redis.ScopeStreams()
 	defer dropKeys(redisURL, cfg.Redis.KeyPrefix) // the bench's decisions, budgets and marks
 	cfg.MetricsAddr = ""
 	cfg.TaskQueue = "strictcycle-bench"
@@ -999,6 +1000,8 @@ func startWorkerProcess(ctx context.Context, o benchOptions, cfg config.Config) 
 		"STRICTCYCLE_ROOT="+o.Dir,
 		"STRICTCYCLE_CONTRACT="+cfg.Contract,
 		"STRICTCYCLE_REDIS_PREFIX="+cfg.Redis.KeyPrefix,
+		"STRICTCYCLE_DECISION_STREAM="+cfg.Redis.Stream,
+		"STRICTCYCLE_TRANSITION_STREAM="+cfg.Redis.TransitionStream,
 		"REDIS_URL="+cfg.Redis.URL,
 	)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

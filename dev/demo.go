@@ -113,6 +113,7 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer) (_ bool, err err
 	// decision must not carry over from an earlier demo in the same Redis
 	// (a root's base name is no key: t.TempDir() repeats "001").
 	cfg.Redis.KeyPrefix = "strictcycle-demo-" + time.Now().UTC().Format("20060102T150405.000000000")
+	cfg.Redis.ScopeStreams()
 
 	// Redis: the configured one, or an in-process stand-in for the demo only.
 	redisURL, stopRedis, err := demoRedis(ctx, cfg.Redis.URL, out)

@@ -221,6 +221,7 @@ func (s *stack) startWorker() *workerProc {
 		"REDIS_URL="+s.redisURL,
 		"STRICTCYCLE_REDIS_PREFIX="+s.prefix,
 		"STRICTCYCLE_DECISION_STREAM="+s.stream,
+		"STRICTCYCLE_TRANSITION_STREAM="+s.prefix+":transitions",
 		"STRICTCYCLE_TASK_QUEUE="+s.queue,
 		"STRICTCYCLE_ENVIRONMENT="+s.env,
 		"STRICTCYCLE_ROOT="+s.root,

@@ -24,6 +24,8 @@ func (s *e2eStack) setCLIEnv() {
 	s.t.Setenv("TEMPORAL_ADDRESS", s.cfg.Temporal.Address)
 	s.t.Setenv("REDIS_URL", s.cfg.Redis.URL)
 	s.t.Setenv("STRICTCYCLE_REDIS_PREFIX", s.cfg.Redis.KeyPrefix)
+	s.t.Setenv("STRICTCYCLE_DECISION_STREAM", s.cfg.Redis.Stream)
+	s.t.Setenv("STRICTCYCLE_TRANSITION_STREAM", s.cfg.Redis.TransitionStream)
 	s.t.Setenv("STRICTCYCLE_ENVIRONMENT", s.cfg.Environment)
 	s.t.Setenv("STRICTCYCLE_ROOT", s.root)
 	s.t.Setenv("STRICTCYCLE_CONTRACT", s.cfg.Contract)

@@ -106,6 +106,7 @@ func newE2EStack(t *testing.T, mutate func(map[string]any)) *e2eStack {
 	cfg.Temporal.Address = srv.FrontendAddr()
 	cfg.Redis.URL = testRedisURL()
 	cfg.Redis.KeyPrefix = "strictcycle-test-" + cfg.Environment + "-" + time.Now().Format("150405.000000")
+	cfg.Redis.ScopeStreams()
 	// Registered before the worker starts, so it runs after the worker has
 	// stopped: the shared Redis keeps no key of the test.
 	t.Cleanup(func() { dropKeys(cfg.Redis.URL, cfg.Redis.KeyPrefix) })

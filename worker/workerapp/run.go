@@ -223,11 +223,12 @@ func withWorkerDefaults(o worker.Options) worker.Options {
 // their child processes print is masked against Secrets(cfg).
 func NewActivities(cfg config.Config, rdb *redis.Client) *activities.Activities {
 	return activities.New(activities.Options{
-		Store:        activities.NewRedisStore(rdb, cfg.Redis.KeyPrefix),
-		GatesRedis:   gates.NewRedisClient(rdb),
-		Secrets:      Secrets(cfg),
-		Stream:       cfg.Redis.Stream,
-		StreamMaxLen: cfg.Redis.StreamMaxLen,
+		Store:            activities.NewRedisStore(rdb, cfg.Redis.KeyPrefix),
+		GatesRedis:       gates.NewRedisClient(rdb),
+		Secrets:          Secrets(cfg),
+		Stream:           cfg.Redis.Stream,
+		TransitionStream: cfg.Redis.TransitionStream,
+		StreamMaxLen:     cfg.Redis.StreamMaxLen,
 	})
 }
 
