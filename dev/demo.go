@@ -86,13 +86,27 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // store down, and one strict cycle that recovers it, started and shown
 // with the operator CLI as an operator would (`run --wait`, then `show`).
 // It returns whether the cycle decided PASS.
-func runDemo(ctx context.Context, o demoOptions, out io.Writer) (_ bool, err error) {
+func runDemo(ctx context.Context, o demoOptions, out io.Writer) (pass bool, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if o.Root == "" {
 		if o.Root, err = os.MkdirTemp("", "strictcycle-demo-"); err != nil {
 			return false, fmt.Errorf("make demo root: %w", err)
 		}
+		// Registered first, so it runs after everything else has
+		// stopped: a root the demo made is removed unless --keep asked
+		// for it, or the demo did not end PASS and the root is what
+		// there is to look at.
+		made := o.Root
+		defer func() {
+			if o.Keep || err != nil || !pass {
+				fmt.Fprintf(out, "demo root kept: %s\n", made)
+				return
+			}
+			if rmErr := os.RemoveAll(made); rmErr != nil {
+				fmt.Fprintf(out, "remove demo root %s: %v\n", made, rmErr)
+			}
+		}()
 	}
 	if o.Root, err = filepath.Abs(o.Root); err != nil {
 		return false, fmt.Errorf("resolve demo root: %w", err)

@@ -45,12 +45,23 @@ func TestDemosInARowKeepTheirOwnBudget(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test: skipped with -short")
 	}
+	// The last demo makes its own root, as `go run ./dev demo` does: a
+	// PASS leaves no strictcycle-demo-* folder behind.
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
 	for i := range 4 {
 		var out bytes.Buffer
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		pass, err := runDemo(ctx, demoOptions{Root: filepath.Join(t.TempDir(), "001"), Sim: []string{testBins.sim}, Starter: testBins.starter, Interval: 500 * time.Millisecond}, &out)
+		root := filepath.Join(t.TempDir(), "001")
+		if i == 3 {
+			root = ""
+		}
+		pass, err := runDemo(ctx, demoOptions{Root: root, Sim: []string{testBins.sim}, Starter: testBins.starter, Interval: 500 * time.Millisecond}, &out)
 		cancel()
 		require.NoError(t, err, out.String())
 		require.True(t, pass, "demo %d: %s", i+1, out.String())
 	}
+	left, err := filepath.Glob(filepath.Join(tmp, "strictcycle-demo-*"))
+	require.NoError(t, err)
+	require.Empty(t, left, "the demo's own root is removed after a PASS")
 }
