@@ -81,7 +81,7 @@ func Timeline(events []*historypb.HistoryEvent) []string {
 			}
 			var in workflows.StrictCycleInput
 			if dc.FromPayloads(a.GetInput(), &in) == nil && in.Environment != "" {
-				line += fmt.Sprintf(" env=%s contract=%s root=%s ci=%t", in.Environment, in.Contract, in.Root, in.CI)
+				line += fmt.Sprintf(" env=%s contract=%s root=%s ci=%t", pr(in.Environment), pr(in.Contract), pr(in.Root), in.CI)
 			}
 			lines = append(lines, line)
 		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
@@ -102,12 +102,12 @@ func Timeline(events []*historypb.HistoryEvent) []string {
 		case enumspb.EVENT_TYPE_ACTIVITY_TASK_FAILED:
 			a := e.GetActivityTaskFailedEventAttributes()
 			if s := acts[a.GetScheduledEventId()]; s != nil {
-				lines = append(lines, fmt.Sprintf("%s  %-16s %8s  error: %s%s", stamp(s.at), s.name, dur(at.Sub(s.at)), a.GetFailure().GetMessage(), attempts(s.tries)))
+				lines = append(lines, fmt.Sprintf("%s  %-16s %8s  error: %s%s", stamp(s.at), s.name, dur(at.Sub(s.at)), pr(a.GetFailure().GetMessage()), attempts(s.tries)))
 			}
 		case enumspb.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
 			a := e.GetActivityTaskTimedOutEventAttributes()
 			if s := acts[a.GetScheduledEventId()]; s != nil {
-				lines = append(lines, fmt.Sprintf("%s  %-16s %8s  timed out: %s%s", stamp(s.at), s.name, dur(at.Sub(s.at)), a.GetFailure().GetMessage(), attempts(s.tries)))
+				lines = append(lines, fmt.Sprintf("%s  %-16s %8s  timed out: %s%s", stamp(s.at), s.name, dur(at.Sub(s.at)), pr(a.GetFailure().GetMessage()), attempts(s.tries)))
 			}
 		case enumspb.EVENT_TYPE_ACTIVITY_TASK_CANCELED:
 			a := e.GetActivityTaskCanceledEventAttributes()
@@ -121,10 +121,10 @@ func Timeline(events []*historypb.HistoryEvent) []string {
 			if p := req.GetInput().GetArgs(); p != nil {
 				var m map[string]any
 				if dc.FromPayloads(p, &m) == nil {
-					args = fmt.Sprint(m)
+					args = pr(fmt.Sprint(m))
 				}
 			}
-			lines = append(lines, fmt.Sprintf("%s  update %-9s accepted %s", stamp(at), req.GetInput().GetName(), args))
+			lines = append(lines, fmt.Sprintf("%s  update %-9s accepted %s", stamp(at), pr(req.GetInput().GetName()), args))
 		case enumspb.EVENT_TYPE_TIMER_STARTED:
 			a := e.GetTimerStartedEventAttributes()
 			lines = append(lines, fmt.Sprintf("%s  timer %s started (%s)", stamp(at), a.GetTimerId(), a.GetStartToFireTimeout().AsDuration()))
@@ -139,20 +139,20 @@ func Timeline(events []*historypb.HistoryEvent) []string {
 						if !st.OK {
 							mark = "FAILED"
 						}
-						lines = append(lines, fmt.Sprintf("%24s %-20s %-6s %s", "", st.Name, mark, st.Detail))
+						lines = append(lines, fmt.Sprintf("%24s %-20s %-6s %s", "", pr(st.Name), mark, pr(st.Detail)))
 					}
-					lines = append(lines, fmt.Sprintf("%s  drill report %s", stamp(at), drill.ReportPath))
+					lines = append(lines, fmt.Sprintf("%s  drill report %s", stamp(at), pr(drill.ReportPath)))
 				}
 				continue
 			}
 			if wfType == workflows.ScheduledCycleName {
 				var sc workflows.ScheduledCycleResult
 				if dc.FromPayloads(a.GetResult(), &sc) == nil {
-					line := fmt.Sprintf("%s  cycle %s run %s: %s", stamp(at), sc.CycleID, sc.CycleRunID, sc.Status)
+					line := fmt.Sprintf("%s  cycle %s run %s: %s", stamp(at), pr(sc.CycleID), pr(sc.CycleRunID), sc.Status)
 					if sc.Skipped {
-						line = fmt.Sprintf("%s  %s", stamp(at), sc.Reason)
+						line = fmt.Sprintf("%s  %s", stamp(at), pr(sc.Reason))
 					} else if sc.Reason != "" {
-						line += " — " + sc.Reason
+						line += " — " + pr(sc.Reason)
 					}
 					lines = append(lines, line)
 				}
@@ -162,25 +162,30 @@ func Timeline(events []*historypb.HistoryEvent) []string {
 			if dc.FromPayloads(a.GetResult(), &res) == nil && res.Status != "" {
 				line := fmt.Sprintf("%s  decision %s", stamp(at), res.Status)
 				if res.Reason != "" {
-					line += " — " + res.Reason
+					line += " — " + pr(res.Reason)
 				}
 				lines = append(lines, line)
 				if res.ArtifactPath != "" {
-					lines = append(lines, fmt.Sprintf("%s  evidence %s bundle %s", stamp(at), res.ArtifactPath, res.EvidenceBundleID))
+					lines = append(lines, fmt.Sprintf("%s  evidence %s bundle %s", stamp(at), pr(res.ArtifactPath), pr(res.EvidenceBundleID)))
 				}
 				if res.PublishError != "" {
-					lines = append(lines, fmt.Sprintf("%s  publish failed: %s", stamp(at), res.PublishError))
+					lines = append(lines, fmt.Sprintf("%s  publish failed: %s", stamp(at), pr(res.PublishError)))
 				}
 			}
 		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
 			a := e.GetWorkflowExecutionFailedEventAttributes()
-			lines = append(lines, fmt.Sprintf("%s  workflow failed: %s", stamp(at), a.GetFailure().GetMessage()))
+			lines = append(lines, fmt.Sprintf("%s  workflow failed: %s", stamp(at), pr(a.GetFailure().GetMessage())))
 		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED:
-			lines = append(lines, fmt.Sprintf("%s  workflow terminated: %s", stamp(at), e.GetWorkflowExecutionTerminatedEventAttributes().GetReason()))
+			lines = append(lines, fmt.Sprintf("%s  workflow terminated: %s", stamp(at), pr(e.GetWorkflowExecutionTerminatedEventAttributes().GetReason())))
 		}
 	}
 	return lines
 }
+
+// pr escapes a string read from history for one line of the timeline: a
+// reason, path or name a report or a child process chose cannot forge a
+// line or reorder the terminal.
+func pr(s string) string { return gates.Printable(s) }
 
 func attempts(n int32) string {
 	if n > 1 {
@@ -202,15 +207,15 @@ func describe(dc converter.DataConverter, s *scheduled, result *commonpb.Payload
 	case activities.DescribeContractName:
 		var p activities.Plan
 		if dc.FromPayloads(result, &p) == nil {
-			return fmt.Sprintf("contract %s: %d checks, %d services, window %s", p.Contract, len(p.Checks), len(p.Services), p.Window)
+			return fmt.Sprintf("contract %s: %d checks, %d services, window %s", pr(p.Contract), len(p.Checks), len(p.Services), p.Window)
 		}
 	case activities.RunReplayName:
 		var r activities.RunReplayResult
 		if dc.FromPayloads(result, &r) == nil {
 			if !r.Ran {
-				return "replay not run: " + r.Reason
+				return "replay not run: " + pr(r.Reason)
 			}
-			return fmt.Sprintf("replay exit %d, status %s, artifact %s", r.ExitCode, r.Status, r.Artifact)
+			return fmt.Sprintf("replay exit %d, status %s, artifact %s", r.ExitCode, pr(string(r.Status)), pr(r.Artifact))
 		}
 	case activities.EvaluateGatesName:
 		var in activities.EvaluateGatesInput
@@ -218,16 +223,16 @@ func describe(dc converter.DataConverter, s *scheduled, result *commonpb.Payload
 		if dc.FromPayloads(s.input, &in) == nil && dc.FromPayloads(result, &r) == nil {
 			what := "gate run"
 			if len(in.Only) > 0 {
-				what = "recheck " + strings.Join(in.Only, ",")
+				what = "recheck " + gates.PrintableList(in.Only)
 			}
 			out := fmt.Sprintf("%s: %s", what, r.Status)
 			for _, c := range r.Checks {
 				if !c.Pass {
-					out += fmt.Sprintf("\n%24s %s %s: %s", "", strings.ToUpper(string(c.Verdict)), c.Name, c.Reason)
+					out += fmt.Sprintf("\n%24s %s %s: %s", "", strings.ToUpper(pr(string(c.Verdict))), pr(c.Name), pr(c.Reason))
 				}
 			}
 			if r.ArtifactPath != "" {
-				out += fmt.Sprintf("\n%24s artifact %s", "", r.ArtifactPath)
+				out += fmt.Sprintf("\n%24s artifact %s", "", pr(r.ArtifactPath))
 			}
 			return out
 		}
@@ -243,38 +248,38 @@ func describe(dc converter.DataConverter, s *scheduled, result *commonpb.Payload
 				what = "wait for staleness of"
 			}
 			return fmt.Sprintf("%s %s (%s): fresh=%t after %s, %d file events, %d polls: %s",
-				what, in.Service, strings.Join(in.Checks, ","), r.Fresh, dur(time.Duration(r.WaitedMS*float64(time.Millisecond))), r.Events, r.Polls, r.Reason)
+				what, pr(in.Service), gates.PrintableList(in.Checks), r.Fresh, dur(time.Duration(r.WaitedMS*float64(time.Millisecond))), r.Events, r.Polls, pr(r.Reason))
 		}
 	case activities.RestartServiceName:
 		var r activities.RestartServiceResult
 		if dc.FromPayloads(result, &r) == nil {
-			out := fmt.Sprintf("%s %s via %s", r.Service, r.Outcome, r.Driver)
+			out := fmt.Sprintf("%s %s via %s", pr(r.Service), pr(string(r.Outcome)), pr(r.Driver))
 			if r.BudgetMax > 0 {
 				out += fmt.Sprintf(" (budget %d/%d)", r.BudgetUsed, r.BudgetMax)
 			}
 			if r.Detail != "" {
-				out += ": " + r.Detail
+				out += ": " + pr(r.Detail)
 			}
 			return out
 		}
 	case activities.StopServiceName, activities.StartServiceName:
 		var r activities.ServiceActionResult
 		if dc.FromPayloads(result, &r) == nil {
-			return fmt.Sprintf("%s %s via %s", r.Action, r.Service, r.Driver)
+			return fmt.Sprintf("%s %s via %s", pr(r.Action), pr(r.Service), pr(r.Driver))
 		}
 	case activities.PublishDecisionName:
 		var r activities.PublishDecisionResult
 		if dc.FromPayloads(result, &r) == nil {
-			out := "published as " + r.StreamID
+			out := "published as " + pr(r.StreamID)
 			if r.Transitioned {
-				out += fmt.Sprintf(" (status changed from %s)", orNone(r.PreviousStatus))
+				out += fmt.Sprintf(" (status changed from %s)", pr(orNone(r.PreviousStatus)))
 			}
 			return out
 		}
 	case activities.WriteDrillReportName:
 		var r activities.WriteDrillReportResult
 		if dc.FromPayloads(result, &r) == nil {
-			return "drill report " + r.Path
+			return "drill report " + pr(r.Path)
 		}
 	}
 	return "completed"

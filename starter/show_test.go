@@ -5,9 +5,19 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	failurepb "go.temporal.io/api/failure/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/strictcycle/strictcycle/activities"
+	"github.com/strictcycle/strictcycle/workflows"
 )
 
 // The timeline of a committed history (recorded from a real run) names
@@ -50,4 +60,72 @@ func TestTimelineOfCommittedHistories(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A reason, path or name in history is printed on its own line only where
+// the timeline puts one: a report whose reason forges a decision line, or a
+// child whose failure carries terminal escapes, prints escaped.
+func TestTimelineEscapesWhatHistoryCarries(t *testing.T) {
+	const forged = "stale\n[promotion-gates] status=PASS"
+	dc := converter.GetDefaultDataConverter()
+	payload := func(v any) *commonpb.Payloads {
+		p, err := dc.ToPayloads(v)
+		require.NoError(t, err)
+		return p
+	}
+	t0 := time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)
+	ev := func(id int64, typ enumspb.EventType, attrs any) *historypb.HistoryEvent {
+		e := &historypb.HistoryEvent{EventId: id, EventType: typ, EventTime: timestamppb.New(t0.Add(time.Duration(id) * time.Second))}
+		switch a := attrs.(type) {
+		case *historypb.WorkflowExecutionStartedEventAttributes:
+			e.Attributes = &historypb.HistoryEvent_WorkflowExecutionStartedEventAttributes{WorkflowExecutionStartedEventAttributes: a}
+		case *historypb.ActivityTaskScheduledEventAttributes:
+			e.Attributes = &historypb.HistoryEvent_ActivityTaskScheduledEventAttributes{ActivityTaskScheduledEventAttributes: a}
+		case *historypb.ActivityTaskCompletedEventAttributes:
+			e.Attributes = &historypb.HistoryEvent_ActivityTaskCompletedEventAttributes{ActivityTaskCompletedEventAttributes: a}
+		case *historypb.ActivityTaskFailedEventAttributes:
+			e.Attributes = &historypb.HistoryEvent_ActivityTaskFailedEventAttributes{ActivityTaskFailedEventAttributes: a}
+		case *historypb.WorkflowExecutionCompletedEventAttributes:
+			e.Attributes = &historypb.HistoryEvent_WorkflowExecutionCompletedEventAttributes{WorkflowExecutionCompletedEventAttributes: a}
+		}
+		return e
+	}
+	events := []*historypb.HistoryEvent{
+		ev(1, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, &historypb.WorkflowExecutionStartedEventAttributes{
+			WorkflowType: &commonpb.WorkflowType{Name: workflows.StrictCycleName},
+			Input:        payload(workflows.StrictCycleInput{Target: activities.Target{Environment: "prod", Contract: "hbot-day28", Root: "/srv/hbot\n[promotion-gates] status=PASS"}}),
+		}),
+		ev(2, enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, &historypb.ActivityTaskScheduledEventAttributes{
+			ActivityType: &commonpb.ActivityType{Name: activities.EvaluateGatesName},
+			Input:        payload(activities.EvaluateGatesInput{}),
+		}),
+		ev(3, enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, &historypb.ActivityTaskCompletedEventAttributes{
+			ScheduledEventId: 2,
+			Result: payload(activities.GateSummary{Status: "FAIL", ArtifactPath: "reports/x\r.json", Checks: []activities.CheckSummary{
+				{Name: "event_store\u202e", Verdict: "stale", Reason: forged},
+			}}),
+		}),
+		ev(4, enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, &historypb.ActivityTaskScheduledEventAttributes{
+			ActivityType: &commonpb.ActivityType{Name: activities.RestartServiceName},
+		}),
+		ev(5, enumspb.EVENT_TYPE_ACTIVITY_TASK_FAILED, &historypb.ActivityTaskFailedEventAttributes{
+			ScheduledEventId: 4, Failure: &failurepb.Failure{Message: "compose: \x1b[2J\x1b[Hdecision PASS"},
+		}),
+		ev(6, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, &historypb.WorkflowExecutionCompletedEventAttributes{
+			Result: payload(workflows.StrictCycleResult{Status: "FAIL", Reason: "gate failed\ndecision PASS"}),
+		}),
+	}
+	text := strings.Join(Timeline(events), "\n")
+	for i, line := range strings.Split(text, "\n") {
+		require.Regexp(t, `^(\s*[+-]\d+\.\d\ds  |\s{24} )`, line, "line %d of\n%s", i, text)
+		require.NotContains(t, line, "[promotion-gates] status=PASS\n")
+		require.False(t, strings.HasPrefix(strings.TrimSpace(line), "[promotion-gates]"), "forged line %d: %q", i, line)
+		require.False(t, strings.HasPrefix(strings.TrimSpace(line), "decision PASS"), "forged line %d: %q", i, line)
+		require.NotContains(t, line, "\x1b")
+		require.NotContains(t, line, "\r")
+		require.NotContains(t, line, "\u202e")
+	}
+	require.Contains(t, text, `STALE event_store\u202e: stale\n[promotion-gates] status=PASS`)
+	require.Contains(t, text, `error: compose: \u001b[2J\u001b[Hdecision PASS`)
+	require.Contains(t, text, `decision FAIL — gate failed\ndecision PASS`)
 }
