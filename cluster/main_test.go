@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -96,7 +97,7 @@ func need(name string) (string, error) {
 // tearDown.
 func setUp() (*cluster, error) {
 	vars := map[string]string{}
-	for _, name := range []string{"STRICTCYCLE_CLUSTER_STATE", "STRICTCYCLE_CLUSTER_SERVER", "DBNAME", "VISIBILITY_DBNAME"} {
+	for _, name := range []string{"STRICTCYCLE_CLUSTER_STATE", "STRICTCYCLE_CLUSTER_SERVER", "STRICTCYCLE_CLUSTER_REDIS_PREFIX", "DBNAME", "VISIBILITY_DBNAME"} {
 		v, err := need(name)
 		if err != nil {
 			return nil, err
@@ -108,7 +109,7 @@ func setUp() (*cluster, error) {
 		c.redisURL = u
 	}
 	c.bin = filepath.Join(c.state, "bin")
-	c.prefix = fmt.Sprintf("strictcycle-cluster-%d", time.Now().UnixNano())
+	c.prefix = vars["STRICTCYCLE_CLUSTER_REDIS_PREFIX"]
 	if err := build(c.bin); err != nil {
 		return c, err
 	}
@@ -317,9 +318,19 @@ func (c *cluster) workerEnv() []string {
 		"STRICTCYCLE_REDIS_PREFIX="+c.prefix,
 		"STRICTCYCLE_DECISION_STREAM="+c.prefix+":decisions",
 		"STRICTCYCLE_TRANSITION_STREAM="+c.prefix+":transitions",
-		"STRICTCYCLE_METRICS_ADDR=",
+		"STRICTCYCLE_METRICS_ADDR=127.0.0.1:0",
 		"STRICTCYCLE_LOG_LEVEL=info",
 	)
+}
+
+// metricsAddr is the /metrics address a worker logged at start ("" when
+// none).
+func (p *proc) metricsAddr() string {
+	m := regexp.MustCompile(`"msg":"worker started".*?"metrics":"([^"]+)"`).FindStringSubmatch(tail(p.log, 1<<20))
+	if m == nil {
+		return ""
+	}
+	return m[1]
 }
 
 // startWorker starts one more production worker process and waits for its
