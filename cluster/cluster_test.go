@@ -141,7 +141,8 @@ func TestClusterWorkerKilled(t *testing.T) {
 
 // TestClusterServerRestart stops the Temporal server (SIGTERM) while 50
 // environments cycle, 10 of them in recovery with a restart's driver call
-// under way, and starts it again on the same databases and ports: the
+// under way, keeps it down until those calls end, and starts it again on
+// the same databases and ports: the
 // worker processes ride out the outage, every cycle resumes and decides,
 // and no stale environment's producer was started twice.
 func TestClusterServerRestart(t *testing.T) {
@@ -152,31 +153,31 @@ func TestClusterServerRestart(t *testing.T) {
 	before := cl.liveWorkers()
 	r := startRound(t, ctx, envs)
 
+	// Stop it once most cycles run and a restart's driver call is under
+	// way (the cycles not started yet wait in their schedules).
+	var inFlight []*cycle
 	require.Eventually(t, func() bool {
-		if r.started() < len(envs) {
+		if r.started() < len(envs)/2 {
 			return false
 		}
+		running := driversRunning()
+		inFlight = inFlight[:0]
 		for _, c := range r.cycles {
-			if c.env.stale && driverRunning(c.env.root) {
-				return true
+			if c.env.stale && running[c.env.root] {
+				inFlight = append(inFlight, c)
 			}
 		}
-		return false
-	}, 3*time.Minute, tick, "every cycle started and a restart's driver call runs")
-	var inFlight []*cycle
-	for _, c := range r.cycles {
-		if c.env.stale && driverRunning(c.env.root) {
-			inFlight = append(inFlight, c)
-		}
-	}
+		return len(inFlight) > 0
+	}, 3*time.Minute, tick, "most cycles started and a restart's driver call runs")
 	down := time.Now()
 	require.NoError(t, cl.stopServer())
 	stopped := time.Since(down)
 	// The server stays down until the restarts under way have finished:
 	// their workers must report them to a server that was not there.
 	require.Eventually(t, func() bool {
+		running := driversRunning()
 		for _, c := range inFlight {
-			if driverRunning(c.env.root) {
+			if running[c.env.root] {
 				return false
 			}
 		}

@@ -522,10 +522,15 @@ func pendingRestart(ctx context.Context, c *cycle) (string, bool) {
 
 // driverRunning reports whether the exec driver's `sim restart` of the
 // stale service runs for a root (Linux /proc).
-func driverRunning(root string) bool {
+func driverRunning(root string) bool { return driversRunning()[root] }
+
+// driversRunning returns the roots for which the exec driver's `sim
+// restart` of the stale service runs, from one pass over /proc.
+func driversRunning() map[string]bool {
+	out := map[string]bool{}
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
-		return false
+		return out
 	}
 	for _, e := range entries {
 		if _, err := strconv.Atoi(e.Name()); err != nil {
@@ -536,11 +541,12 @@ func driverRunning(root string) bool {
 			continue
 		}
 		argv := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
-		if slices.Contains(argv, "restart") && slices.Contains(argv, root) && slices.Contains(argv, staleService) {
-			return true
+		i := slices.Index(argv, "--root")
+		if slices.Contains(argv, "restart") && slices.Contains(argv, staleService) && i >= 0 && i+1 < len(argv) {
+			out[argv[i+1]] = true
 		}
 	}
-	return false
+	return out
 }
 
 // historyActivity is one activity of a cycle's history: its type, the
