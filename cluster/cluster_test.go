@@ -90,7 +90,8 @@ func TestClusterWorkerKilled(t *testing.T) {
 
 	// Find a worker in the middle of a restart: the server holds the
 	// RestartService attempt as started by that worker's identity, and the
-	// driver's `sim restart` runs.
+	// driver's `sim restart` has run for at most 1.5s of its 3s delay, so
+	// the attempt cannot complete before the kill.
 	var victim *proc
 	var victimEnv *cycle
 	require.Eventually(t, func() bool {
@@ -99,7 +100,10 @@ func TestClusterWorkerKilled(t *testing.T) {
 				continue
 			}
 			id, ok := pendingRestart(ctx, c)
-			if !ok || !driverRunning(c.env.root) {
+			if !ok {
+				continue
+			}
+			if age, running := driversRunning()[c.env.root]; !running || age > 1500*time.Millisecond {
 				continue
 			}
 			for _, w := range cl.liveWorkers() {
@@ -113,6 +117,7 @@ func TestClusterWorkerKilled(t *testing.T) {
 	}, 3*time.Minute, tick, "a worker runs a restart's driver call")
 	t.Logf("SIGKILL %s (pid %d) during the restart of %s in %s", victim.name, victim.pid(), staleService, victimEnv.env.name)
 	require.NoError(t, victim.kill())
+	require.True(t, driverRunning(victimEnv.env.root), "the driver call outlives the killed worker")
 	_, err := cl.startWorker(ctx)
 	require.NoError(t, err, "a replacement worker starts")
 
@@ -163,7 +168,7 @@ func TestClusterServerRestart(t *testing.T) {
 		running := driversRunning()
 		inFlight = inFlight[:0]
 		for _, c := range r.cycles {
-			if c.env.stale && running[c.env.root] {
+			if _, ok := running[c.env.root]; c.env.stale && ok {
 				inFlight = append(inFlight, c)
 			}
 		}
@@ -177,7 +182,7 @@ func TestClusterServerRestart(t *testing.T) {
 	require.Eventually(t, func() bool {
 		running := driversRunning()
 		for _, c := range inFlight {
-			if running[c.env.root] {
+			if _, ok := running[c.env.root]; ok {
 				return false
 			}
 		}

@@ -47,7 +47,7 @@ type stackEnv struct {
 // cluster tests: freshness windows of 10 minutes, so the reports written
 // once before a round stay fresh however long 50 cycles take on a loaded
 // machine (only the stale integrity report, two hours old, needs a
-// restart), and a restart driver that waits 2s before it restarts, so a
+// restart), and a restart driver that waits 3s before it restarts, so a
 // worker can be killed during the driver call.
 func writeContract(t *testing.T) string {
 	t.Helper()
@@ -58,7 +58,7 @@ func writeContract(t *testing.T) string {
 	fresh := doc["freshness"].(map[string]any)
 	fresh["window"], fresh["ci_window"] = "10m", "10m"
 	rec := doc["recovery"].(map[string]any)
-	rec["exec"].(map[string]any)["restart"] = []any{filepath.Join(cl.bin, "hbotsim"), "sim", "restart", "--delay", "2s", "--root", "{root}", "{service}"}
+	rec["exec"].(map[string]any)["restart"] = []any{filepath.Join(cl.bin, "hbotsim"), "sim", "restart", "--delay", "3s", "--root", "{root}", "{service}"}
 	raw, err = yaml.Marshal(doc)
 	require.NoError(t, err)
 	p := filepath.Join(t.TempDir(), "contract.yaml")
@@ -522,12 +522,16 @@ func pendingRestart(ctx context.Context, c *cycle) (string, bool) {
 
 // driverRunning reports whether the exec driver's `sim restart` of the
 // stale service runs for a root (Linux /proc).
-func driverRunning(root string) bool { return driversRunning()[root] }
+func driverRunning(root string) bool {
+	_, ok := driversRunning()[root]
+	return ok
+}
 
-// driversRunning returns the roots for which the exec driver's `sim
-// restart` of the stale service runs, from one pass over /proc.
-func driversRunning() map[string]bool {
-	out := map[string]bool{}
+// driversRunning returns, per root, how long the exec driver's `sim
+// restart` of the stale service has been running, from one pass over
+// /proc.
+func driversRunning() map[string]time.Duration {
+	out := map[string]time.Duration{}
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return out
@@ -543,10 +547,35 @@ func driversRunning() map[string]bool {
 		argv := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
 		i := slices.Index(argv, "--root")
 		if slices.Contains(argv, "restart") && slices.Contains(argv, staleService) && i >= 0 && i+1 < len(argv) {
-			out[argv[i+1]] = true
+			out[argv[i+1]] = procAge(e.Name())
 		}
 	}
 	return out
+}
+
+// procAge is how long a process has run: its start time in clock ticks
+// after boot (/proc/<pid>/stat field 22; 100 ticks a second on Linux)
+// against /proc/uptime. An unreadable process counts as old.
+func procAge(pid string) time.Duration {
+	stat, err1 := os.ReadFile(filepath.Join("/proc", pid, "stat"))
+	up, err2 := os.ReadFile("/proc/uptime")
+	if err1 != nil || err2 != nil {
+		return time.Hour
+	}
+	// Fields after the command name, which is in parentheses and may
+	// hold spaces: state is field 3, starttime field 22.
+	rest := string(stat[strings.LastIndexByte(string(stat), ')')+1:])
+	f := strings.Fields(rest)
+	upF := strings.Fields(string(up))
+	if len(f) < 20 || len(upF) == 0 {
+		return time.Hour
+	}
+	ticks, err1 := strconv.ParseFloat(f[19], 64)
+	uptime, err2 := strconv.ParseFloat(upF[0], 64)
+	if err1 != nil || err2 != nil {
+		return time.Hour
+	}
+	return time.Duration((uptime - ticks/100) * float64(time.Second))
 }
 
 // historyActivity is one activity of a cycle's history: its type, the
