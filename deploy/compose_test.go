@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -50,7 +51,7 @@ func TestComposeServices(t *testing.T) {
 	p := mustLoad(t, baseEnv())
 	names := p.ServiceNames()
 	sort.Strings(names)
-	require.Equal(t, []string{"postgresql", "redis", "strictcycle-setup", "strictcycle-worker", "temporal", "temporal-ui"}, names)
+	require.Equal(t, []string{"postgresql", "redis", "strictcycle-setup", "strictcycle-worker", "temporal", "temporal-namespace", "temporal-schema", "temporal-ui"}, names)
 	require.Contains(t, p.Volumes, "postgres-data")
 	require.Contains(t, p.Volumes, "redis-data")
 }
@@ -224,4 +225,59 @@ func TestComposeRequiredVariablesOnly(t *testing.T) {
 	require.Equal(t, "hbot", filepath.Base(src), "HBOT_ROOT defaults to ../hbot beside the repo")
 	require.Equal(t, "default", *w.Environment["TEMPORAL_NAMESPACE"])
 	require.Equal(t, "hbot-day28", *w.Environment["STRICTCYCLE_CONTRACT"])
+}
+
+// TestComposeTemporalUsesDeployConfig: the Temporal server of the compose
+// file runs deploy/temporal-server.yaml and its schema job
+// deploy/temporal-schema.sh, the files make test-cluster proves on a real
+// server and PostgreSQL, and every variable compose gives them is one they
+// read (a misspelt name would silently fall back to a default).
+func TestComposeTemporalUsesDeployConfig(t *testing.T) {
+	p := mustLoad(t, baseEnv())
+	tmpl, err := os.ReadFile("temporal-server.yaml")
+	require.NoError(t, err)
+	script, err := os.ReadFile("temporal-schema.sh")
+	require.NoError(t, err)
+	readByTemplate := map[string]bool{}
+	for _, m := range regexp.MustCompile(`env "([A-Z_]+)"`).FindAllStringSubmatch(string(tmpl), -1) {
+		readByTemplate[m[1]] = true
+	}
+	readByScript := map[string]bool{}
+	for _, m := range regexp.MustCompile(`\$\{([A-Z_]+)`).FindAllStringSubmatch(string(script), -1) {
+		readByScript[m[1]] = true
+	}
+	for _, name := range []string{"DBNAME", "VISIBILITY_DBNAME", "POSTGRES_SEEDS", "POSTGRES_PWD"} {
+		require.True(t, readByTemplate[name], "the server config reads %s", name)
+		require.True(t, readByScript[name], "the schema script reads %s", name)
+	}
+
+	mounted := func(svc types.ServiceConfig) {
+		t.Helper()
+		for _, v := range svc.Volumes {
+			if v.Target == "/etc/temporal/strictcycle" {
+				require.Equal(t, "deploy", filepath.Base(v.Source))
+				require.True(t, v.ReadOnly)
+				return
+			}
+		}
+		t.Fatalf("%s does not mount deploy/ at /etc/temporal/strictcycle", svc.Name)
+	}
+	srv := p.Services["temporal"]
+	mounted(srv)
+	require.Contains(t, strings.Join(srv.Entrypoint, " "), "temporal-server --config-file /etc/temporal/strictcycle/temporal-server.yaml --allow-no-auth start")
+	for k := range srv.Environment {
+		require.True(t, readByTemplate[k], "compose sets %s on temporal, which deploy/temporal-server.yaml does not read", k)
+	}
+	require.Equal(t, types.ServiceConditionCompletedSuccessfully, srv.DependsOn["temporal-schema"].Condition)
+
+	schema := p.Services["temporal-schema"]
+	mounted(schema)
+	require.Equal(t, []string{"sh", "/etc/temporal/strictcycle/temporal-schema.sh"}, []string(schema.Entrypoint))
+	for k := range schema.Environment {
+		require.True(t, readByScript[k], "compose sets %s on temporal-schema, which deploy/temporal-schema.sh does not read", k)
+	}
+	require.Equal(t, "no", schema.Restart)
+	for _, svc := range []string{"strictcycle-worker", "strictcycle-setup"} {
+		require.Equal(t, types.ServiceConditionCompletedSuccessfully, p.Services[svc].DependsOn["temporal-namespace"].Condition, svc)
+	}
 }
