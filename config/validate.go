@@ -226,6 +226,7 @@ func (ps *problems) recovery(r *Recovery) {
 	ps.duration("recovery.watch_timeout", r.WatchTimeout)
 	ps.duration("recovery.lock_ttl", r.LockTTL)
 	ps.duration("recovery.docker.timeout", r.Docker.Timeout)
+	ps.duration("recovery.docker.health_timeout", r.Docker.HealthTimeout)
 	ps.duration("recovery.exec.timeout", r.Exec.Timeout)
 	if r.MaxRestarts < 0 {
 		ps.addf("recovery.max_restarts: %d is negative", r.MaxRestarts)
