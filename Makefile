@@ -130,3 +130,11 @@ mutate: redis
 	$(GO) run ./tools/stmtmutate -parallel 2 -sample $(MUTATE_SAMPLE) -seed $(MUTATE_SEED) -timeout $(MUTATE_TIMEOUT) $(MUTATE_FLAGS) \
 		./gates ./config ./workflows \
 		'./activities/restart.go@Restart|Drill|StopStart|BadEnvironment' './activities/publish.go@Publish|WriteDrill|BadEnvironment' './activities/store.go@Store|Claim|Restart|Publish'
+
+# The real-Docker-Engine suite (dockere2e, build tag dockere2e): installs
+# docker.io and the compose plugin when missing, runs a dockerd of its own
+# (stopped again at the end), builds the FROM scratch images and runs
+# TestDocker*/TestCompose* with go test -v. See .ci/test-docker.
+.PHONY: test-docker
+test-docker: redis
+	bash .ci/test-docker

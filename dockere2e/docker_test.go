@@ -97,7 +97,9 @@ func TestDockerUnhealthyAfterRestartFailsClosed(t *testing.T) {
 	run, res, _ := s.cycle(ctx)
 
 	require.Equal(t, "FAIL", string(res.Status))
-	require.Contains(t, res.Reason, targetCheck)
+	require.Contains(t, res.CriticalFailures, targetCheck)
+	require.Contains(t, res.Reason, "restarted "+target+" but it is not healthy")
+	require.Contains(t, res.Reason, "report reports/reconciliation/latest.json is", "the engine's last health log line")
 	require.Len(t, res.Restarts, 1)
 	require.Equal(t, activities.RestartUnhealthy, res.Restarts[0].Outcome)
 	require.Equal(t, 1, s.events(name, "restart", before), "one restart, no second in the round")
@@ -125,14 +127,10 @@ func TestDockerNoContainerForServiceFailsClosed(t *testing.T) {
 		Status string
 		Reason string
 	}
-	err := run.Get(ctx, &res)
-	msg := res.Reason
-	if err != nil {
-		msg = err.Error()
-	} else {
-		require.Equal(t, "FAIL", res.Status)
-	}
-	require.Contains(t, msg, `no container with labels com.docker.compose.project=`+s.project+`, com.docker.compose.service=`+target)
+	require.NoError(t, run.Get(ctx, &res))
+	require.Equal(t, "FAIL", res.Status)
+	require.Contains(t, res.Reason, "recovery round 1 could not complete")
+	require.Contains(t, res.Reason, `no container with labels com.docker.compose.project=`+s.project+`, com.docker.compose.service=`+target)
 	out := docker(t, "events", "--since", unixArg(before), "--until", unixArg(time.Now()),
 		"--filter", "type=container", "--filter", "label=com.docker.compose.project="+s.project, "--filter", "event=start", "--format", "{{.Actor.Attributes.name}}")
 	require.Empty(t, out, "no container of the project started")

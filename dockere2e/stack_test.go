@@ -413,7 +413,6 @@ func dropKeys(url, prefix string) {
 	}
 }
 
-
 // writeReport writes the service's reports once, as its producer would.
 func writeReport(t *testing.T, root, service string) {
 	p, err := simstack.NewProducer(root, service, simstack.ProducerOptions{})
