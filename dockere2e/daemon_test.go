@@ -38,7 +38,7 @@ func TestDockerDaemonStoppedMidRestartRetries(t *testing.T) {
 	for k, v := range hungProducer {
 		env[k] = v
 	}
-	s := newStack(t, stackOptions{env: env, contract: func(doc map[string]any) {
+	s := newStack(t, stackOptions{env: env, contract: func(s *stack, doc map[string]any) {
 		// A 6s grace period: the window in which the engine is stopped.
 		doc["recovery"].(map[string]any)["docker"].(map[string]any)["timeout"] = "6s"
 	}})

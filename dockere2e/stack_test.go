@@ -120,7 +120,7 @@ type stackOptions struct {
 	// env adds compose variables (RECON_INTERVAL, RECON_START_DELAY, ...).
 	env map[string]string
 	// contract edits the contract document after the docker driver is set.
-	contract func(doc map[string]any)
+	contract func(s *stack, doc map[string]any)
 	// noWait: do not wait for every container to be healthy after up.
 	noWait bool
 	// noWorker: the test runs its own worker (in a container).
@@ -203,7 +203,7 @@ func (s *stack) writeEnvFile(extra map[string]string) {
 
 // writeContract is the simulated stack's demo contract with the docker
 // driver on this project, the replay run by the static hbotsim binary.
-func (s *stack) writeContract(edit func(map[string]any)) {
+func (s *stack) writeContract(edit func(*stack, map[string]any)) {
 	raw, err := simstack.Contract([]string{filepath.Join(binDir, "hbotsim")})
 	require.NoError(s.t, err)
 	var doc map[string]any
@@ -214,7 +214,7 @@ func (s *stack) writeContract(edit func(map[string]any)) {
 	rec["wait_first"] = "1s"
 	rec["docker"] = map[string]any{"socket": socket, "project": s.project, "timeout": "2s", "health_timeout": "30s"}
 	if edit != nil {
-		edit(doc)
+		edit(s, doc)
 	}
 	raw, err = yaml.Marshal(doc)
 	require.NoError(s.t, err)
@@ -418,4 +418,10 @@ func writeReport(t *testing.T, root, service string) {
 	p, err := simstack.NewProducer(root, service, simstack.ProducerOptions{})
 	require.NoError(t, err)
 	require.NoError(t, p.WriteOnce(context.Background()))
+}
+
+// execOut runs a command and returns its combined output.
+func execOut(name string, args ...string) (string, error) {
+	out, err := exec.Command(name, args...).CombinedOutput()
+	return string(out), err
 }
