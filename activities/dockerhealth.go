@@ -158,14 +158,9 @@ func (d *DockerDriver) waitHealthy(ctx context.Context, svc ServiceRef, ids []st
 	status := HealthHealthy
 	for _, id := range ids {
 		st, end, err := d.waitOne(ctx, svc, id, deadline)
-		w := HealthWait{Status: st, Waited: time.Since(start)}
 		ends = append(ends, end)
-		w.Detail = strings.Join(ends, ", ")
 		if err != nil {
-			if errors.As(err, new(*NotHealthyError)) {
-				w.Status = st
-			}
-			return w, err
+			return HealthWait{Status: st, Waited: time.Since(start), Detail: strings.Join(ends, ", ")}, err
 		}
 		if st == HealthRunning && status == HealthHealthy {
 			status = HealthRunning

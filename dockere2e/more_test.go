@@ -6,8 +6,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -79,6 +81,18 @@ func TestComposeDriverRestartsWithEnvFileFileAndProfile(t *testing.T) {
 		}
 	}})
 	name := s.container(target)
+	// Each of the three options is needed: without it compose refuses and
+	// restarts nothing (the restart count below would say otherwise).
+	full := []string{"compose", "--env-file", "compose-sim/sim.env", "-f", "compose-sim/hbotsim-compose.yml", "--profile", "hbotsim", "restart", target}
+	for drop, want := range map[int]string{1: "HBOT_ROOT", 3: "no configuration file provided", 5: target} {
+		argv := append(append([]string{}, full[:drop]...), full[drop+2:]...)
+		cmd := exec.Command("docker", argv...)
+		cmd.Dir = s.root
+		out, err := cmd.CombinedOutput()
+		require.Error(t, err, "docker %v: %s", argv, out)
+		require.Contains(t, string(out), want, "without %s", full[drop])
+		t.Logf("without %s: %s", full[drop], strings.TrimSpace(string(out)))
+	}
 	s.backdate(targetReport)
 	before := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -88,7 +102,7 @@ func TestComposeDriverRestartsWithEnvFileFileAndProfile(t *testing.T) {
 	require.Equal(t, "PASS", string(res.Status), res.Reason)
 	require.Len(t, res.Restarts, 1)
 	require.Equal(t, activities.RestartDone, res.Restarts[0].Outcome)
-	require.Equal(t, 1, s.events(name, "restart", before), "exactly one restart")
+	require.Equal(t, 1, s.events(name, "restart", s.t0), "exactly one restart, by the cycle")
 	require.Equal(t, 1, s.events(name, "start", before), "exactly one real start")
 	tl := s.timeline(run)
 	require.Contains(t, tl, target+" restarted via compose")
