@@ -3,8 +3,11 @@ package activities
 import (
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/strictcycle/strictcycle/config"
 )
 
 // judgeHealth ends the wait on healthy, on running without a healthcheck,
@@ -36,4 +39,30 @@ func TestJudgeHealth(t *testing.T) {
 			require.Equal(t, tt.final, final)
 		})
 	}
+}
+
+// A restart that leaves the container unhealthy is a result, not an error:
+// outcome unhealthy with the last probe line, the restart recorded (a retry
+// or a second call does not restart again), one start.
+func TestRestartServiceUnhealthyIsRecordedNotRetried(t *testing.T) {
+	fe := newFakeEngine(t, fakeContainer{ID: "abc123", Labels: composeLabels("desk", "risk-service"), Running: true, Health: "unhealthy"})
+	store, _, _ := testStore(t)
+	c := &config.Contract{Name: "docker-unhealthy", Services: map[string]config.Service{"risk-service": {}},
+		Recovery: config.Recovery{Driver: config.DriverDocker, Docker: config.DockerDriver{Socket: fe.socket, Project: "desk", Timeout: time.Second, HealthTimeout: 5 * time.Second}}}
+	env := activityEnv(New(Options{Store: store, LoadContract: staticContract(c)}))
+	in := &RestartServiceInput{Target: Target{Environment: "e2e", Root: t.TempDir(), Contract: c.Name}, Service: "risk-service", RunID: "run-1", Round: 1}
+	var results []RestartServiceResult
+	for range 2 {
+		v, err := env.ExecuteActivity(RestartServiceName, in)
+		require.NoError(t, err)
+		var res RestartServiceResult
+		require.NoError(t, v.Get(&res))
+		results = append(results, res)
+	}
+	require.Equal(t, RestartUnhealthy, results[0].Outcome)
+	require.Equal(t, HealthUnhealthy, results[0].Health)
+	require.Contains(t, results[0].Detail, "abc123 unhealthy (last health probe exit 1: report is 7200s old > RECON_HEALTH_MAX_SEC=20)")
+	require.Equal(t, RestartAlreadyDone, results[1].Outcome)
+	_, state := fe.snapshot()
+	require.Equal(t, 1, state[0].Starts)
 }

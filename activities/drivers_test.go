@@ -36,6 +36,9 @@ type fakeContainer struct {
 	Labels  map[string]string
 	Running bool
 	Starts  int
+	// Health, when set, is the State.Health.Status inspect reports, with
+	// one failing probe in the log.
+	Health string
 }
 
 func newFakeEngine(t *testing.T, containers ...fakeContainer) *fakeEngine {
@@ -149,9 +152,12 @@ func (fe *fakeEngine) inspect(w http.ResponseWriter, id string, fail func(int, s
 		if c.Running {
 			status = "running"
 		}
+		st := map[string]any{"Status": status, "Running": c.Running}
+		if c.Health != "" {
+			st["Health"] = map[string]any{"Status": c.Health, "Log": []map[string]any{{"ExitCode": 1, "Output": "report is 7200s old > RECON_HEALTH_MAX_SEC=20\n"}}}
+		}
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]any{"Id": c.ID, "Name": "/" + c.ID,
-			"State": map[string]any{"Status": status, "Running": c.Running}})
+		json.NewEncoder(w).Encode(map[string]any{"Id": c.ID, "Name": "/" + c.ID, "State": st})
 		return
 	}
 	fail(http.StatusNotFound, "No such container: "+id)
