@@ -137,4 +137,5 @@ mutate: redis
 # TestDocker*/TestCompose* with go test -v. See .ci/test-docker.
 .PHONY: test-docker
 test-docker: redis
+	$(GO) vet -tags dockere2e ./dockere2e/
 	bash .ci/test-docker
