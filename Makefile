@@ -140,3 +140,11 @@ mutate: redis
 .PHONY: test-cluster
 test-cluster: redis
 	bash .ci/cluster
+# The real-Docker-Engine suite (dockere2e, build tag dockere2e): installs
+# docker.io and the compose plugin when missing, runs a dockerd of its own
+# (stopped again at the end), builds the FROM scratch images and runs
+# TestDocker*/TestCompose* with go test -v. See .ci/test-docker.
+.PHONY: test-docker
+test-docker: redis
+	$(GO) vet -tags dockere2e ./dockere2e/
+	bash .ci/test-docker

@@ -129,7 +129,9 @@ type DockerDriver struct {
 	project string
 	// stopTimeout is the ?t= grace period before the engine kills.
 	stopTimeout time.Duration
-	client      *http.Client
+	// healthTimeout bounds the wait for healthy after a restart.
+	healthTimeout time.Duration
+	client        *http.Client
 }
 
 // NewDockerDriver returns the docker driver for cfg.
@@ -152,16 +154,21 @@ func NewDockerDriver(cfg config.DockerDriver) *DockerDriver {
 	}
 	// The engine answers a restart after the stop grace period and the
 	// start; the client allows that plus a margin.
-	return &DockerDriver{socket: socket, project: cfg.Project, stopTimeout: t,
+	ht := cfg.HealthTimeout
+	if ht <= 0 {
+		ht = DefaultHealthTimeout
+	}
+	return &DockerDriver{socket: socket, project: cfg.Project, stopTimeout: t, healthTimeout: ht,
 		client: &http.Client{Transport: tr, Timeout: t + 60*time.Second}}
 }
 
 // Name implements Driver.
 func (d *DockerDriver) Name() string { return config.DriverDocker }
 
-// Restart implements Driver.
+// Restart implements Driver: RestartHealthy without the report.
 func (d *DockerDriver) Restart(ctx context.Context, svc ServiceRef) error {
-	return d.act(ctx, svc, "restart")
+	_, err := d.RestartHealthy(ctx, svc)
+	return err
 }
 
 // Stop implements Driver.
@@ -182,19 +189,27 @@ func (d *DockerDriver) act(ctx context.Context, svc ServiceRef, action string) e
 	if err != nil {
 		return err
 	}
+	for _, id := range ids {
+		if err := d.post(ctx, svc, id, action); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// post asks the engine to restart, stop or start one container.
+func (d *DockerDriver) post(ctx context.Context, svc ServiceRef, id, action string) error {
 	q := ""
 	if action != "start" {
 		q = "?t=" + strconv.Itoa(int(d.stopTimeout.Seconds()))
 	}
-	for _, id := range ids {
-		status, body, err := d.do(ctx, http.MethodPost, "/containers/"+url.PathEscape(id)+"/"+action+q)
-		if err != nil {
-			return fmt.Errorf("docker %s container %q (service %q): %w", action, id, svc.Name, err)
-		}
-		// 304: already started / already stopped.
-		if status != http.StatusNoContent && status != http.StatusNotModified {
-			return fmt.Errorf("docker %s container %q (service %q): %w", action, id, svc.Name, engineError(status, body))
-		}
+	status, body, err := d.do(ctx, http.MethodPost, "/containers/"+url.PathEscape(id)+"/"+action+q)
+	if err != nil {
+		return fmt.Errorf("docker %s container %q (service %q): %w", action, id, svc.Name, err)
+	}
+	// 304: already started / already stopped.
+	if status != http.StatusNoContent && status != http.StatusNotModified {
+		return fmt.Errorf("docker %s container %q (service %q): %w", action, id, svc.Name, engineError(status, body))
 	}
 	return nil
 }
@@ -235,7 +250,10 @@ func (d *DockerDriver) containers(ctx context.Context, svc ServiceRef) ([]string
 		return nil, fmt.Errorf("docker find service %q: decode container list: %w", svc.Name, err)
 	}
 	if len(list) == 0 {
-		return nil, fmt.Errorf("docker find service %q: no container with labels %s", svc.Name, strings.Join(labels, ", "))
+		// Not retried: a service the engine has no container for is a
+		// deployment or contract mistake (project or service name), and
+		// restarting nothing cannot make its report fresh.
+		return nil, configErr("docker find service %q: no container with labels %s", svc.Name, strings.Join(labels, ", "))
 	}
 	ids := make([]string, 0, len(list))
 	projects := map[string]bool{}

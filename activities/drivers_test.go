@@ -36,6 +36,9 @@ type fakeContainer struct {
 	Labels  map[string]string
 	Running bool
 	Starts  int
+	// Health, when set, is the State.Health.Status inspect reports, with
+	// one failing probe in the log.
+	Health string
 }
 
 func newFakeEngine(t *testing.T, containers ...fakeContainer) *fakeEngine {
@@ -99,6 +102,10 @@ func (fe *fakeEngine) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	if r.Method == http.MethodGet && len(parts) == 3 && parts[0] == "containers" && parts[2] == "json" {
+		fe.inspect(w, parts[1], fail)
+		return
+	}
 	if r.Method != http.MethodPost || len(parts) != 3 || parts[0] != "containers" {
 		fail(http.StatusNotFound, "page not found")
 		return
@@ -135,6 +142,27 @@ func (fe *fakeEngine) serve(w http.ResponseWriter, r *http.Request) {
 	fail(http.StatusNotFound, "No such container: "+parts[1])
 }
 
+// inspect answers GET /containers/{id}/json: the state, no healthcheck.
+func (fe *fakeEngine) inspect(w http.ResponseWriter, id string, fail func(int, string)) {
+	for _, c := range fe.containers {
+		if c.ID != id {
+			continue
+		}
+		status := "exited"
+		if c.Running {
+			status = "running"
+		}
+		st := map[string]any{"Status": status, "Running": c.Running}
+		if c.Health != "" {
+			st["Health"] = map[string]any{"Status": c.Health, "Log": []map[string]any{{"ExitCode": 1, "Output": "report is 7200s old > RECON_HEALTH_MAX_SEC=20\n"}}}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"Id": c.ID, "Name": "/" + c.ID, "State": st})
+		return
+	}
+	fail(http.StatusNotFound, "No such container: "+id)
+}
+
 func (fe *fakeEngine) snapshot() ([]string, []fakeContainer) {
 	fe.mu.Lock()
 	defer fe.mu.Unlock()
@@ -162,7 +190,7 @@ func TestDockerDriver(t *testing.T) {
 			name:       "restart finds the container by compose labels",
 			containers: []fakeContainer{{ID: "c1", Labels: composeLabels("kzay-capital", "risk-service"), Running: true}, {ID: "c2", Labels: composeLabels("other", "risk-service"), Running: true}},
 			project:    "kzay-capital", svc: "risk-service", action: "restart",
-			wantCalls:  []string{listRisk, "POST /containers/c1/restart?t=10"},
+			wantCalls:  []string{listRisk, "GET /containers/c1/json", "POST /containers/c1/restart?t=10", "GET /containers/c1/json"},
 			wantStarts: map[string]int{"c1": 1, "c2": 0},
 		},
 		{
@@ -172,10 +200,11 @@ func TestDockerDriver(t *testing.T) {
 			wantCalls: []string{listRisk, "POST /containers/c1/stop?t=10"},
 		},
 		{
-			name:       "scaled service: every replica restarts",
+			name:       "scaled service: every replica restarts, an exited one is started",
 			containers: []fakeContainer{{ID: "b", Labels: composeLabels("kzay-capital", "risk-service"), Running: true}, {ID: "a", Labels: composeLabels("kzay-capital", "risk-service")}},
 			project:    "kzay-capital", svc: "risk-service", action: "restart",
-			wantCalls:  []string{listRisk, "POST /containers/a/restart?t=10", "POST /containers/b/restart?t=10"},
+			wantCalls: []string{listRisk, "GET /containers/a/json", "POST /containers/a/start", "GET /containers/b/json", "POST /containers/b/restart?t=10",
+				"GET /containers/a/json", "GET /containers/b/json"},
 			wantStarts: map[string]int{"a": 1, "b": 1},
 		},
 		{
@@ -188,8 +217,8 @@ func TestDockerDriver(t *testing.T) {
 		{
 			name:    "container name without a project, engine error message carried",
 			service: config.Service{Container: "desk-snapshot"}, svc: "exchange-snapshot", action: "restart",
-			wantCalls: []string{"POST /containers/desk-snapshot/restart?t=10"},
-			wantErr:   `docker restart container "desk-snapshot" (service "exchange-snapshot"): engine API 404: No such container: desk-snapshot`,
+			wantCalls: []string{"GET /containers/desk-snapshot/json"},
+			wantErr:   `docker inspect container "desk-snapshot" (service "exchange-snapshot"): engine API 404: No such container: desk-snapshot`,
 		},
 		{
 			name:       "no project and two projects match",
@@ -419,7 +448,9 @@ func TestRestartServiceDockerEndToEnd(t *testing.T) {
 	calls, state := fe.snapshot()
 	require.Equal(t, []string{
 		"GET /containers/json?all=1&filters=%7B%22label%22%3A%5B%22com.docker.compose.project%3Dkzay-capital%22%2C%22com.docker.compose.service%3Drisk-service%22%5D%7D",
+		"GET /containers/abc123/json",
 		"POST /containers/abc123/restart?t=5",
+		"GET /containers/abc123/json",
 	}, calls)
 	require.Equal(t, 1, state[0].Starts)
 }

@@ -22,7 +22,9 @@ func TestDockerLabelFilterEncoded(t *testing.T) {
 	calls, _ := fe.snapshot()
 	require.Equal(t, []string{
 		"GET /containers/json?all=1&filters=%7B%22label%22%3A%5B%22com.docker.compose.project%3Ddesk%5Cu0026all%3D0+x%3D%5C%22y%5C%22%23z%22%2C%22com.docker.compose.service%3Drisk-service%22%5D%7D",
+		"GET /containers/c1/json",
 		"POST /containers/c1/restart?t=10",
+		"GET /containers/c1/json",
 	}, calls)
 	fe.mu.Lock()
 	defer fe.mu.Unlock()

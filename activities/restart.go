@@ -74,12 +74,23 @@ func (a *Activities) RestartService(ctx context.Context, in *RestartServiceInput
 	if !claimed {
 		return res, nil
 	}
-	if err := a.callDriver(ctx, job); err != nil {
+	hw, err := a.callDriver(ctx, job)
+	var nh *NotHealthyError
+	if err != nil && !errors.As(err, &nh) {
 		return nil, err
 	}
 	a.finishRestart(ctx, job)
 	res.Outcome, res.At = RestartDone, job.now
 	res.Detail = fmt.Sprintf("restarted with the %s driver (round %d)", job.drv.Name(), in.Round)
+	if hw.Status != "" {
+		res.Health, res.HealthWaitMS = hw.Status, float64(hw.Waited.Microseconds())/1000
+		res.Detail += fmt.Sprintf("; %s after a %s health wait: %s", hw.Status, hw.Waited.Round(time.Millisecond), hw.Detail)
+	}
+	if nh != nil {
+		// The restart happened: the done mark stays, so no retry and no
+		// second restart in this round; the workflow fails the round.
+		res.Outcome = RestartUnhealthy
+	}
 	return res, nil
 }
 
@@ -192,15 +203,26 @@ func (a *Activities) claimRestart(ctx context.Context, job *restartJob, res *Res
 // seconds). On an observed driver failure it undoes the claim so a retry
 // may restart; on a cancellation or timeout (outcome unknown) the intent
 // mark stays, so no retry restarts twice, and only the lock goes.
-func (a *Activities) callDriver(ctx context.Context, job *restartJob) error {
+//
+// A driver that waits for health (docker) returns what it saw; a restart
+// that left the service unhealthy is a *NotHealthyError, returned as is:
+// the restart happened, so the claim stays.
+func (a *Activities) callDriver(ctx context.Context, job *restartJob) (HealthWait, error) {
 	in := job.in
 	logger := activity.GetLogger(ctx)
 	logger.Info("restarting service", "service", in.Service, "driver", job.drv.Name(), "round", in.Round)
 	stopBeat := a.heartbeatWhile(ctx)
-	err := job.drv.Restart(ctx, ServiceRef{Name: in.Service, Root: in.Root, Spec: job.svc})
+	ref := ServiceRef{Name: in.Service, Root: in.Root, Spec: job.svc}
+	var hw HealthWait
+	var err error
+	if hr, ok := job.drv.(healthRestarter); ok {
+		hw, err = hr.RestartHealthy(ctx, ref)
+	} else {
+		err = job.drv.Restart(ctx, ref)
+	}
 	stopBeat()
-	if err == nil {
-		return nil
+	if err == nil || errors.As(err, new(*NotHealthyError)) {
+		return hw, err
 	}
 	bctx, cancel := background(ctx)
 	defer cancel()
@@ -211,7 +233,7 @@ func (a *Activities) callDriver(ctx context.Context, job *restartJob) error {
 	} else if _, rerr := a.store.CompareAndDelete(bctx, job.lockKey, job.holder); rerr != nil {
 		logger.Warn("release restart lock failed", "service", in.Service, "error", rerr)
 	}
-	return driverError("restart service", in.Service, err)
+	return hw, driverError("restart service", in.Service, err)
 }
 
 // finishRestart marks the restart done and releases the lock in one step.

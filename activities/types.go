@@ -53,4 +53,5 @@ const (
 	RestartBudgetExhausted = cycletypes.RestartBudgetExhausted
 	RestartLockHeld        = cycletypes.RestartLockHeld
 	RestartProtected       = cycletypes.RestartProtected
+	RestartUnhealthy       = cycletypes.RestartUnhealthy
 )

@@ -205,6 +205,10 @@ type DockerDriver struct {
 	Socket  string        `yaml:"socket,omitempty" json:"socket,omitempty"`
 	Project string        `yaml:"project,omitempty" json:"project,omitempty"`
 	Timeout time.Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// HealthTimeout bounds the wait, after a restart or start, for the
+	// container to turn healthy (running when it has no healthcheck).
+	// Default 60s.
+	HealthTimeout time.Duration `yaml:"health_timeout,omitempty" json:"health_timeout,omitempty"`
 }
 
 // ComposeDriver runs `docker compose` as an argv (no shell).

@@ -39,6 +39,7 @@ var malformedContracts = map[string]string{
 	"exec_injection_newline.yaml":        "validate contract: recovery.exec.restart[1]: \"a\\nb\" contains shell metacharacter \"\\n\" (argv is not run through a shell)",
 	"exec_injection_semicolon.yaml":      "validate contract: recovery.exec.restart[2]: \"{service};rm -rf /\" contains shell metacharacter \";\" (argv is not run through a shell)",
 	"exec_injection_subshell.yaml":       "validate contract: recovery.exec.restart[1]: \"$(id)\" contains shell metacharacter \"$\" (argv is not run through a shell)",
+	"docker_health_wait.yaml":            "validate contract: recovery.docker.timeout + health_timeout: 30s + 1m30s exceed 1m40s (the restart activity's limit is 2m)",
 	"exec_no_template.yaml":              "validate contract: recovery.exec: driver exec needs restart, or stop and start",
 	"exec_unknown_placeholder.yaml":      "validate contract: recovery.exec.restart[1]: placeholder {pid} is not {service} or {root}",
 	"glob_escape.yaml":                   "validate contract: checks[0] (a): report.globs[0]: path \"reports/../../*.json\" escapes the root",

@@ -226,6 +226,13 @@ func (ps *problems) recovery(r *Recovery) {
 	ps.duration("recovery.watch_timeout", r.WatchTimeout)
 	ps.duration("recovery.lock_ttl", r.LockTTL)
 	ps.duration("recovery.docker.timeout", r.Docker.Timeout)
+	ps.duration("recovery.docker.health_timeout", r.Docker.HealthTimeout)
+	// The restart activity has 2 minutes (start to close) for the stop
+	// grace period, the start and the health wait together.
+	if r.Docker.Timeout+r.Docker.HealthTimeout > maxDockerRestart {
+		ps.addf("recovery.docker.timeout + health_timeout: %s + %s exceed %s (the restart activity's limit is 2m)",
+			r.Docker.Timeout, r.Docker.HealthTimeout, maxDockerRestart)
+	}
 	ps.duration("recovery.exec.timeout", r.Exec.Timeout)
 	if r.MaxRestarts < 0 {
 		ps.addf("recovery.max_restarts: %d is negative", r.MaxRestarts)
@@ -339,6 +346,10 @@ func (ps *problems) argv(at string, argv []string, template bool) {
 		}
 	}
 }
+
+// maxDockerRestart bounds the docker driver's stop grace period plus its
+// health wait, leaving a restart activity attempt (2m) room for the calls.
+const maxDockerRestart = 100 * time.Second
 
 func (ps *problems) duration(at string, d time.Duration) {
 	if d < 0 {

@@ -82,10 +82,16 @@ const (
 	RestartBudgetExhausted RestartOutcome = "budget_exhausted"
 	RestartLockHeld        RestartOutcome = "lock_held"
 	RestartProtected       RestartOutcome = "protected" // needs an approval first
+	// RestartUnhealthy: the container was restarted (or started) but
+	// exited or turned unhealthy, or stayed starting past the health
+	// wait; the round fails closed and does not restart it again.
+	RestartUnhealthy RestartOutcome = "unhealthy"
 )
 
 // Restarted reports whether the service was (or had already been) restarted.
-func (o RestartOutcome) Restarted() bool { return o == RestartDone || o == RestartAlreadyDone }
+func (o RestartOutcome) Restarted() bool {
+	return o == RestartDone || o == RestartAlreadyDone || o == RestartUnhealthy
+}
 
 // Phase is where a strict cycle is, as the status query and the
 // StrictCyclePhase search attribute show it.

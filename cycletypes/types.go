@@ -94,6 +94,12 @@ type RestartServiceResult struct {
 	BudgetUsed int            `json:"budget_used"`
 	BudgetMax  int            `json:"budget_max"`
 	Detail     string         `json:"detail,omitempty"`
+	// Health is what the driver saw after the restart when it waits for
+	// the container's health (docker): healthy, running (no healthcheck),
+	// unhealthy, exited or starting (the wait ran out); empty otherwise.
+	Health string `json:"health,omitempty"`
+	// HealthWaitMS is how long that wait took.
+	HealthWaitMS float64 `json:"health_wait_ms,omitempty"`
 }
 
 // ServiceActionInput stops or starts a service (recovery drills).

@@ -31,6 +31,8 @@ verbs:
   replay   --root DIR [--delay 0]              write reports/replay_regression/latest.json (pass)
   sleep    DURATION                            wait, then exit 0 (a slow command check)
   contract [--out FILE]                        print the demo gate contract for this binary
+  health   --root DIR --service NAME           Docker healthcheck: exit 0 when the service's report
+                                               is at most its *_HEALTH_MAX_SEC old (hbot defaults)
 
 --delay waits before acting (fault tests: a slow replay or restart).
 
@@ -62,6 +64,8 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = simSleep(ctx, rest)
 	case "contract":
 		err = simContract(rest, stdout, stderr)
+	case "health":
+		err = simHealth(rest, stdout, stderr)
 	case "start", "stop", "restart", "status", "up", "down":
 		return simSupervise(ctx, verb, rest, stdout, stderr)
 	default:

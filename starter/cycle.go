@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -469,10 +470,21 @@ func startDrill(ctx context.Context, cl client.Client, queue string, in *workflo
 	return run, nil
 }
 
+// defaultHealthURL is the worker's /healthz on loopback at the port of its
+// metrics address (":9464", "0.0.0.0:9500"): an image healthcheck then
+// follows STRICTCYCLE_METRICS_ADDR without a shell to expand it.
+func defaultHealthURL(metricsAddr string) string {
+	port := "9464"
+	if _, p, err := net.SplitHostPort(metricsAddr); err == nil && p != "" {
+		port = p
+	}
+	return "http://127.0.0.1:" + port + "/healthz"
+}
+
 func healthCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("health", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	url := fs.String("url", "http://127.0.0.1:9464/healthz", "health URL")
+	url := fs.String("url", defaultHealthURL(os.Getenv("STRICTCYCLE_METRICS_ADDR")), "health URL (default: /healthz on STRICTCYCLE_METRICS_ADDR's port, else 9464)")
 	if err := fs.Parse(args); err != nil {
 		return exitError
 	}

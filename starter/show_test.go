@@ -129,3 +129,12 @@ func TestTimelineEscapesWhatHistoryCarries(t *testing.T) {
 	require.Contains(t, text, `error: compose: \u001b[2J\u001b[Hdecision PASS`)
 	require.Contains(t, text, `decision FAIL — gate failed\ndecision PASS`)
 }
+
+// The health probe's default URL follows the worker's metrics address, so
+// an image healthcheck needs no shell to expand it.
+func TestDefaultHealthURL(t *testing.T) {
+	require.Equal(t, "http://127.0.0.1:9464/healthz", defaultHealthURL(""))
+	require.Equal(t, "http://127.0.0.1:9464/healthz", defaultHealthURL(":9464"))
+	require.Equal(t, "http://127.0.0.1:9500/healthz", defaultHealthURL("0.0.0.0:9500"))
+	require.Equal(t, "http://127.0.0.1:9464/healthz", defaultHealthURL("no-port"))
+}

@@ -577,6 +577,10 @@ func (s *strictCycle) restart(ctx workflow.Context, round int, g serviceGroup, r
 		return w, stopRound("dry run: would restart %s for %s", g.Service, strings.Join(g.Checks, ",")), nil
 	case cycletypes.RestartProtected:
 		return w, stopRound("protected service %s needs an approval", g.Service), nil
+	case cycletypes.RestartUnhealthy:
+		// Restarted once and not healthy: a second restart in this round
+		// would only repeat it, so the round fails closed with the reason.
+		return w, stopRound("restarted %s but it is not healthy: %s", g.Service, rr.Detail), nil
 	default:
 		return w, stopRound("restart %s: unexpected outcome %q", g.Service, rr.Outcome), nil
 	}
