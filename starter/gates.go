@@ -102,8 +102,14 @@ func gatesCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	// Names, reasons and paths come from the contract and the stack's
 	// files: escaped, none can print a line of its own (a forged status).
+	for _, p := range rep.PreSteps {
+		if !p.Ran {
+			continue // recorded in the artifact
+		}
+		fmt.Fprintf(stdout, "[pre-step] %s: %s\n", gates.Printable(p.Name), gates.Printable(preStepLine(p)))
+	}
 	for _, r := range rep.Checks {
-		fmt.Fprintf(stdout, "[%s] %s: %s\n", strings.ToUpper(gates.Printable(string(r.Verdict))), gates.Printable(r.Name), gates.Printable(r.Reason))
+		fmt.Fprintf(stdout, "[%s] %s: %s\n", strings.ToUpper(gates.Printable(string(r.Verdict))), gates.Printable(r.Name), gates.Printable(r.Text()))
 	}
 	status := gates.StatusFail
 	if rep.Status == gates.StatusPass {
@@ -118,4 +124,15 @@ func gatesCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitPass
 	}
 	return exitFail
+}
+
+// preStepLine says how a pre-step went: ok, failed (why) or not run (why).
+func preStepLine(p gates.PreStepResult) string {
+	switch {
+	case !p.Ran:
+		return p.Reason
+	case p.OK:
+		return "ok"
+	}
+	return "failed: " + p.Reason
 }
