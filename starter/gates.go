@@ -27,7 +27,7 @@ func gatesCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.SetOutput(stderr)
 	root := fs.String("root", "", "hbot stack root (required)")
 	contract := fs.String("contract", "hbot-day28", "shipped contract name ("+strings.Join(config.ContractNames(), ", ")+") or YAML file")
-	ci := fs.Bool("ci", false, "use the contract's CI freshness window")
+	ci := fs.Bool("ci", false, "CI mode: the contract's CI freshness window, and its ci_only pre-steps run")
 	nowFlag := fs.String("now", "", "evaluate as of this RFC 3339 time (default: the clock)")
 	noCommands := fs.Bool("no-commands", false, "do not run command checks; judge them on the artifact they last wrote")
 	out := fs.String("out", "", "artifact directory (default <root>/reports/promotion_gates)")
