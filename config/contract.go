@@ -101,6 +101,11 @@ type Check struct {
 	Producer string `yaml:"producer,omitempty" json:"producer,omitempty"`
 	// Evidence lists extra files recorded (and hashed) with the result.
 	Evidence []string `yaml:"evidence,omitempty" json:"evidence,omitempty"`
+	// FailsFirst puts the check, when it is a critical failure, ahead of
+	// the others in critical_failures (in check order among such checks):
+	// the original appends these names the moment they run, the rest after
+	// all checks, and the order feeds evidence_bundle_id.
+	FailsFirst bool `yaml:"fails_first,omitempty" json:"fails_first,omitempty"`
 	// EvidencePaths, when set, are exactly the paths the check records in
 	// evidence_paths (present or not), as the original runner records them
 	// for this check, in place of the files its kind read; those are kept

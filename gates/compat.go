@@ -73,6 +73,12 @@ func (e *evalEnv) recordEvidencePaths(ck *config.Check, r *Result) {
 	r.Read = append(r.Read, r.Evidence...)
 	r.Evidence = nil
 	for _, rel := range ck.EvidencePaths {
+		if e.isDir(rel) {
+			// The original records directories too (reports/event_store),
+			// as absent: a directory is no file.
+			r.Evidence = append(r.Evidence, EvidenceFile{Path: e.abs(rel)})
+			continue
+		}
 		ef, err := e.hashFile(rel)
 		if err != nil {
 			e.evidenceError(ck, r, err)

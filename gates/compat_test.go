@@ -106,3 +106,24 @@ func TestDay28EvidenceBundleIDOnGeneratedTree(t *testing.T) {
 	}
 	assert.NotContains(t, md, "stale: age", "the detail is not in latest.md")
 }
+
+// fails_first checks lead critical_failures, as the names the original
+// appends while its checks run; the order feeds evidence_bundle_id.
+func TestFailsFirstOrder(t *testing.T) {
+	root := t.TempDir()
+	c := oneCheckContract(presentCheck("a", "missing_a", config.SeverityCritical))
+	b := presentCheck("b", "missing_b", config.SeverityCritical)
+	b.FailsFirst = true
+	w := presentCheck("w", "missing_w", config.SeverityWarning)
+	w.FailsFirst = true
+	c.Checks = append(c.Checks, b, w, presentCheck("d", "missing_d", config.SeverityCritical))
+	rep := runContract(t, c, root)
+	assert.Equal(t, []string{"b", "a", "d"}, rep.CriticalFailures)
+	var paths []string
+	for _, r := range rep.Checks {
+		paths = append(paths, r.EvidencePaths...)
+	}
+	sort.Strings(paths)
+	assert.Equal(t, EvidenceBundleID(StatusFail, []string{"b", "a", "d"}, paths, ""), rep.EvidenceBundle.EvidenceBundleID)
+	assert.NotEqual(t, EvidenceBundleID(StatusFail, []string{"a", "b", "d"}, paths, ""), rep.EvidenceBundle.EvidenceBundleID)
+}

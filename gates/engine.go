@@ -359,7 +359,7 @@ func (e *Engine) selectChecks(only []string) ([]*config.Check, error) {
 func (e *Engine) runCheck(ctx context.Context, env *evalEnv, ck *config.Check, waivers []Waiver) Result {
 	start := time.Now()
 	r := registry[ck.Kind](ctx, env, ck)
-	r.Name, r.Severity, r.Kind, r.Producer = ck.Name, ck.Severity, ck.Kind, ck.Producer
+	r.Name, r.Severity, r.Kind, r.Producer, r.FailsFirst = ck.Name, ck.Severity, ck.Kind, ck.Producer, ck.FailsFirst
 	// A failed pre-step fails the checks it names (the original's
 	// alerting probe rc and alerting_health).
 	for _, why := range env.preFailed[ck.Name] {
@@ -413,9 +413,13 @@ func (e *Engine) runCheck(ctx context.Context, env *evalEnv, ck *config.Check, w
 // not count); the failures are in check order.
 func StatusOf(results []Result) (string, []string) {
 	failures := []string{}
-	for _, r := range results {
-		if r.Severity == config.SeverityCritical && r.Verdict != VerdictPass && r.Verdict != VerdictWaived {
-			failures = append(failures, r.Name)
+	// The original's order: the names its checks append as they run
+	// (fails_first), then every other critical failure in check order.
+	for _, first := range []bool{true, false} {
+		for _, r := range results {
+			if r.FailsFirst == first && r.Severity == config.SeverityCritical && r.Verdict != VerdictPass && r.Verdict != VerdictWaived {
+				failures = append(failures, r.Name)
+			}
 		}
 	}
 	if len(failures) > 0 {

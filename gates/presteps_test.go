@@ -197,7 +197,7 @@ func TestInterpreter(t *testing.T) {
 	t.Run("other argv untouched", func(t *testing.T) {
 		root := t.TempDir()
 		c := oneCheckContract(config.Check{Name: "c", Kind: config.KindCommand, Command: &config.CommandSpec{
-			Argv: sh(`mkdir -p reports && printf '{"ts_utc":"2026-02-26T01:59:00Z","status":"pass"}' > reports/c.json`),
+			Argv:   sh(`mkdir -p reports && printf '{"ts_utc":"2026-02-26T01:59:00Z","status":"pass"}' > reports/c.json`),
 			Report: &config.ReportSpec{Path: "reports/c.json", Condition: `status == "pass"`}}})
 		c.Interpreter = "definitely-not-installed-python"
 		_, err := New(c, Options{Root: root})

@@ -89,6 +89,8 @@ type Result struct {
 	// ExitCode and OutputTail are set when a command ran.
 	ExitCode   *int   `json:"exit_code,omitempty"`
 	OutputTail string `json:"output_tail,omitempty"`
+	// FailsFirst is the check's contract flag (see config.Check).
+	FailsFirst bool `json:"-"`
 }
 
 // Waiver lets a named critical check not block the status until Expires.
