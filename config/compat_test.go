@@ -86,3 +86,29 @@ func TestShippedDay28CompatFields(t *testing.T) {
 	assert.Equal(t, "multi-bot policy consistency failed (rc={rc})", byName["multi_bot_policy_scope"].FailReason)
 	assert.Equal(t, "reports/reconciliation/latest.json", byName["reconciliation_status"].Report.Path)
 }
+
+// hbot-head is shipped beside hbot-day28: 33 checks with default flags,
+// the day2 flags as options (off), the original's pre-steps.
+func TestShippedHead(t *testing.T) {
+	assert.Contains(t, ContractNames(), "hbot-head")
+	c, err := LoadContract("hbot-head")
+	require.NoError(t, err)
+	assert.Len(t, c.Checks, 33)
+	assert.Len(t, c.Checks[0].Files, 37)
+	var first []string
+	for _, ck := range c.Checks {
+		if ck.FailsFirst {
+			first = append(first, ck.Name)
+		}
+		if ck.Kind == KindDay2Gate {
+			assert.False(t, ck.Day2.RequireGo || ck.Day2.RequireFresh || ck.Day2.RequireLag, "default flags")
+		}
+	}
+	assert.Equal(t, []string{"performance_dossier_expectancy_ci", "realtime_l2_data_quality", "paper_exchange_functional_golden_path"}, first)
+	var steps []string
+	for _, s := range c.PreSteps {
+		steps = append(steps, s.Name)
+	}
+	assert.Equal(t, []string{"parity-refresh", "event-integrity-refresh", "ops-db-writer-refresh", "alerting-health-probe", "realtime-l2-data-quality"}, steps)
+	assert.Equal(t, "replay_regression_first_class", c.Replay.Check)
+}
