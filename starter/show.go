@@ -221,9 +221,18 @@ func describe(dc converter.DataConverter, s *scheduled, result *commonpb.Payload
 				what = "recheck " + strings.Join(in.Only, ",")
 			}
 			out := fmt.Sprintf("%s: %s", what, r.Status)
+			for _, p := range r.PreSteps {
+				if p.Ran && !p.OK {
+					out += fmt.Sprintf("\n%24s PRE-STEP %s: %s", "", p.Name, p.Reason)
+				}
+			}
 			for _, c := range r.Checks {
 				if !c.Pass {
-					out += fmt.Sprintf("\n%24s %s %s: %s", "", strings.ToUpper(string(c.Verdict)), c.Name, c.Reason)
+					why := c.Reason
+					if c.Detail != "" {
+						why += ": " + c.Detail
+					}
+					out += fmt.Sprintf("\n%24s %s %s: %s", "", strings.ToUpper(string(c.Verdict)), c.Name, why)
 				}
 			}
 			if r.ArtifactPath != "" {
