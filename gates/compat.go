@@ -171,10 +171,12 @@ func usesPython(c *config.Contract) bool {
 }
 
 // runPreSteps runs the contract's pre-steps in order before any check.
-// ci_only steps run only in CI mode; with --no-commands none runs. It
-// returns the results and, per check named in a failed step's
-// fails_checks, the failure to apply to it.
-func (e *Engine) runPreSteps(ctx context.Context, env *evalEnv) ([]PreStepResult, map[string][]string) {
+// ci_only steps run only in CI mode; with --no-commands none runs. A
+// recheck (only names some checks) runs the steps that can fail it: those
+// whose fails_checks name a rechecked check, and the fail_closed ones; a
+// plain refresh is left out. It returns the results and, per check named
+// in a failed step's fails_checks, the failure to apply to it.
+func (e *Engine) runPreSteps(ctx context.Context, env *evalEnv, only []string) ([]PreStepResult, map[string][]string) {
 	steps := e.contract.PreSteps
 	if len(steps) == 0 {
 		return nil, nil
@@ -183,6 +185,10 @@ func (e *Engine) runPreSteps(ctx context.Context, env *evalEnv) ([]PreStepResult
 	failed := map[string][]string{}
 	for i := range steps {
 		s := &steps[i]
+		if len(only) > 0 && !s.FailClosed && !namesAny(s.FailsChecks, only) {
+			out = append(out, PreStepResult{Name: s.Name, Reason: "not run (recheck of other checks)"})
+			continue
+		}
 		res := e.runPreStep(ctx, env, s)
 		if res.Ran && !res.OK {
 			for _, n := range s.FailsChecks {
@@ -264,3 +270,15 @@ func (e *Engine) failClosedResults(results []PreStepResult) []Result {
 // Text is the reason with its detail ("<reason>: <detail>"), the full
 // explanation the CLI and logs print.
 func (r Result) Text() string { return joinDetail(r.Reason, r.Detail) }
+
+// namesAny reports whether a and b share a name.
+func namesAny(a, b []string) bool {
+	for _, x := range a {
+		for _, y := range b {
+			if x == y {
+				return true
+			}
+		}
+	}
+	return false
+}

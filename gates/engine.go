@@ -192,7 +192,7 @@ func (e *Engine) Run(ctx context.Context, ro RunOptions) (*Report, error) {
 	env := e.env(now, root)
 	// Pre-steps run before any check reads anything, in order; a failed
 	// one fails the checks it names, or the run when it is fail_closed.
-	preSteps, preFailed := e.runPreSteps(ctx, env)
+	preSteps, preFailed := e.runPreSteps(ctx, env, ro.Only)
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("run contract %q: %w", e.contract.Name, err)
 	}

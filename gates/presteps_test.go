@@ -222,3 +222,32 @@ func TestFailedCommandRecordsReport(t *testing.T) {
 	assert.True(t, r.Evidence[0].Exists)
 	assert.Len(t, r.Evidence[0].SHA256, 64)
 }
+
+// A recheck runs only the pre-steps that can fail it (their fails_checks
+// name a rechecked check, or fail_closed): a failed probe still fails the
+// recheck of its check, a refresh is not rerun.
+func TestPreStepsOnRecheck(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, root, "reports/r.json", `{"ts_utc":"2026-02-26T01:59:00Z","status":"ok"}`)
+	writeFile(t, root, "reports/o.json", `{"ts_utc":"2026-02-26T01:59:00Z","status":"ok"}`)
+	c := preStepContract(
+		config.PreStep{Name: "refresh", Argv: sh(`touch refreshed`)},
+		config.PreStep{Name: "probe", Argv: sh(`exit 2`), FailsChecks: []string{"alerting_health"}},
+	)
+	c.Checks = append(c.Checks, config.Check{Name: "other", Severity: config.SeverityCritical, Kind: config.KindReport,
+		PassReason: "ok", FailReason: "bad", Report: &config.ReportSpec{Path: "reports/o.json", Condition: `status == "ok"`}})
+	e, err := New(c, Options{Root: root, Now: func() time.Time { return fixedNow }})
+	require.NoError(t, err)
+	rep, err := e.Run(context.Background(), RunOptions{RunID: "t", Only: []string{"alerting_health"}})
+	require.NoError(t, err)
+	assert.NoFileExists(t, filepath.Join(root, "refreshed"))
+	assert.Equal(t, "not run (recheck of other checks)", rep.PreSteps[0].Reason)
+	assert.True(t, rep.PreSteps[1].Ran)
+	assert.Equal(t, VerdictFail, rep.Checks[0].Verdict, "the probe still fails its check on a recheck")
+	assert.Equal(t, StatusFail, rep.Status)
+
+	rep, err = e.Run(context.Background(), RunOptions{RunID: "t", Only: []string{"other"}})
+	require.NoError(t, err)
+	assert.False(t, rep.PreSteps[1].Ran)
+	assert.Equal(t, StatusPass, rep.Status)
+}
