@@ -64,6 +64,10 @@ func Summarize(r *gates.Report) *GateSummary {
 	for i := range r.Checks {
 		s.Checks = append(s.Checks, summarizeResult(&r.Checks[i]))
 	}
+	for _, p := range r.PreSteps {
+		s.PreSteps = append(s.PreSteps, cycletypes.PreStepSummary{Name: p.Name, Ran: p.Ran, OK: p.OK,
+			ExitCode: p.ExitCode, Reason: p.Reason, DurationMS: p.DurationMS})
+	}
 	return s
 }
 
@@ -75,6 +79,7 @@ func summarizeResult(res *gates.Result) CheckSummary {
 		Verdict:    res.Verdict,
 		Pass:       res.Pass,
 		Reason:     res.Reason,
+		Detail:     res.Detail,
 		Producer:   res.Producer,
 		TSSource:   res.TSSource,
 		ReportTime: res.ReportTime,

@@ -128,6 +128,17 @@ func TestRunReplay(t *testing.T) {
 			y = strings.Replace(y, `"helper:replay", reports/replay_regression/latest.json, pass]`, `"helper:sleep", 30s]`, 1)
 			return strings.Replace(y, "timeout: 20s", "timeout: 200ms", 1)
 		}, wantRan: true, wantExit: -1, wantReason: "timeout after 200ms"},
+		{name: "python is the contract's interpreter", mutate: func(y string) string {
+			self, err := os.Executable()
+			if err != nil {
+				panic(err)
+			}
+			if !strings.Contains(y, "  argv: ["+self+`, "helper:replay"`) {
+				panic("the replay argv of the test contract changed")
+			}
+			y = strings.Replace(y, "  argv: ["+self+`, "helper:replay"`, `  argv: [python, "helper:replay"`, 1)
+			return strings.Replace(y, "name: activities-test\n", "name: activities-test\ninterpreter: "+self+"\n", 1)
+		}, wantRan: true, wantStatus: "pass"},
 		{name: "no replay", mutate: func(y string) string {
 			i, j := strings.Index(y, "replay:\n"), strings.Index(y, "checks:\n")
 			return y[:i] + y[j:]

@@ -48,6 +48,15 @@ func (a *Activities) RunReplay(ctx context.Context, in *RunReplayInput) (*RunRep
 	for i, arg := range rp.Argv {
 		argv[i] = strings.ReplaceAll(arg, "{root}", in.Root)
 	}
+	// "python" is the contract's interpreter (python3, else python, or the
+	// venv it names), as for the command checks.
+	if argv[0] == "python" {
+		interp, err := gates.ResolveInterpreter(c, in.Root)
+		if err != nil {
+			return nil, nonRetryable(ErrTypeBadContract, fmt.Errorf("run replay: %w", err))
+		}
+		argv[0] = interp
+	}
 	// The command gets an explicit environment (its env map and the
 	// variables it names), never the worker's; what it prints is masked.
 	red := a.secrets.With(redact.FromEnv(rp.SecretEnv)...)

@@ -263,7 +263,7 @@ func watchState(in *WatchUntilFreshInput, rep *gates.Report) (done bool, sums []
 			continue
 		}
 		sums = append(sums, summarizeResult(r))
-		desc := fmt.Sprintf("%s %s %s", r.Name, r.Verdict, r.Reason)
+		desc := fmt.Sprintf("%s %s %s", r.Name, r.Verdict, r.Text())
 		switch {
 		case !r.Pass:
 			allOK, anyNotPass = false, true

@@ -16,6 +16,48 @@ type Contract struct {
 	Checks   []Check            `yaml:"checks" json:"checks"`
 	Services map[string]Service `yaml:"services,omitempty" json:"services,omitempty"`
 	Recovery Recovery           `yaml:"recovery,omitempty" json:"recovery,omitempty"`
+	// Interpreter replaces argv[0] of every command check, pre-step and
+	// replay whose argv[0] is "python": the original runs its checkers with
+	// its own interpreter (sys.executable), and a Debian host has python3
+	// but no python. Empty means python3, else python, from PATH; a name is
+	// looked up in PATH, a path (a venv's bin/python) is taken relative to
+	// the root unless absolute.
+	Interpreter string `yaml:"interpreter,omitempty" json:"interpreter,omitempty"`
+	// PreSteps run in order before any check is evaluated (the original's
+	// refreshes and probes, spec §2.2).
+	PreSteps []PreStep `yaml:"pre_steps,omitempty" json:"pre_steps,omitempty"`
+	// ReleaseManifest says which file is recorded as release_manifest_ref;
+	// nil means the HEAD rule (newest docs/ops/release_manifest_*.md by
+	// name, else docs/ops/release_manifest.md).
+	ReleaseManifest *ManifestSpec `yaml:"release_manifest,omitempty" json:"release_manifest,omitempty"`
+}
+
+// ManifestSpec picks the release manifest: the last match of Glob by name,
+// else Path (recorded as absent when it does not exist, as the original
+// records its fallback path).
+type ManifestSpec struct {
+	Glob string `yaml:"glob,omitempty" json:"glob,omitempty"`
+	Path string `yaml:"path" json:"path"`
+}
+
+// PreStep is a command run before the checks. Its outcome is recorded in
+// the gate artifact and the gate run's result. A failed pre-step (exit
+// code not 0, timeout, not startable) fails the checks named in
+// FailsChecks (the original's coupling, e.g. the alerting probe and
+// alerting_health) and, with FailClosed, adds a critical error result
+// named pre_step:<name>; otherwise it is only recorded, as the original
+// keeps a refresh's rc in its notes.
+type PreStep struct {
+	Name     string            `yaml:"name" json:"name"`
+	Argv     []string          `yaml:"argv" json:"argv"`
+	Env      map[string]string `yaml:"env,omitempty" json:"env,omitempty"`
+	ChildEnv `yaml:",inline"`
+	Timeout  time.Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// CIOnly pre-steps run only in CI mode (strictcycle gates --ci, the
+	// original's --ci refreshes).
+	CIOnly      bool     `yaml:"ci_only,omitempty" json:"ci_only,omitempty"`
+	FailsChecks []string `yaml:"fails_checks,omitempty" json:"fails_checks,omitempty"`
+	FailClosed  bool     `yaml:"fail_closed,omitempty" json:"fail_closed,omitempty"`
 }
 
 // Freshness holds the report windows. The CI window is its own value (the
@@ -59,7 +101,20 @@ type Check struct {
 	Producer string `yaml:"producer,omitempty" json:"producer,omitempty"`
 	// Evidence lists extra files recorded (and hashed) with the result.
 	Evidence []string `yaml:"evidence,omitempty" json:"evidence,omitempty"`
-	// PassReason and FailReason are the reason strings of the original runner.
+	// FailsFirst puts the check, when it is a critical failure, ahead of
+	// the others in critical_failures (in check order among such checks):
+	// the original appends these names the moment they run, the rest after
+	// all checks, and the order feeds evidence_bundle_id.
+	FailsFirst bool `yaml:"fails_first,omitempty" json:"fails_first,omitempty"`
+	// EvidencePaths, when set, are exactly the paths the check records in
+	// evidence_paths (present or not), as the original runner records them
+	// for this check, in place of the files its kind read; those are kept
+	// in the result's read list. It excludes Evidence.
+	EvidencePaths []string `yaml:"evidence_paths,omitempty" json:"evidence_paths,omitempty"`
+	// PassReason and FailReason are the reason strings of the original
+	// runner, byte for byte; the explanation goes to the result's detail.
+	// In FailReason, {rc} is the command's exit code (? when no command
+	// exited).
 	PassReason string `yaml:"pass_reason,omitempty" json:"pass_reason,omitempty"`
 	FailReason string `yaml:"fail_reason,omitempty" json:"fail_reason,omitempty"`
 
@@ -77,6 +132,9 @@ type Check struct {
 type GlobSpec struct {
 	Pattern    string `yaml:"pattern" json:"pattern"`
 	MinMatches int    `yaml:"min_matches,omitempty" json:"min_matches,omitempty"`
+	// NoneEvidence is the path recorded when too few files match (the
+	// original records data/bot4/logs for its smoke check).
+	NoneEvidence string `yaml:"none_evidence,omitempty" json:"none_evidence,omitempty"`
 }
 
 // ReportSpec reads one JSON report: Path, or the freshest of Paths and Globs.
@@ -97,6 +155,10 @@ type ReportSpec struct {
 	// Condition is an expression over the parsed JSON object, compiled at
 	// load time; it must yield a boolean.
 	Condition string `yaml:"condition,omitempty" json:"condition,omitempty"`
+	// MissingPath is recorded as evidence when no candidate of paths/globs
+	// exists (the original's default file, e.g. integrity_20260221.json);
+	// empty records nothing.
+	MissingPath string `yaml:"missing_path,omitempty" json:"missing_path,omitempty"`
 }
 
 // CommandSpec runs an argv (no shell) with cwd = root, then optionally judges

@@ -135,6 +135,9 @@ func (g *GlobSpec) validate(ps *problems, at string) {
 	if g.MinMatches < 0 {
 		ps.addf("%s: glob.min_matches %d is negative", at, g.MinMatches)
 	}
+	if g.NoneEvidence != "" {
+		ps.relPath(at+": glob.none_evidence", g.NoneEvidence)
+	}
 }
 
 func (cmd *CommandSpec) validate(ps *problems, at string) {

@@ -35,8 +35,9 @@ func TestWatchPaths(t *testing.T) {
 	for i := range c.Checks {
 		got[c.Checks[i].Name] = c.Checks[i].WatchPaths()
 	}
-	assert.Equal(t, []string{"reports/reconciliation/latest.json", "reports/reconciliation/reconciliation_*.json"},
-		got["reconciliation_status"])
+	// hbot-day28 reads latest.json only, as the Day-28 runner did.
+	assert.Equal(t, []string{"reports/reconciliation/latest.json"}, got["reconciliation_status"])
+	assert.Equal(t, []string{"reports/event_store/integrity_*.json"}, got["event_store_integrity_freshness"])
 	assert.Equal(t, []string{"reports/event_store/day2_gate_eval_latest.json", "reports/event_store/source_compare_*.json"},
 		got["day2_event_store_gate"])
 	ck := Check{Kind: KindFilesPresent, Files: []string{"a"}, Evidence: []string{"e"}}

@@ -103,6 +103,17 @@ func (c *Contract) Validate() error {
 		ps.duration("replay.timeout", r.Timeout)
 	}
 	ps.recovery(&c.Recovery)
+	ps.interpreter(c.Interpreter)
+	ps.preSteps(c.PreSteps, seen)
+	if m := c.ReleaseManifest; m != nil {
+		ps.relPath("release_manifest.path", m.Path)
+		if m.Glob != "" {
+			ps.relPath("release_manifest.glob", m.Glob)
+			if _, err := path.Match(m.Glob, ""); err != nil {
+				ps.addf("release_manifest.glob: bad pattern %q: %v", m.Glob, err)
+			}
+		}
+	}
 	if len(ps) > 0 {
 		return &ValidationError{Problems: ps}
 	}
@@ -147,6 +158,12 @@ func (ps *problems) check(at string, ck *Check, c *Contract) {
 	for i, p := range ck.Evidence {
 		ps.relPath(fmt.Sprintf("%s: evidence[%d]", at, i), p)
 	}
+	for i, p := range ck.EvidencePaths {
+		ps.relPath(fmt.Sprintf("%s: evidence_paths[%d]", at, i), p)
+	}
+	if len(ck.EvidencePaths) > 0 && len(ck.Evidence) > 0 {
+		ps.addf("%s: set evidence_paths (the whole recorded list) or evidence (extra files), not both", at)
+	}
 	for _, b := range blocks {
 		if b.set(ck) {
 			b.validate(ps, at, ck)
@@ -176,6 +193,12 @@ func (ps *problems) report(at string, r *ReportSpec) {
 	for i, k := range r.TimestampKeys {
 		if strings.TrimSpace(k) == "" {
 			ps.addf("%s.timestamp_keys[%d]: must not be empty", at, i)
+		}
+	}
+	if r.MissingPath != "" {
+		ps.relPath(at+".missing_path", r.MissingPath)
+		if r.Path != "" {
+			ps.addf("%s: missing_path is for paths/globs (a single path is recorded itself)", at)
 		}
 	}
 	ps.duration(at+".max_age", r.MaxAge)
@@ -261,6 +284,60 @@ func (ps *problems) recovery(r *Recovery) {
 	ps.template("recovery.exec.start", r.Exec.Start)
 	if r.Driver == DriverExec && len(r.Exec.Restart) == 0 && (len(r.Exec.Stop) == 0 || len(r.Exec.Start) == 0) {
 		ps.addf("recovery.exec: driver exec needs restart, or stop and start")
+	}
+}
+
+// interpreterNameRE is a program name looked up in PATH.
+var interpreterNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]*$`)
+
+// interpreter accepts a program name (python3, pypy3) or a path to one (a
+// venv's bin/python, relative to the root or absolute); never an option, a
+// shell word or a path that climbs out of the root.
+func (ps *problems) interpreter(in string) {
+	switch {
+	case in == "":
+	case strings.TrimSpace(in) != in || strings.ContainsAny(in, shellMeta+" \t'\"*?[]{}"):
+		ps.addf("interpreter: %q is not a program name or path (no spaces, quotes, globs or shell characters)", in)
+	case !strings.Contains(in, "/"):
+		if !interpreterNameRE.MatchString(in) {
+			ps.addf("interpreter: %q is not a program name (%s) or a path", in, interpreterNameRE)
+		}
+	case path.IsAbs(in):
+		if path.Clean(in) != in {
+			ps.addf("interpreter: %q is not a clean absolute path", in)
+		}
+	default:
+		if err := CheckRelPath(in); err != nil {
+			ps.addf("interpreter: %v", err)
+		}
+	}
+}
+
+// preSteps checks each pre-step like a command check, plus unique names
+// and fails_checks naming checks of the contract.
+func (ps *problems) preSteps(steps []PreStep, checks map[string]int) {
+	names := map[string]int{}
+	for i := range steps {
+		s := &steps[i]
+		at := fmt.Sprintf("pre_steps[%d]", i)
+		if s.Name != "" {
+			at = fmt.Sprintf("pre_steps[%d] (%s)", i, s.Name)
+		}
+		if !serviceNameRE.MatchString(s.Name) {
+			ps.addf("%s: name %q does not match %s", at, s.Name, serviceNameRE)
+		} else if j, dup := names[s.Name]; dup {
+			ps.addf("%s: duplicate name (also pre_steps[%d])", at, j)
+		} else {
+			names[s.Name] = i
+		}
+		ps.argv(at+": argv", s.Argv, false)
+		ps.childEnv(at, s.ChildEnv, s.Env)
+		ps.duration(at+": timeout", s.Timeout)
+		for j, n := range s.FailsChecks {
+			if _, ok := checks[n]; !ok {
+				ps.addf("%s: fails_checks[%d]: %q is not a check of the contract", at, j, n)
+			}
+		}
 	}
 }
 

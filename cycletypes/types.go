@@ -55,6 +55,7 @@ type CheckSummary struct {
 	Verdict    Verdict    `json:"verdict"`
 	Pass       bool       `json:"pass"`
 	Reason     string     `json:"reason"`
+	Detail     string     `json:"detail,omitempty"`
 	Producer   string     `json:"producer,omitempty"`
 	TSSource   string     `json:"ts_source,omitempty"`
 	ReportTime *time.Time `json:"report_time,omitempty"`
@@ -72,6 +73,19 @@ type GateSummary struct {
 	TsUTC            string         `json:"ts_utc"`
 	WindowMinutes    float64        `json:"window_min"`
 	DurationMS       float64        `json:"duration_ms"`
+	// PreSteps are the contract's pre-steps as the gate run ran them.
+	PreSteps []PreStepSummary `json:"pre_steps,omitempty"`
+}
+
+// PreStepSummary is one pre-step's outcome as kept in workflow history
+// (no output).
+type PreStepSummary struct {
+	Name       string  `json:"name"`
+	Ran        bool    `json:"ran"`
+	OK         bool    `json:"ok"`
+	ExitCode   *int    `json:"exit_code,omitempty"`
+	Reason     string  `json:"reason,omitempty"`
+	DurationMS float64 `json:"duration_ms"`
 }
 
 // RestartServiceInput restarts one producing service, at most once per

@@ -68,9 +68,9 @@ func TestTornReportIsErrorAtThatMoment(t *testing.T) {
 			r := judge()
 			require.Equal(t, gates.VerdictError, r.Verdict, r.Reason)
 			require.False(t, r.Pass)
-			require.Contains(t, r.Reason, tornReport)
+			require.Contains(t, r.Text(), tornReport)
 			if torn == 0 {
-				t.Logf("half file: %s", r.Reason)
+				t.Logf("half file: %s", r.Text())
 			}
 			torn++
 		},
@@ -119,7 +119,7 @@ func TestTornReportFailsClosed(t *testing.T) {
 	ck := checkOf(t, &sum, tornCheck)
 	require.Equal(t, gates.VerdictError, ck.Verdict)
 	require.False(t, ck.Pass)
-	require.Contains(t, ck.Reason, tornReport)
+	require.Contains(t, ck.Detail, tornReport, "what was observed is in the detail; the reason is the original's")
 
 	// The writer is fixed: the next cycle passes after one restart.
 	require.NoError(t, simstack.StopWithTimeout(s.root, tornService, 100*time.Millisecond))
@@ -156,7 +156,7 @@ func TestSkewedClockRecoversAfterRestart(t *testing.T) {
 	ck := checkOf(t, &first, staleCheck)
 	require.Equal(t, gates.VerdictStale, ck.Verdict)
 	require.False(t, ck.Pass)
-	require.Contains(t, ck.Reason, "is in the future by")
+	require.Contains(t, ck.Detail, "is in the future by")
 }
 
 // The skew survives restarts (the restart argv itself carries --skew): every
@@ -202,5 +202,5 @@ func TestSkewedClockFailsClosed(t *testing.T) {
 	evals[len(evals)-1].decode(t, &final)
 	ck := checkOf(t, &final, staleCheck)
 	require.Equal(t, gates.VerdictStale, ck.Verdict)
-	require.Contains(t, ck.Reason, "is in the future by")
+	require.Contains(t, ck.Detail, "is in the future by")
 }

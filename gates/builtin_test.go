@@ -55,7 +55,7 @@ var catalogFiles = []string{
 }
 
 func TestStrategyCatalog(t *testing.T) {
-	const fail = "strategy catalog consistency check failed: "
+	const fail = "strategy catalog consistency failed (rc=2): "
 	tests := []struct {
 		name   string
 		mutate func(t *testing.T, root string)
@@ -94,16 +94,16 @@ func TestStrategyCatalog(t *testing.T) {
 			r := runOne(t, root, day28Check(t, "strategy_catalog_consistency"))
 			assert.Equal(t, tt.v, r.Verdict)
 			if tt.reason != "" {
-				assert.Equal(t, tt.reason, r.Reason)
+				assert.Equal(t, tt.reason, r.Text())
 			} else {
-				assert.Contains(t, r.Reason, "shared controller code missing for controller_name=epp_v2_4")
+				assert.Contains(t, r.Text(), "shared controller code missing for controller_name=epp_v2_4")
 			}
 		})
 	}
 }
 
 func TestCoordinationPolicy(t *testing.T) {
-	const fail = "coordination policy scope check failed: "
+	const fail = "coordination policy check failed (rc=2): "
 	files := []string{"config/coordination_policy_v1.json", "config/multi_bot_policy_v1.json", "compose/docker-compose.yml"}
 	tests := []struct {
 		name   string
@@ -156,7 +156,7 @@ func TestCoordinationPolicy(t *testing.T) {
 			tt.mutate(t, root)
 			r := runOne(t, root, day28Check(t, "coordination_policy_scope"))
 			assert.Equal(t, tt.v, r.Verdict)
-			assert.Equal(t, tt.reason, r.Reason)
+			assert.Equal(t, tt.reason, r.Text())
 		})
 	}
 }
@@ -207,7 +207,7 @@ func TestDay2Gate(t *testing.T) {
 			}
 			r := runOne(t, root, day28Check(t, "day2_event_store_gate"))
 			assert.Equal(t, tt.v, r.Verdict)
-			assert.Equal(t, tt.reason, r.Reason)
+			assert.Equal(t, tt.reason, r.Text())
 		})
 	}
 }

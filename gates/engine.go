@@ -50,6 +50,10 @@ type Engine struct {
 	yaml     *sync.Map
 	cache    *Cache
 	dirs     *rootfs.DirCache // the cache's listings of this root
+	// interpreter runs the contract's "python" commands (interpErr when
+	// it cannot be found).
+	interpreter string
+	interpErr   error
 }
 
 // New validates the options and prepares (compiles) the contract's checks.
@@ -79,6 +83,14 @@ func New(c *config.Contract, opts Options) (*Engine, error) {
 		e.cache = NewCache()
 	}
 	e.dirs = e.cache.dirsFor(root)
+	if !opts.NoCommands && (c.Interpreter != "" || usesPython(c)) {
+		e.interpreter, e.interpErr = ResolveInterpreter(c, root)
+		if e.interpErr != nil && c.Interpreter != "" {
+			// An interpreter the contract names and that is not there is
+			// a configuration error, said at once.
+			return nil, fmt.Errorf("new engine: %w", e.interpErr)
+		}
+	}
 	for i := range c.Checks {
 		ck := &c.Checks[i]
 		if _, ok := registry[ck.Kind]; !ok {
@@ -158,7 +170,7 @@ func watchPaths(ck *config.Check) []string { return ck.WatchPaths() }
 func (e *Engine) env(now time.Time, root *rootfs.Root) *evalEnv {
 	return &evalEnv{
 		root: e.root, fs: root, now: now, window: e.Window(), skew: e.skew(),
-		noCommands: e.opts.NoCommands, secrets: e.opts.Secrets, redis: e.opts.Redis, programs: e.programs, yamlCache: e.yaml,
+		noCommands: e.opts.NoCommands, interpreter: e.interpreter, interpErr: e.interpErr, secrets: e.opts.Secrets, redis: e.opts.Redis, programs: e.programs, yamlCache: e.yaml,
 		parsed: e.cache.parsed, dirs: e.dirs, cands: &e.cache.cands,
 	}
 }
@@ -178,10 +190,18 @@ func (e *Engine) Run(ctx context.Context, ro RunOptions) (*Report, error) {
 	}
 	defer root.Close()
 	env := e.env(now, root)
+	// Pre-steps run before any check reads anything, in order; a failed
+	// one fails the checks it names, or the run when it is fail_closed.
+	preSteps, preFailed := e.runPreSteps(ctx, env, ro.Only)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("run contract %q: %w", e.contract.Name, err)
+	}
+	env.preFailed = preFailed
 	results, err := e.runChecks(ctx, env, checks, ro.Waivers)
 	if err != nil {
 		return nil, fmt.Errorf("run contract %q: %w", e.contract.Name, err)
 	}
+	results = append(results, e.failClosedResults(preSteps)...)
 	runID := ro.RunID
 	if runID == "" {
 		runID = newRunID(now)
@@ -194,6 +214,7 @@ func (e *Engine) Run(ctx context.Context, ro RunOptions) (*Report, error) {
 		Root:          e.root,
 		CI:            e.opts.CI,
 		WindowMinutes: e.Window().Minutes(),
+		PreSteps:      preSteps,
 	}
 	var manifestErr error
 	r.ReleaseManifestRef, manifestErr = e.manifestRef(env)
@@ -338,7 +359,16 @@ func (e *Engine) selectChecks(only []string) ([]*config.Check, error) {
 func (e *Engine) runCheck(ctx context.Context, env *evalEnv, ck *config.Check, waivers []Waiver) Result {
 	start := time.Now()
 	r := registry[ck.Kind](ctx, env, ck)
-	r.Name, r.Severity, r.Kind, r.Producer = ck.Name, ck.Severity, ck.Kind, ck.Producer
+	r.Name, r.Severity, r.Kind, r.Producer, r.FailsFirst = ck.Name, ck.Severity, ck.Kind, ck.Producer, ck.FailsFirst
+	// A failed pre-step fails the checks it names (the original's
+	// alerting probe rc and alerting_health).
+	for _, why := range env.preFailed[ck.Name] {
+		if r.Verdict == VerdictPass {
+			r.Verdict, r.Reason = VerdictFail, failText(ck)+": "+why
+		} else {
+			r.Reason += "; " + why
+		}
+	}
 	// Extra evidence files named by the contract, hashed now. A missing
 	// one is recorded as absent (the original's rule); one that exists but
 	// cannot be read (a FIFO, a directory, a symlink out, too large) makes
@@ -346,14 +376,13 @@ func (e *Engine) runCheck(ctx context.Context, env *evalEnv, ck *config.Check, w
 	for _, rel := range ck.Evidence {
 		ef, err := env.hashFile(rel)
 		if err != nil {
-			if r.Verdict == VerdictPass || r.Verdict == "" {
-				r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: evidence %v", failText(ck), err)
-			} else {
-				r.Reason += fmt.Sprintf("; evidence %v", err)
-			}
+			env.evidenceError(ck, &r, err)
 			continue
 		}
 		r.Evidence = append(r.Evidence, ef)
+	}
+	if len(ck.EvidencePaths) > 0 {
+		env.recordEvidencePaths(ck, &r)
 	}
 	r.EvidencePaths = make([]string, 0, len(r.Evidence))
 	for _, ef := range r.Evidence {
@@ -364,11 +393,12 @@ func (e *Engine) runCheck(ctx context.Context, env *evalEnv, ck *config.Check, w
 		r.AgeMinutes = &a
 	}
 	r.Pass = r.Verdict == VerdictPass
+	splitReason(ck, &r)
 	if !r.Pass && ck.Severity == config.SeverityCritical {
 		for i := range waivers {
 			w := waivers[i]
 			if w.Check == ck.Name && env.now.Before(w.Expires) {
-				r.Reason = fmt.Sprintf("waived until %s (%s): %s [%s]", w.Expires.UTC().Format(time.RFC3339), w.Reason, r.Reason, r.Verdict)
+				r.Detail = joinDetail(fmt.Sprintf("waived until %s (%s) [%s]", w.Expires.UTC().Format(time.RFC3339), w.Reason, r.Verdict), r.Detail)
 				r.Verdict = VerdictWaived
 				r.Waiver = &w
 				break
@@ -383,9 +413,13 @@ func (e *Engine) runCheck(ctx context.Context, env *evalEnv, ck *config.Check, w
 // not count); the failures are in check order.
 func StatusOf(results []Result) (string, []string) {
 	failures := []string{}
-	for _, r := range results {
-		if r.Severity == config.SeverityCritical && r.Verdict != VerdictPass && r.Verdict != VerdictWaived {
-			failures = append(failures, r.Name)
+	// The original's order: the names its checks append as they run
+	// (fails_first), then every other critical failure in check order.
+	for _, first := range []bool{true, false} {
+		for _, r := range results {
+			if r.FailsFirst == first && r.Severity == config.SeverityCritical && r.Verdict != VerdictPass && r.Verdict != VerdictWaived {
+				failures = append(failures, r.Name)
+			}
 		}
 	}
 	if len(failures) > 0 {
@@ -422,13 +456,18 @@ const manifestCheck = "release_manifest_ref"
 // docs/ops/release_manifest.md. The newest by name is never passed over:
 // when it cannot be read, the error says so.
 func (e *Engine) manifestRef(env *evalEnv) (EvidenceFile, error) {
-	rel := "docs/ops/release_manifest.md"
-	m, err := env.glob("docs/ops/release_manifest_*.md")
-	if err != nil {
-		return EvidenceFile{Path: env.abs(rel)}, err
+	rel, pattern := "docs/ops/release_manifest.md", "docs/ops/release_manifest_*.md"
+	if m := e.contract.ReleaseManifest; m != nil {
+		rel, pattern = m.Path, m.Glob
 	}
-	if len(m) > 0 {
-		rel = m[len(m)-1]
+	if pattern != "" {
+		m, err := env.glob(pattern)
+		if err != nil {
+			return EvidenceFile{Path: env.abs(rel)}, err
+		}
+		if len(m) > 0 {
+			rel = m[len(m)-1]
+		}
 	}
 	ef, err := env.hashFile(rel)
 	if err != nil {
@@ -469,6 +508,17 @@ func bundle(root string, r *Report) (EvidenceBundle, string) {
 			rel = p
 		}
 		fmt.Fprintf(h, "%s\t%s\n", filepath.ToSlash(rel), ef.SHA256)
+	}
+	// The files a check read beside its recorded evidence_paths are bound
+	// too, so the digest covers everything judged.
+	for _, c := range r.Checks {
+		for _, ef := range c.Read {
+			rel, err := filepath.Rel(root, ef.Path)
+			if err != nil {
+				rel = ef.Path
+			}
+			fmt.Fprintf(h, "read\t%s\t%s\n", filepath.ToSlash(rel), ef.SHA256)
+		}
 	}
 	fmt.Fprintf(h, "run_id\t%s\n", r.RunID)
 	b.EvidenceBundleID = EvidenceBundleID(r.Status, r.CriticalFailures, paths, r.ReleaseManifestRef.SHA256)

@@ -40,13 +40,19 @@ type evalEnv struct {
 	skew   time.Duration
 
 	noCommands bool
-	secrets    *redact.Redactor
-	redis      RedisClient
-	programs   map[string]*vm.Program // by condition source
-	yamlCache  *sync.Map              // rel path -> yamlEntry
-	parsed     *parseCache            // decoded reports, across runs
-	dirs       *rootfs.DirCache       // directory listings, across runs
-	cands      *sync.Map              // candidate lists, across runs (Cache.cands)
+	// interpreter replaces a leading "python" of an argv; interpErr says
+	// why there is none (a command that needs it is then an error).
+	interpreter string
+	interpErr   error
+	// preFailed holds, per check name, the failed pre-steps that fail it.
+	preFailed map[string][]string
+	secrets   *redact.Redactor
+	redis     RedisClient
+	programs  map[string]*vm.Program // by condition source
+	yamlCache *sync.Map              // rel path -> yamlEntry
+	parsed    *parseCache            // decoded reports, across runs
+	dirs      *rootfs.DirCache       // directory listings, across runs
+	cands     *sync.Map              // candidate lists, across runs (Cache.cands)
 }
 
 // abs is the absolute root-based path of rel, as the original records it.

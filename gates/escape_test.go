@@ -60,29 +60,29 @@ func TestPathEscapesRefusedAtReadTime(t *testing.T) {
 			"bad: reports/passwd.json: resolves outside the root"},
 		{"command artifact is a symlink out (--no-commands)", config.Check{Name: "r", Kind: config.KindCommand, Command: &config.CommandSpec{
 			Argv: []string{"/bin/false"}, Report: &config.ReportSpec{Path: "reports/passwd.json"}}},
-			"command not run (--no-commands); judged on reports/passwd.json: bad: reports/passwd.json: resolves outside the root"},
+			"bad: command not run (--no-commands); judged on reports/passwd.json: reports/passwd.json: resolves outside the root"},
 		{"day2 eval is a symlink out", config.Check{Name: "r", Kind: config.KindDay2Gate, Day2: &config.Day2Spec{Eval: "reports/dirlink/r.json", RequireGo: true}},
 			"bad: reports/dirlink/r.json: resolves outside the root"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := runOne(t, root, tt.ck, func(o *Options) { o.NoCommands = true })
-			require.Equal(t, VerdictError, r.Verdict, r.Reason)
+			require.Equal(t, VerdictError, r.Verdict, r.Text())
 			require.False(t, r.Pass)
-			require.Equal(t, tt.reason, r.Reason)
-			require.NotContains(t, r.Reason, "root:x:0:0", "content of /etc/passwd")
+			require.Equal(t, tt.reason, r.Text())
+			require.NotContains(t, r.Text(), "root:x:0:0", "content of /etc/passwd")
 		})
 	}
 
 	// A glob does not descend into a directory symlink: nothing outside is
 	// read, and the family is missing, not passed.
 	miss := runOne(t, root, report(config.ReportSpec{Globs: []string{"reports/*/r.json"}}))
-	require.Equal(t, VerdictMissing, miss.Verdict, miss.Reason)
+	require.Equal(t, VerdictMissing, miss.Verdict, miss.Text())
 
 	// The same checks without the escaping entries pass: the refusal is
 	// about the symlink, not the layout.
 	ok := runOne(t, root, report(config.ReportSpec{Globs: []string{"reports/deep/ok/*.json"}}))
-	require.Equal(t, VerdictPass, ok.Verdict, ok.Reason)
+	require.Equal(t, VerdictPass, ok.Verdict, ok.Text())
 }
 
 // TestEscapingEvidenceNotHashed: an evidence file that is a symlink out of
@@ -94,7 +94,7 @@ func TestEscapingEvidenceNotHashed(t *testing.T) {
 	require.NoError(t, os.Symlink("/etc/passwd", filepath.Join(root, "ev.txt")))
 	r := runOne(t, root, config.Check{Name: "p", Kind: config.KindFilesPresent, Files: []string{"a.txt"}, Evidence: []string{"ev.txt", "absent.txt"}})
 	require.Equal(t, VerdictError, r.Verdict)
-	require.Equal(t, "bad: evidence ev.txt: resolves outside the root", r.Reason)
+	require.Equal(t, "bad: evidence ev.txt: resolves outside the root", r.Text())
 	require.Len(t, r.Evidence, 2)
 	require.Equal(t, filepath.Join(root, "a.txt"), r.Evidence[0].Path)
 	ev := r.Evidence[1]

@@ -252,12 +252,12 @@ func TestHostileFiles(t *testing.T) {
 			root := t.TempDir()
 			tt.setup(t, root)
 			r := runBounded(t, root, tt.ck)
-			require.Equal(t, tt.verdict, r.Verdict, r.Reason)
+			require.Equal(t, tt.verdict, r.Verdict, r.Text())
 			require.Equal(t, tt.verdict == VerdictPass, r.Pass)
 			if p, isPrefix := strings.CutSuffix(tt.reason, "…"); isPrefix {
-				require.True(t, strings.HasPrefix(r.Reason, p), "reason %q", r.Reason)
+				require.True(t, strings.HasPrefix(r.Text(), p), "reason %q", r.Text())
 			} else {
-				require.Equal(t, tt.reason, r.Reason)
+				require.Equal(t, tt.reason, r.Text())
 			}
 			if tt.chosen != "" {
 				require.Equal(t, tt.chosen, r.Chosen)
@@ -289,7 +289,7 @@ func TestManifestUnreadable(t *testing.T) {
 			require.Equal(t, []string{manifestCheck}, rep.CriticalFailures)
 			require.Len(t, rep.Checks, 2)
 			require.Equal(t, VerdictPass, rep.Checks[0].Verdict)
-			require.Contains(t, rep.Checks[1].Reason, "docs/ops/release_manifest_20260221.md: a ")
+			require.Contains(t, rep.Checks[1].Text(), "docs/ops/release_manifest_20260221.md: a ")
 			require.False(t, rep.ReleaseManifestRef.Exists)
 		})
 	}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -106,7 +107,8 @@ func TestHbotFixtureDay28(t *testing.T) {
 		assert.Len(t, a.SHA256, 64, a.Path)
 	}
 	assert.False(t, rep.ReleaseManifestRef.Exists)
-	assert.Equal(t, filepath.Join(root, "docs/ops/release_manifest.md"), rep.ReleaseManifestRef.Path)
+	// Day 28 named its manifest; the path is recorded though absent.
+	assert.Equal(t, filepath.Join(root, "docs/ops/release_manifest_20260221.md"), rep.ReleaseManifestRef.Path)
 	assert.Len(t, rep.ContentDigest, 64)
 
 	watch := e.WatchPaths("event_store_integrity_freshness")
@@ -121,13 +123,72 @@ func TestHbotFixtureDay28(t *testing.T) {
 	assert.Len(t, only.Checks, 1)
 }
 
+// TestHbotFixtureDay28EvidenceBundleID: the fixture put back in the Day-28
+// run's file state (the integrity files of the days after the run removed,
+// the second bot4 smoke log the run recorded restored from the first) and
+// judged at the run's instant with its 15-minute window. Every check
+// records exactly the paths the original recorded, so the path set, with
+// the run's status and failures and its manifest hash, gives the run's
+// evidence_bundle_id; the integrity check fails as it did, on the same
+// file, with the original's reason. The fixture's other reports are those
+// of 24-26 February (in the future at the run's instant, and some
+// unhealthy), so the rest of the verdicts differ by content, not by rule.
+func TestHbotFixtureDay28EvidenceBundleID(t *testing.T) {
+	root := t.TempDir()
+	copyTree(t, hbotFixture(t), root)
+	for _, day := range []string{"20260224", "20260225", "20260226"} {
+		require.NoError(t, os.Remove(filepath.Join(root, "reports/event_store/integrity_"+day+".json")))
+	}
+	smoke, err := os.ReadFile(filepath.Join(root, "data/bot4/logs/epp_v24/bot4_d/minute.csv"))
+	require.NoError(t, err)
+	writeFile(t, root, "data/bot4/logs/epp_v24/bot4_a/minute.csv", string(smoke))
+
+	c, err := config.LoadContract("hbot-day28")
+	require.NoError(t, err)
+	e, err := New(c, Options{Root: root, CI: true, NoCommands: true, Now: func() time.Time { return day28Instant }})
+	require.NoError(t, err)
+	rep, err := e.Run(context.Background(), RunOptions{RunID: "day28"})
+	require.NoError(t, err)
+	require.Len(t, rep.Checks, len(day28RunChecks))
+	for i, want := range day28RunChecks {
+		got := rep.Checks[i]
+		require.Equal(t, want.name, got.Name)
+		var rel []string
+		for _, p := range got.EvidencePaths {
+			rel = append(rel, strings.TrimPrefix(asDay28Root(t, root, p), day28WinRoot))
+		}
+		assert.Equal(t, want.evidence, rel, got.Name)
+		if got.Pass == want.pass {
+			assert.Equal(t, want.reason, got.Reason, got.Name)
+		}
+	}
+	integ := rep.Checks[14]
+	assert.Equal(t, VerdictStale, integ.Verdict)
+	assert.Equal(t, "event store integrity missing/stale or missing correlations detected", integ.Reason)
+	// The fixture's integrity_20260222.json was rewritten on 25 February:
+	// at the run's instant its time is in the future (W7b), where the run
+	// saw 08:15 (296 minutes old); both are not fresh.
+	assert.Contains(t, integ.Detail, "last_update_utc 2026-02-25T00:10:30Z is in the future")
+	assert.Contains(t, rep.CriticalFailures, "event_store_integrity_freshness")
+
+	_, paths := day28EvidenceIDOf(t, root, rep)
+	want := make([]string, 0, len(day28Artifacts))
+	for _, a := range day28Artifacts {
+		want = append(want, day28WinRoot+a[0])
+	}
+	assert.Equal(t, want, paths)
+	day28, _ := loadDay28Output(t)
+	assert.Equal(t, day28BundleID, EvidenceBundleID(day28.Status, day28.CriticalFailures, paths, day28.ReleaseManifestRef.SHA256))
+	assert.Equal(t, day28.ReleaseManifestRef.Path, asDay28Root(t, root, rep.ReleaseManifestRef.Path))
+}
+
 // TestHbotFixtureBuiltins: the built-in checks pass on the real configs,
 // not only on the trimmed copies the generator embeds.
 func TestHbotFixtureBuiltins(t *testing.T) {
 	root := hbotFixture(t)
 	for _, name := range []string{"strategy_catalog_consistency", "coordination_policy_scope", "preflight_checks", "smoke_checks", "paper_smoke_matrix"} {
 		r := runOne(t, root, day28Check(t, name))
-		assert.Equal(t, VerdictPass, r.Verdict, "%s: %s", name, r.Reason)
+		assert.Equal(t, VerdictPass, r.Verdict, "%s: %s", name, r.Text())
 	}
 }
 

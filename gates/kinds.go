@@ -59,7 +59,9 @@ func checkFilesPresent(_ context.Context, env *evalEnv, ck *config.Check) Result
 		ef, err := env.hashPresent(rel)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
+			// Recorded as absent, as the original records its whole list.
 			missing = append(missing, rel)
+			r.Evidence = append(r.Evidence, EvidenceFile{Path: env.abs(rel)})
 			continue
 		case err != nil:
 			r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: %v", failText(ck), err)
@@ -92,6 +94,11 @@ func checkFilesGlob(_ context.Context, env *evalEnv, ck *config.Check) Result {
 	}
 	need := max(ck.Glob.MinMatches, 1)
 	if len(matches) < need {
+		if ck.Glob.NoneEvidence != "" {
+			// The original records its directory instead of the files
+			// (a directory is recorded as absent: it is no file).
+			r.Evidence = []EvidenceFile{{Path: env.abs(ck.Glob.NoneEvidence)}}
+		}
 		r.Verdict = VerdictMissing
 		r.Reason = fmt.Sprintf("%s: %d file(s) match %s, need %d", failText(ck), len(matches), ck.Glob.Pattern, need)
 		return r
@@ -125,6 +132,11 @@ func (e *evalEnv) judgeReport(ck *config.Check, spec *config.ReportSpec) Result 
 	}
 	if c == nil {
 		r.Verdict = VerdictMissing
+		// The original records the path it looked for (a single path, or
+		// the family's default file) as absent.
+		if rel := reasonOr(spec.Path, spec.MissingPath); rel != "" {
+			r.Evidence = append(r.Evidence, EvidenceFile{Path: e.abs(rel)})
+		}
 		if spec.Path != "" {
 			r.Reason = fmt.Sprintf("%s: missing %s", fail, spec.Path)
 		} else {
@@ -347,12 +359,7 @@ func checkCommand(ctx context.Context, env *evalEnv, ck *config.Check) Result {
 			return Result{Verdict: VerdictSkipped, Reason: "command not run (--no-commands); no artifact to judge"}
 		}
 		r := env.judgeReport(ck, spec.Report)
-		note := fmt.Sprintf("command not run (--no-commands); judged on %s", reportLabel(spec.Report))
-		if r.Verdict == VerdictPass {
-			r.Reason = fmt.Sprintf("%s (%s)", r.Reason, note)
-		} else {
-			r.Reason = note + ": " + r.Reason
-		}
+		r.Detail = fmt.Sprintf("command not run (--no-commands); judged on %s", reportLabel(spec.Report))
 		r.Reason = red.String(r.Reason)
 		return r
 	}
@@ -364,12 +371,19 @@ func checkCommand(ctx context.Context, env *evalEnv, ck *config.Check) Result {
 	// hung script's children do not outlive the check. The command gets an
 	// explicit environment (its env map and the variables it names), never
 	// the worker's.
-	res, err := procrun.Run(ctx, procrun.Spec{Argv: spec.Argv, Dir: env.root, Env: spec.Env,
+	argv, err := env.argv(spec.Argv)
+	if err != nil {
+		return Result{Verdict: VerdictError, Reason: fmt.Sprintf("%s: %v", failText(ck), err)}
+	}
+	res, err := procrun.Run(ctx, procrun.Spec{Argv: argv, Dir: env.root, Env: spec.Env,
 		PassEnv: spec.Names(), Redactor: red, Timeout: timeout})
 	r := commandResult(ctx, ck, res, err, timeout)
 	if r.Verdict == "" {
 		r = env.judgeReport(ck, spec.Report)
 		r.ExitCode, r.OutputTail = &res.ExitCode, res.Tail
+	} else {
+		// The original records the report path whatever the command did.
+		env.recordReportPath(spec.Report, &r)
 	}
 	r.Reason = red.String(r.Reason)
 	return r
@@ -393,7 +407,7 @@ func commandResult(ctx context.Context, ck *config.Check, res procrun.Result, er
 		return r
 	case rc != 0:
 		r.ExitCode = &rc
-		r.Verdict, r.Reason = VerdictFail, fmt.Sprintf("%s (rc=%d)", failText(ck), rc)
+		r.Verdict, r.Reason = VerdictFail, fmt.Sprintf("%s: command exited %d", failText(ck), rc)
 		return r
 	}
 	r.ExitCode = &rc

@@ -54,7 +54,7 @@ func TestReportConditions(t *testing.T) {
 			writeFile(t, root, "reports/r.json", tt.body)
 			r := runOne(t, root, config.Check{Name: "r", Kind: config.KindReport, Report: &config.ReportSpec{Path: "reports/r.json", Condition: tt.cond}})
 			assert.Equal(t, tt.verdict, r.Verdict)
-			assert.Equal(t, tt.reason, r.Reason)
+			assert.Equal(t, tt.reason, r.Text())
 		})
 	}
 }
@@ -101,7 +101,7 @@ func TestReportFreshestOf(t *testing.T) {
 			r := runOne(t, root, config.Check{Name: "r", Kind: config.KindReport, Report: &config.ReportSpec{
 				Paths: []string{"reports/x/latest.json"}, Globs: []string{"reports/x/x_*.json", "reports/x/**/x_*.json"}}})
 			assert.Equal(t, tt.v, r.Verdict)
-			assert.Equal(t, tt.reason, r.Reason)
+			assert.Equal(t, tt.reason, r.Text())
 			assert.Equal(t, tt.chosen, r.Chosen)
 			if tt.v == VerdictMissing {
 				assert.Empty(t, r.EvidencePaths, "W6: no None/placeholder path")
@@ -122,16 +122,17 @@ func TestFilesKinds(t *testing.T) {
 		nEv    int
 	}{
 		{"present", config.Check{Name: "p", Kind: config.KindFilesPresent, Files: []string{"a.txt"}}, VerdictPass, "ok", 1},
-		{"one missing", config.Check{Name: "p", Kind: config.KindFilesPresent, Files: []string{"a.txt", "b.txt", "c/d.txt"}}, VerdictMissing, "bad: missing b.txt, c/d.txt", 1},
+		{"one missing", config.Check{Name: "p", Kind: config.KindFilesPresent, Files: []string{"a.txt", "b.txt", "c/d.txt"}}, VerdictMissing, "bad: missing b.txt, c/d.txt", 3}, // the whole list, as the original records it
 		{"glob match", config.Check{Name: "g", Kind: config.KindFilesGlob, Glob: &config.GlobSpec{Pattern: "logs/*/minute.csv"}}, VerdictPass, "ok", 1},
 		{"glob none", config.Check{Name: "g", Kind: config.KindFilesGlob, Glob: &config.GlobSpec{Pattern: "data/*/minute.csv"}}, VerdictMissing, "bad: 0 file(s) match data/*/minute.csv, need 1", 0},
+		{"glob none, recorded directory", config.Check{Name: "g", Kind: config.KindFilesGlob, Glob: &config.GlobSpec{Pattern: "data/*/minute.csv", NoneEvidence: "data"}}, VerdictMissing, "bad: 0 file(s) match data/*/minute.csv, need 1", 1},
 		{"glob too few", config.Check{Name: "g", Kind: config.KindFilesGlob, Glob: &config.GlobSpec{Pattern: "logs/*/minute.csv", MinMatches: 2}}, VerdictMissing, "bad: 1 file(s) match logs/*/minute.csv, need 2", 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := runOne(t, root, tt.ck)
 			assert.Equal(t, tt.v, r.Verdict)
-			assert.Equal(t, tt.reason, r.Reason)
+			assert.Equal(t, tt.reason, r.Text())
 			assert.Len(t, r.EvidencePaths, tt.nEv)
 		})
 	}
@@ -149,15 +150,15 @@ func TestCommandKind(t *testing.T) {
 		reason     string
 	}{
 		{"writes a passing artifact", []string{"/bin/sh", "-c", `mkdir -p reports && printf '%s' "$ART" > reports/c.json`}, 0, false, "", VerdictPass, "ok"},
-		{"non-zero exit", []string{"/bin/sh", "-c", "echo boom; exit 3"}, 0, false, "", VerdictFail, "bad (rc=3)"},
+		{"non-zero exit", []string{"/bin/sh", "-c", "echo boom; exit 3"}, 0, false, "", VerdictFail, "bad: command exited 3"},
 		{"timeout", []string{"/bin/sh", "-c", "exec sleep 30"}, 200 * time.Millisecond, false, "", VerdictError, "bad: command timed out after 200ms"},
 		{"not found", []string{"/nonexistent/tool"}, 0, false, "", VerdictError, `bad: start "/nonexistent/tool": cannot start: fork/exec /nonexistent/tool: no such file or directory`},
 		{"no-commands judges the artifact", []string{"/bin/false"}, 0, true, artifact, VerdictPass,
-			"ok (command not run (--no-commands); judged on reports/c.json)"},
+			"ok: command not run (--no-commands); judged on reports/c.json"},
 		{"no-commands stale artifact", []string{"/bin/false"}, 0, true, `{"ts_utc":"2026-02-24T02:33:47Z","status":"pass"}`, VerdictStale,
-			"command not run (--no-commands); judged on reports/c.json: bad: stale: age 2846.2m > 15m (ts_utc 2026-02-24T02:33:47Z)"},
+			"bad: command not run (--no-commands); judged on reports/c.json: stale: age 2846.2m > 15m (ts_utc 2026-02-24T02:33:47Z)"},
 		{"no-commands missing artifact", []string{"/bin/false"}, 0, true, "", VerdictMissing,
-			"command not run (--no-commands); judged on reports/c.json: bad: missing reports/c.json"},
+			"bad: command not run (--no-commands); judged on reports/c.json: missing reports/c.json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -170,7 +171,7 @@ func TestCommandKind(t *testing.T) {
 				Report: &config.ReportSpec{Path: "reports/c.json", Condition: `status == "pass"`}}}
 			r := runOne(t, root, ck, func(o *Options) { o.NoCommands = tt.noCommands })
 			assert.Equal(t, tt.v, r.Verdict)
-			assert.Equal(t, tt.reason, r.Reason)
+			assert.Equal(t, tt.reason, r.Text())
 		})
 	}
 }
@@ -193,7 +194,7 @@ func TestSymlinkEscapeRefused(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := runOne(t, root, tt.ck)
 			assert.Equal(t, VerdictError, r.Verdict)
-			assert.Equal(t, "bad: reports/r.json: resolves outside the root", r.Reason)
+			assert.Equal(t, "bad: reports/r.json: resolves outside the root", r.Text())
 			assert.False(t, r.Pass)
 		})
 	}

@@ -89,11 +89,11 @@ func TestMalformedReportCorpus(t *testing.T) {
 			r := runOne(t, root, ck)
 			require.NotEqual(t, VerdictPass, r.Verdict)
 			require.False(t, r.Pass)
-			require.Equal(t, want.verdict, r.Verdict, r.Reason)
+			require.Equal(t, want.verdict, r.Verdict, r.Text())
 			if p, isPrefix := strings.CutSuffix(want.reason, "…"); isPrefix {
-				require.True(t, strings.HasPrefix(r.Reason, p), "reason %q", r.Reason)
+				require.True(t, strings.HasPrefix(r.Text(), p), "reason %q", r.Text())
 			} else {
-				require.Equal(t, want.reason, r.Reason)
+				require.Equal(t, want.reason, r.Text())
 			}
 		})
 	}

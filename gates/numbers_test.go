@@ -51,8 +51,8 @@ func TestDay2LagNumbers(t *testing.T) {
 				age(t, root, file, longAgo)
 			}
 			r := runOne(t, root, day28Check(t, "day2_event_store_gate"))
-			require.Equal(t, tt.v, r.Verdict, r.Reason)
-			require.Equal(t, tt.reason, r.Reason)
+			require.Equal(t, tt.v, r.Verdict, r.Text())
+			require.Equal(t, tt.reason, r.Text())
 		})
 	}
 }
@@ -107,8 +107,8 @@ func TestDay2SourceCompareChoice(t *testing.T) {
 				age(t, root, rel, longAgo)
 			}
 			r := runOne(t, root, day28Check(t, "day2_event_store_gate"))
-			require.Equal(t, tt.v, r.Verdict, r.Reason)
-			require.Equal(t, tt.reason, r.Reason)
+			require.Equal(t, tt.v, r.Verdict, r.Text())
+			require.Equal(t, tt.reason, r.Text())
 		})
 	}
 }
@@ -140,8 +140,8 @@ func TestConditionNumbers(t *testing.T) {
 			root := t.TempDir()
 			writeFile(t, root, "reports/r.json", `{"ts_utc":"2026-02-26T01:59:00Z","status":"ok","critical_count":`+tt.count+`}`)
 			r := runOne(t, root, config.Check{Name: "r", Kind: config.KindReport, Report: &config.ReportSpec{Path: "reports/r.json", Condition: rule}})
-			require.Equal(t, tt.v, r.Verdict, r.Reason)
-			require.Equal(t, tt.reason, r.Reason)
+			require.Equal(t, tt.v, r.Verdict, r.Text())
+			require.Equal(t, tt.reason, r.Text())
 		})
 	}
 }
@@ -189,8 +189,8 @@ func TestConditionHugeIntegerOrdering(t *testing.T) {
 	root := t.TempDir()
 	writeFile(t, root, "reports/r.json", `{"ts_utc":"2026-02-26T01:59:00Z","n":18446744073709551626}`)
 	r := runOne(t, root, config.Check{Name: "r", Kind: config.KindReport, Report: &config.ReportSpec{Path: "reports/r.json", Condition: `n < 10`}})
-	require.Equal(t, VerdictError, r.Verdict, r.Reason)
-	require.Contains(t, r.Reason, `bad: reports/r.json: condition "n < 10" failed (n=18446744073709551626)`)
+	require.Equal(t, VerdictError, r.Verdict, r.Text())
+	require.Contains(t, r.Text(), `bad: reports/r.json: condition "n < 10" failed (n=18446744073709551626)`)
 }
 
 // TestDecodeLimitsAndScan: the structural walk bounds depth and values, and

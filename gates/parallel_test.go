@@ -47,7 +47,7 @@ func TestCommandChecksRunInParallel(t *testing.T) {
 	var names []string
 	for _, r := range rep.Checks {
 		names = append(names, r.Name)
-		assert.Equal(t, VerdictPass, r.Verdict, "%s: %s", r.Name, r.Reason)
+		assert.Equal(t, VerdictPass, r.Verdict, "%s: %s", r.Name, r.Text())
 	}
 	assert.Equal(t, []string{"cmd_a", "files", "cmd_b"}, names)
 	data, err := os.ReadFile(filepath.Join(root, "events.log"))
@@ -91,7 +91,7 @@ func TestCheckAfterCommandSeesItsArtifact(t *testing.T) {
 	rep, err := e.Run(context.Background(), RunOptions{RunID: "dep"})
 	require.NoError(t, err)
 	for _, r := range rep.Checks {
-		assert.Equal(t, VerdictPass, r.Verdict, "%s: %s", r.Name, r.Reason)
+		assert.Equal(t, VerdictPass, r.Verdict, "%s: %s", r.Name, r.Text())
 	}
 }
 

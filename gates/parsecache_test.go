@@ -127,7 +127,7 @@ func TestFamilyReadsOnlyTheNewest(t *testing.T) {
 	require.NoError(t, err)
 	rep, err := e.Run(context.Background(), RunOptions{RunID: "family"})
 	require.NoError(t, err)
-	assert.Equal(t, VerdictPass, rep.Checks[0].Verdict, rep.Checks[0].Reason)
+	assert.Equal(t, VerdictPass, rep.Checks[0].Verdict, rep.Checks[0].Text())
 	assert.Equal(t, "reports/x/x_20260226T015900Z.json (newest by name stamp of 201 candidates)", rep.Checks[0].Chosen)
 	assert.Equal(t, int64(1), e.cache.parsed.decodes.Load())
 }

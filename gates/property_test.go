@@ -719,10 +719,10 @@ func TestPropertySoundness(t *testing.T) {
 		for i, c := range tr.checks {
 			r := rep.Checks[i]
 			if r.Pass && !c.healthy() {
-				t.Fatalf("%s passed but its truth is not healthy (%s): %s\n%s", c.name, truths(c), r.Reason, tr)
+				t.Fatalf("%s passed but its truth is not healthy (%s): %s\n%s", c.name, truths(c), r.Text(), tr)
 			}
 			if c.healthy() && !c.hasFIFOEvidence() && !r.Pass {
-				t.Fatalf("%s is healthy but did not pass: %s %s\n%s", c.name, r.Verdict, r.Reason, tr)
+				t.Fatalf("%s is healthy but did not pass: %s %s\n%s", c.name, r.Verdict, r.Text(), tr)
 			}
 			if c.severity == config.SeverityCritical && !c.healthy() {
 				allCritical = false
@@ -912,7 +912,7 @@ func TestPropertyMonotonicity(t *testing.T) {
 		for _, cm := range worse.checks {
 			if !b[cm.name].Pass && a[cm.name].Pass {
 				t.Fatalf("%s of %s turned %s (%s) into pass (%s)\nbefore:\n%s\nafter:\n%s",
-					op, e.rel, b[cm.name].Verdict, b[cm.name].Reason, a[cm.name].Reason, tr, worse)
+					op, e.rel, b[cm.name].Verdict, b[cm.name].Text(), a[cm.name].Text(), tr, worse)
 			}
 		}
 		if before.Status == gates.StatusFail && after.Status == gates.StatusPass {

@@ -82,14 +82,14 @@ func TestRedisKinds(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := runOne(t, t.TempDir(), tt.ck, func(o *Options) { o.Redis = client })
 			assert.Equal(t, tt.v, r.Verdict)
-			assert.Equal(t, tt.reason, r.Reason)
+			assert.Equal(t, tt.reason, r.Text())
 		})
 	}
 
 	t.Run("no client is an error", func(t *testing.T) {
 		r := runOne(t, t.TempDir(), config.Check{Name: "p", Kind: config.KindRedisPing})
 		assert.Equal(t, VerdictError, r.Verdict)
-		assert.Equal(t, "bad: no redis client configured", r.Reason)
+		assert.Equal(t, "bad: no redis client configured", r.Text())
 	})
 	t.Run("newest entry time", func(t *testing.T) {
 		got, ok, err := client.NewestEntryTime(ctx, stream)

@@ -104,8 +104,9 @@ func TestWaiverRecorded(t *testing.T) {
 	require.Equal(t, VerdictWaived, r.Verdict)
 	require.NotNil(t, r.Waiver)
 	require.Equal(t, w, *r.Waiver)
-	require.True(t, strings.HasPrefix(r.Reason, "waived until 2026-02-26T03:00:00Z (vendor outage): a bad"), r.Reason)
-	require.True(t, strings.HasSuffix(r.Reason, "[missing]"), r.Reason)
+	// The reason stays the original's; the waiver is in the detail.
+	require.Equal(t, "a bad", r.Reason)
+	require.True(t, strings.HasPrefix(r.Detail, "waived until 2026-02-26T03:00:00Z (vendor outage) [missing]: missing a.txt"), r.Detail)
 	require.Equal(t, StatusPass, rep.Status)
 
 	w.Expires = fixedNow
@@ -150,10 +151,10 @@ func TestEvidenceErrorOnFailingCheck(t *testing.T) {
 	ck.Evidence = []string{"ev.json"}
 	r := runOne(t, root, ck)
 	require.Equal(t, VerdictMissing, r.Verdict)
-	require.Contains(t, r.Reason, "; evidence ")
-	require.Contains(t, r.Reason, "ev.json")
+	require.Contains(t, r.Text(), "; evidence ")
+	require.Contains(t, r.Text(), "ev.json")
 
-	r = runOne(t, root, presentCheck("b", "missing.txt", config.SeverityCritical))
+	r = runOne(t, root, config.Check{Name: "b", Kind: config.KindFilesGlob, Glob: &config.GlobSpec{Pattern: "none/*.txt"}})
 	require.NotNil(t, r.EvidencePaths)
 	require.Empty(t, r.EvidencePaths)
 }
@@ -179,9 +180,9 @@ func TestFutureNamedCandidateRefused(t *testing.T) {
 		writeFile(t, root, "reports/r/"+tt.name, healthy)
 		writeFile(t, root, "reports/r/r_20260226T015800Z.json", `{"ts_utc":"2026-02-26T01:58:00Z","status":"critical","critical_count":3}`)
 		r := runOne(t, root, config.Check{Name: "r", Kind: config.KindReport, Report: spec})
-		require.Equal(t, tt.v, r.Verdict, "%s: %s", tt.name, r.Reason)
+		require.Equal(t, tt.v, r.Verdict, "%s: %s", tt.name, r.Text())
 		if tt.v == VerdictError {
-			require.Contains(t, r.Reason, "beyond now + 2m")
+			require.Contains(t, r.Text(), "beyond now + 2m")
 		}
 	}
 }

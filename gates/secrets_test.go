@@ -46,7 +46,7 @@ func TestCommandChildEnvironment(t *testing.T) {
 	r := runOne(t, root, ck, func(o *Options) { o.Secrets = redact.New(testRedisPassword, testAPIKey) })
 
 	require.Equal(t, VerdictFail, r.Verdict)
-	require.Equal(t, `bad: condition false (status="[redacted]"; rule: status == "ok")`, r.Reason)
+	require.Equal(t, `bad: condition false (status="[redacted]"; rule: status == "ok")`, r.Text())
 	lines := strings.Split(strings.TrimSpace(r.OutputTail), "\n")
 	var names []string
 	for _, l := range lines[:len(lines)-1] {
@@ -70,7 +70,7 @@ func TestCommandChildEnvironment(t *testing.T) {
 	// --no-commands judges the report the command wrote: masked too.
 	r = runOne(t, root, ck, func(o *Options) { o.NoCommands = true })
 	require.Equal(t, VerdictFail, r.Verdict)
-	require.Equal(t, `command not run (--no-commands); judged on reports/r.json: bad: condition false (status="[redacted]"; rule: status == "ok")`, r.Reason)
+	require.Equal(t, `bad: command not run (--no-commands); judged on reports/r.json: condition false (status="[redacted]"; rule: status == "ok")`, r.Text())
 }
 
 // TestCommandOutputRedactedAtTheCut: a secret printed so that only its end
@@ -122,15 +122,15 @@ func TestConditionBudget(t *testing.T) {
 	report(1100) // 1 210 000 steps
 	r := runOne(t, root, nested)
 	require.Equal(t, VerdictError, r.Verdict)
-	require.Contains(t, r.Reason, `bad: reports/r.json: condition "all(items, all(items, # >= 0))" failed`)
-	require.Contains(t, r.Reason, "condition budget exceeded: more than 1000000 predicate steps")
+	require.Contains(t, r.Text(), `bad: reports/r.json: condition "all(items, all(items, # >= 0))" failed`)
+	require.Contains(t, r.Text(), "condition budget exceeded: more than 1000000 predicate steps")
 
 	// Few steps, each a pass over the array (a linear search): the
 	// deadline stops it.
 	report(40_000)
 	r = runOne(t, root, check(`all(items, # in items)`))
 	require.Equal(t, VerdictError, r.Verdict)
-	require.Contains(t, r.Reason, "condition budget exceeded: ran longer than 2s")
+	require.Contains(t, r.Text(), "condition budget exceeded: ran longer than 2s")
 }
 
 // TestConditionMemoryBudget: the VM's memory budget stops a condition that
@@ -142,7 +142,7 @@ func TestConditionMemoryBudget(t *testing.T) {
 		Condition: `len(map(1..1000, 1..1000)) > 0`}}
 	r := runOne(t, root, ck)
 	require.Equal(t, VerdictError, r.Verdict)
-	require.Contains(t, r.Reason, "memory budget exceeded")
+	require.Contains(t, r.Text(), "memory budget exceeded")
 }
 
 // TestUnboundedConditionRefused: the engine refuses a contract whose

@@ -100,7 +100,7 @@ func TestReportTimestamps(t *testing.T) {
 			r := runOne(t, root, config.Check{Name: "r", Kind: config.KindReport, Report: &config.ReportSpec{
 				Path: "reports/r.json", TimestampKeys: tt.keys, AllowMtime: tt.allowMtime}})
 			assert.Equal(t, tt.verdict, r.Verdict)
-			assert.Equal(t, tt.reason, r.Reason)
+			assert.Equal(t, tt.reason, r.Text())
 			if tt.source != "" {
 				assert.Equal(t, tt.source, r.TSSource)
 				require.NotNil(t, r.AgeMinutes)

@@ -63,9 +63,13 @@ type Result struct {
 	Reason        string   `json:"reason"`
 	EvidencePaths []string `json:"evidence_paths"`
 
-	Kind     string  `json:"kind"`
-	Verdict  Verdict `json:"verdict"`
-	Producer string  `json:"producer,omitempty"`
+	Kind    string  `json:"kind"`
+	Verdict Verdict `json:"verdict"`
+	// Detail explains a verdict (observed values, file, rule); Reason
+	// stays the original runner's string, byte for byte, which is all
+	// latest.md prints.
+	Detail   string `json:"detail,omitempty"`
+	Producer string `json:"producer,omitempty"`
 	// TSSource is where the report's time came from (ts_utc, last_update_utc,
 	// mtime, none) and ReportTime that time; AgeMinutes is now - ReportTime.
 	TSSource   string     `json:"ts_source,omitempty"`
@@ -73,6 +77,10 @@ type Result struct {
 	AgeMinutes *float64   `json:"age_min,omitempty"`
 	// Evidence holds the files with their sha256 taken at read time.
 	Evidence []EvidenceFile `json:"evidence,omitempty"`
+	// Read holds the files the check read when the contract fixes the
+	// recorded evidence_paths to the original's list (they are bound into
+	// the content digest, not into evidence_bundle_id).
+	Read []EvidenceFile `json:"read,omitempty"`
 	// Waiver is set when the verdict is waived.
 	Waiver     *Waiver `json:"waiver,omitempty"`
 	DurationMS float64 `json:"duration_ms"`
@@ -81,6 +89,8 @@ type Result struct {
 	// ExitCode and OutputTail are set when a command ran.
 	ExitCode   *int   `json:"exit_code,omitempty"`
 	OutputTail string `json:"output_tail,omitempty"`
+	// FailsFirst is the check's contract flag (see config.Check).
+	FailsFirst bool `json:"-"`
 }
 
 // Waiver lets a named critical check not block the status until Expires.
@@ -108,6 +118,23 @@ type Report struct {
 	// ContentDigest is sha256 over (relative path, sha256) of every evidence
 	// file plus the run id: unlike evidence_bundle_id it binds content.
 	ContentDigest string `json:"content_digest"`
+	// PreSteps are the contract's pre-steps as this run ran (or skipped)
+	// them, in order.
+	PreSteps []PreStepResult `json:"pre_steps,omitempty"`
+}
+
+// PreStepResult is the outcome of one pre-step.
+type PreStepResult struct {
+	Name string `json:"name"`
+	// Ran is false for a ci_only step outside CI mode and for every step
+	// with --no-commands; Reason says which.
+	Ran        bool    `json:"ran"`
+	OK         bool    `json:"ok"`
+	ExitCode   *int    `json:"exit_code,omitempty"`
+	TimedOut   bool    `json:"timed_out,omitempty"`
+	Reason     string  `json:"reason,omitempty"`
+	DurationMS float64 `json:"duration_ms"`
+	OutputTail string  `json:"output_tail,omitempty"`
 }
 
 // EvidenceBundle is the original's evidence bundle.

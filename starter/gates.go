@@ -27,7 +27,7 @@ func gatesCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.SetOutput(stderr)
 	root := fs.String("root", "", "hbot stack root (required)")
 	contract := fs.String("contract", "hbot-day28", "shipped contract name ("+strings.Join(config.ContractNames(), ", ")+") or YAML file")
-	ci := fs.Bool("ci", false, "use the contract's CI freshness window")
+	ci := fs.Bool("ci", false, "CI mode: the contract's CI freshness window, and its ci_only pre-steps run")
 	nowFlag := fs.String("now", "", "evaluate as of this RFC 3339 time (default: the clock)")
 	noCommands := fs.Bool("no-commands", false, "do not run command checks; judge them on the artifact they last wrote")
 	out := fs.String("out", "", "artifact directory (default <root>/reports/promotion_gates)")
@@ -102,8 +102,14 @@ func gatesCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	// Names, reasons and paths come from the contract and the stack's
 	// files: escaped, none can print a line of its own (a forged status).
+	for _, p := range rep.PreSteps {
+		if !p.Ran {
+			continue // recorded in the artifact
+		}
+		fmt.Fprintf(stdout, "[pre-step] %s: %s\n", gates.Printable(p.Name), gates.Printable(preStepLine(p)))
+	}
 	for _, r := range rep.Checks {
-		fmt.Fprintf(stdout, "[%s] %s: %s\n", strings.ToUpper(gates.Printable(string(r.Verdict))), gates.Printable(r.Name), gates.Printable(r.Reason))
+		fmt.Fprintf(stdout, "[%s] %s: %s\n", strings.ToUpper(gates.Printable(string(r.Verdict))), gates.Printable(r.Name), gates.Printable(r.Text()))
 	}
 	status := gates.StatusFail
 	if rep.Status == gates.StatusPass {
@@ -118,4 +124,15 @@ func gatesCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitPass
 	}
 	return exitFail
+}
+
+// preStepLine says how a pre-step went: ok, failed (why) or not run (why).
+func preStepLine(p gates.PreStepResult) string {
+	switch {
+	case !p.Ran:
+		return p.Reason
+	case p.OK:
+		return "ok"
+	}
+	return "failed: " + p.Reason
 }

@@ -29,18 +29,18 @@ func runGates(t *testing.T, args ...string) (int, string, string) {
 // to the seed turns its check (and only it) STALE and the exit code to 2.
 func TestGatesOnSeededTree(t *testing.T) {
 	const now = "2026-02-26T02:00:00Z"
-	nc := " (command not run (--no-commands); judged on "
+	nc := ": command not run (--no-commands); judged on "
 	pass := []string{
 		"[PASS] preflight_checks: required files present",
-		"[PASS] multi_bot_policy_scope: multi-bot policy scope is consistent across risk/reconciliation/account-map" + nc + "reports/policy/latest.json)",
+		"[PASS] multi_bot_policy_scope: multi-bot policy scope is consistent across risk/reconciliation/account-map" + nc + "reports/policy/latest.json",
 		"[PASS] strategy_catalog_consistency: strategy catalog configs resolve to shared code and declared bundles",
 		"[PASS] coordination_policy_scope: coordination service runs only in policy-permitted scope/mode",
-		"[PASS] unit_service_integration_tests: deterministic test suite + coverage threshold passed" + nc + "reports/tests/latest.json)",
-		"[PASS] secrets_hygiene: no secret leakage markers in docs/reports/log artifacts" + nc + "reports/security/latest.json)",
+		"[PASS] unit_service_integration_tests: deterministic test suite + coverage threshold passed" + nc + "reports/tests/latest.json",
+		"[PASS] secrets_hygiene: no secret leakage markers in docs/reports/log artifacts" + nc + "reports/security/latest.json",
 		"[PASS] smoke_checks: bot4 smoke activity artifacts found",
 		"[PASS] paper_smoke_matrix: bot3 paper-mode intent verified",
-		"[PASS] replay_regression_cycle: replay regression cycle PASS" + nc + "reports/replay_regression/latest.json)",
-		"[PASS] regression_backtest_harness: regression harness PASS" + nc + "reports/backtest_regression/latest.json)",
+		"[PASS] replay_regression_cycle: replay regression cycle PASS" + nc + "reports/replay_regression/latest.json",
+		"[PASS] regression_backtest_harness: regression harness PASS" + nc + "reports/backtest_regression/latest.json",
 		"[PASS] reconciliation_status: reconciliation healthy and fresh",
 		"[PASS] parity_thresholds: parity pass and fresh",
 		"[PASS] portfolio_risk_status: portfolio risk healthy and fresh",

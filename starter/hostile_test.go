@@ -297,13 +297,16 @@ func readVerdicts(t *testing.T, out string) (map[string]string, map[string]strin
 			Verdict string `json:"verdict"`
 			Pass    bool   `json:"pass"`
 			Reason  string `json:"reason"`
+			Detail  string `json:"detail"`
 		} `json:"checks"`
 	}
 	require.NoError(t, json.Unmarshal(data, &rep))
 	v, r := map[string]string{}, map[string]string{}
 	for _, c := range rep.Checks {
 		require.Equal(t, c.Verdict == "pass", c.Pass, "%s: pass and verdict disagree", c.Name)
-		v[c.Name], r[c.Name] = c.Verdict, c.Reason
+		// The reason is the original's string; what was observed is in
+		// the detail.
+		v[c.Name], r[c.Name] = c.Verdict, c.Reason+": "+c.Detail
 	}
 	return v, r
 }

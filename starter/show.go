@@ -226,9 +226,18 @@ func describe(dc converter.DataConverter, s *scheduled, result *commonpb.Payload
 				what = "recheck " + gates.PrintableList(in.Only)
 			}
 			out := fmt.Sprintf("%s: %s", what, r.Status)
+			for _, p := range r.PreSteps {
+				if p.Ran && !p.OK {
+					out += fmt.Sprintf("\n%24s PRE-STEP %s: %s", "", pr(p.Name), pr(p.Reason))
+				}
+			}
 			for _, c := range r.Checks {
 				if !c.Pass {
-					out += fmt.Sprintf("\n%24s %s %s: %s", "", strings.ToUpper(pr(string(c.Verdict))), pr(c.Name), pr(c.Reason))
+					why := c.Reason
+					if c.Detail != "" {
+						why += ": " + c.Detail
+					}
+					out += fmt.Sprintf("\n%24s %s %s: %s", "", strings.ToUpper(pr(string(c.Verdict))), pr(c.Name), pr(why))
 				}
 			}
 			if r.ArtifactPath != "" {

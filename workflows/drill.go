@@ -222,7 +222,11 @@ func summaryDetail(s *cycletypes.GateSummary, err error) string {
 	var parts []string
 	for _, c := range s.Checks {
 		if !c.Pass {
-			parts = append(parts, fmt.Sprintf("%s %s: %s", c.Name, c.Verdict, c.Reason))
+			why := c.Reason
+			if c.Detail != "" {
+				why += ": " + c.Detail
+			}
+			parts = append(parts, fmt.Sprintf("%s %s: %s", c.Name, c.Verdict, why))
 		}
 	}
 	if len(parts) == 0 {
