@@ -84,7 +84,7 @@ func New(c *config.Contract, opts Options) (*Engine, error) {
 		if _, ok := registry[ck.Kind]; !ok {
 			return nil, fmt.Errorf("new engine: check %q: kind %q has no implementation", ck.Name, ck.Kind)
 		}
-		for _, rs := range []*config.ReportSpec{ck.Report, commandReport(ck)} {
+		for _, rs := range []*config.ReportSpec{ck.Report, commandReport(ck), ck.NativeReport()} {
 			if rs == nil || rs.Condition == "" {
 				continue
 			}
