@@ -246,6 +246,33 @@ func (e *Engine) runChecks(ctx context.Context, env *evalEnv, checks []*config.C
 			}()
 			continue
 		}
+		if native := ck.NativeReport(); native != nil && !env.noCommands {
+			// A native checker writes a report as a command does, so it
+			// runs beside the commands; it first waits for the earlier
+			// ones writing where it reads (the secrets scan reads every
+			// report), as it would have run after them.
+			var before []chan struct{}
+			reads := watchDirs(nil, watchPaths(ck)...)
+			for _, r := range started {
+				if sharesDir(r.dirs, reads) {
+					before = append(before, r.done)
+				}
+			}
+			done := make(chan struct{})
+			started = append(started, running{done, watchDirs(native)})
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer close(done)
+				for _, d := range before {
+					<-d
+				}
+				slots <- struct{}{}
+				defer func() { <-slots }()
+				results[i] = e.runCheck(ctx, env, ck, waivers)
+			}()
+			continue
+		}
 		reads := watchDirs(nil, watchPaths(ck)...)
 		for _, r := range started {
 			if sharesDir(r.dirs, reads) {

@@ -112,7 +112,7 @@ func (e *evalEnv) judgeNative(ck *config.Check, ran bool) Result {
 	spec := ck.NativeReport()
 	r := e.judgeReport(ck, spec)
 	if !ran {
-		note := fmt.Sprintf("not run (--no-commands); judged on %s", spec.Path)
+		note := fmt.Sprintf("command not run (--no-commands); judged on %s", spec.Path)
 		if r.Verdict == VerdictPass {
 			r.Reason = fmt.Sprintf("%s (%s)", r.Reason, note)
 		} else {

@@ -204,7 +204,7 @@ func TestMultiBotPolicyUnreadableAndNoCommands(t *testing.T) {
 
 	r = runOne(t, root, policyCheck(), func(o *Options) { o.NoCommands = true })
 	assert.Equal(t, VerdictFail, r.Verdict, "judged on the failed report it wrote")
-	assert.Contains(t, r.Reason, "not run (--no-commands); judged on reports/policy/latest.json")
+	assert.Contains(t, r.Reason, "command not run (--no-commands); judged on reports/policy/latest.json")
 }
 
 func TestPyRepr(t *testing.T) {

@@ -321,7 +321,7 @@ func TestSecretsHygieneNoCommands(t *testing.T) {
 	noCmd := func(o *Options) { o.NoCommands = true }
 	r := runOne(t, root, secretsCheck(false), noCmd)
 	assert.Equal(t, VerdictMissing, r.Verdict)
-	assert.Contains(t, r.Reason, "not run (--no-commands); judged on reports/security/latest.json")
+	assert.Contains(t, r.Reason, "command not run (--no-commands); judged on reports/security/latest.json")
 	_, err := os.Stat(filepath.Join(root, "reports"))
 	assert.ErrorIs(t, err, os.ErrNotExist)
 	writeFile(t, root, "reports/security/latest.json", `{"ts_utc": "2026-02-26T01:55:00+00:00", "status": "pass"}`)
