@@ -28,16 +28,75 @@ const pySpace = `\t\n\v\f\r\x1c-\x1f \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{202
 // rule is "regex:" + it) and a Go equivalent without the leading \b, which
 // is tested on the character before each match (Python's \b is Unicode
 // aware, Go's is ASCII only).
+//
+// Go's regexp runs these case-folded alternations at a few MB/s, so a
+// match is looked for only where one can start: at a (lower-cased ASCII)
+// occurrence of a keyword the match must begin with (needles), with the
+// anchored form. Case folding maps two non-ASCII characters onto the
+// keywords' letters (U+017F to s, U+212A to k); text holding either is
+// searched with the plain regexp.
 type secretRule struct {
-	py string
-	re *regexp.Regexp
+	py       string
+	re       *regexp.Regexp
+	anchored *regexp.Regexp
+	needles  [][]byte
+}
+
+func newSecretRule(py, body string, needles ...string) secretRule {
+	r := secretRule{py: py, re: regexp.MustCompile(`(?i)` + body), anchored: regexp.MustCompile(`^(?i:` + body + `)`)}
+	for _, n := range needles {
+		r.needles = append(r.needles, []byte(n))
+	}
+	return r
 }
 
 var secretRules = []secretRule{
-	{`(?i)\b(api[_-]?key|secret|passphrase|token|password)\s*[:=]\s*[^\s]{8,}`,
-		regexp.MustCompile(`(?i)(api[_-]?key|secret|passphrase|token|password)[` + pySpace + `]*[:=][` + pySpace + `]*[^` + pySpace + `]{8,}`)},
-	{`(?i)\bauthorization\s*:\s*bearer\s+[a-z0-9\._\-]{8,}`,
-		regexp.MustCompile(`(?i)authorization[` + pySpace + `]*:[` + pySpace + `]*bearer[` + pySpace + `]+[a-z0-9\._\-]{8,}`)},
+	newSecretRule(`(?i)\b(api[_-]?key|secret|passphrase|token|password)\s*[:=]\s*[^\s]{8,}`,
+		`(api[_-]?key|secret|passphrase|token|password)[`+pySpace+`]*[:=][`+pySpace+`]*[^`+pySpace+`]{8,}`,
+		"api", "secret", "passphrase", "token", "password"),
+	newSecretRule(`(?i)\bauthorization\s*:\s*bearer\s+[a-z0-9\._\-]{8,}`,
+		`authorization[`+pySpace+`]*:[`+pySpace+`]*bearer[`+pySpace+`]+[a-z0-9\._\-]{8,}`,
+		"authorization"),
+}
+
+// foldsToASCII are the UTF-8 forms of U+017F and U+212A.
+var foldsToASCII = [][]byte{[]byte("\u017f"), []byte("\u212a")}
+
+// find is the leftmost match of the rule in text (nil if none); lower is
+// text with ASCII letters lower-cased (same offsets).
+func (r *secretRule) find(text, lower []byte) []int {
+	for _, f := range foldsToASCII {
+		if bytes.Contains(text, f) {
+			return r.re.FindIndex(text)
+		}
+	}
+	from := 0
+	for {
+		at := -1
+		for _, n := range r.needles {
+			if i := bytes.Index(lower[from:], n); i >= 0 && (at < 0 || from+i < at) {
+				at = from + i
+			}
+		}
+		if at < 0 {
+			return nil
+		}
+		if loc := r.anchored.FindIndex(text[at:]); loc != nil {
+			return []int{at, at + loc[1]}
+		}
+		from = at + 1
+	}
+}
+
+// lowerASCII writes b with ASCII letters lower-cased into dst.
+func lowerASCII(dst, b []byte) []byte {
+	dst = append(dst[:0], b...)
+	for i, c := range dst {
+		if c >= 'A' && c <= 'Z' {
+			dst[i] = c + ('a' - 'A')
+		}
+	}
+	return dst
 }
 
 // maxRuleRuns is the most whitespace-separated runs one match spans
@@ -319,6 +378,7 @@ type secretScanner struct {
 	pending   []byte // an incomplete UTF-8 sequence at the end of a chunk
 	pendingCR bool   // a \r whose successor is not known yet
 	text      []byte // decoded text not yet discarded
+	lower     []byte // text, ASCII lower-cased
 	prev      rune   // the last rune discarded from text, -1 at the start
 	resume    [2]int // per rule: where its next search starts in text
 	found     [2][]secretFinding
@@ -341,8 +401,9 @@ func (s *secretScanner) feed(chunk []byte, eof bool) {
 	if !eof {
 		cut = runsStart(s.text, maxRuleRuns)
 	}
-	for i, rule := range secretRules {
-		s.match(i, rule, cut)
+	s.lower = lowerASCII(s.lower, s.text)
+	for i := range secretRules {
+		s.match(i, &secretRules[i], cut)
 	}
 	for i, v := range s.secrets {
 		if !s.secretHit[i] && bytes.Contains(s.text, []byte(v)) {
@@ -369,9 +430,9 @@ func (s *secretScanner) feed(chunk []byte, eof bool) {
 // match finds rule i's matches that start before cut (later ones may
 // still grow), leftmost first as Python's finditer, each starting at a
 // word boundary.
-func (s *secretScanner) match(i int, rule secretRule, cut int) {
+func (s *secretScanner) match(i int, rule *secretRule, cut int) {
 	for s.resume[i] < len(s.text) {
-		loc := rule.re.FindIndex(s.text[s.resume[i]:])
+		loc := rule.find(s.text[s.resume[i]:], s.lower[s.resume[i]:])
 		if loc == nil || s.resume[i]+loc[0] >= cut {
 			// Every match starting before cut is complete in text, so
 			// none was missed before it; one from cut on may still grow
@@ -409,6 +470,7 @@ func (s *secretScanner) result() []secretFinding {
 }
 
 // decode appends chunk to text as valid UTF-8 with universal newlines.
+// Runs of ASCII other than \r are copied whole (the common case).
 func (s *secretScanner) decode(chunk []byte, eof bool) {
 	data := chunk
 	if len(s.pending) > 0 {
@@ -416,27 +478,47 @@ func (s *secretScanner) decode(chunk []byte, eof bool) {
 		s.pending = nil
 	}
 	for len(data) > 0 {
+		c := data[0]
+		switch {
+		case c == '\r':
+			if s.pendingCR {
+				s.text = append(s.text, '\n') // the previous \r stood alone
+			}
+			s.pendingCR = true
+			data = data[1:]
+			continue
+		case c < utf8.RuneSelf:
+			if s.pendingCR {
+				s.pendingCR = false
+				s.text = append(s.text, '\n')
+				if c == '\n' {
+					data = data[1:] // \r\n
+					continue
+				}
+			}
+			n := 1
+			for n < len(data) && data[n] < utf8.RuneSelf && data[n] != '\r' {
+				n++
+			}
+			s.text = append(s.text, data[:n]...)
+			data = data[n:]
+			continue
+		}
 		if !eof && !utf8.FullRune(data) {
 			s.pending = append([]byte(nil), data...)
 			break
 		}
 		r, size := utf8.DecodeRune(data)
-		data = data[size:]
 		if r == utf8.RuneError && size <= 1 {
-			continue // errors="ignore"
+			data = data[1:] // errors="ignore"
+			continue
 		}
 		if s.pendingCR {
 			s.pendingCR = false
 			s.text = append(s.text, '\n')
-			if r == '\n' {
-				continue
-			}
 		}
-		if r == '\r' {
-			s.pendingCR = true
-			continue
-		}
-		s.text = utf8.AppendRune(s.text, r)
+		s.text = append(s.text, data[:size]...)
+		data = data[size:]
 	}
 	if eof && s.pendingCR {
 		s.pendingCR = false

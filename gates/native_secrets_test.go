@@ -69,6 +69,8 @@ func TestSecretsHygieneRules(t *testing.T) {
 		{"clean", map[string]string{"docs/a.md": "nothing here\npassword policy: see wiki"}, false, 1, nil},
 		{"key marker", map[string]string{"docs/a.md": "x password: hunter2hunter2 y"}, false, 1,
 			[]finding{{"docs/a.md", ruleKey, "password: hunter2hunter2"}}},
+		{"unicode case folding", map[string]string{"docs/a.md": "\u017fecret=abcdefghij api_\u212aey=abcdefghij"}, false, 1,
+			[]finding{{"docs/a.md", ruleKey, "\u017fecret=abcdefghij"}, {"docs/a.md", ruleKey, "api_\u212aey=abcdefghij"}}},
 		{"value of 7 is short", map[string]string{"docs/a.md": "token=abc1234 "}, false, 1, nil},
 		{"keywords and case", map[string]string{"docs/a.md": "API_KEY=abcdefgh\nApi-Key = abcdefgh\napikey:abcdefgh\nPassPhrase=abcdefgh\nSECRET = abcdefgh\n"}, false, 1,
 			[]finding{{"docs/a.md", ruleKey, "API_KEY=abcdefgh"}, {"docs/a.md", ruleKey, "Api-Key = abcdefgh"},
@@ -205,7 +207,7 @@ func TestSecretsHygieneScansItsOwnReports(t *testing.T) {
 // sequences and secret values straddling them).
 func TestSecretScannerChunkBoundaries(t *testing.T) {
 	atoms := []string{"password", "token", "authorization", "bearer", "api_key", ":", "=", " ", "\n", "\r\n", "\r", "\u00a0",
-		"abcdefgh", "xy", "é", "\xff", "\xe2\x82", "_", "supersecretvalue", "mysecret", "(", "0123456789abcdef."}
+		"abcdefgh", "xy", "é", "\u017f", "\u212a", "SECRET", "Token", "ApI-kEy", "\xff", "\xe2\x82", "_", "supersecretvalue", "mysecret", "(", "0123456789abcdef."}
 	secrets := []string{"supersecretvalue", "0123456789abcdef"}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for n := range 400 {
