@@ -249,12 +249,13 @@ func (e *Engine) runChecks(ctx context.Context, env *evalEnv, checks []*config.C
 		if native := ck.NativeReport(); native != nil && !env.noCommands {
 			// A native checker writes a report as a command does, so it
 			// runs beside the commands; it first waits for the earlier
-			// ones writing where it reads (the secrets scan reads every
-			// report), as it would have run after them.
+			// ones writing where it reads, as it would have run after
+			// them. The secrets scan reads the whole tree, and a command
+			// may write anywhere in it: it waits for every earlier one.
 			var before []chan struct{}
 			reads := watchDirs(nil, watchPaths(ck)...)
 			for _, r := range started {
-				if sharesDir(r.dirs, reads) {
+				if ck.Kind == config.KindSecretsHygiene || sharesDir(r.dirs, reads) {
 					before = append(before, r.done)
 				}
 			}

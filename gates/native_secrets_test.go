@@ -1,6 +1,7 @@
 package gates
 
 import (
+	"context"
 	"encoding/json"
 	"math/rand/v2"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -345,4 +347,25 @@ func TestSecretsHygieneValidation(t *testing.T) {
 	_, err = New(oneCheckContract(ck), Options{Root: t.TempDir()})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `kind "secrets_hygiene" needs a "secrets_hygiene" block`)
+}
+
+// A native checker runs beside the commands but after the earlier ones
+// that write where it reads: the scan sees what an earlier command wrote
+// under reports/ (the command takes its time first, so a scan that did not
+// wait would miss it).
+func TestSecretsHygieneWaitsForEarlierCommands(t *testing.T) {
+	root := t.TempDir()
+	c := oneCheckContract(config.Check{Name: "writer", Kind: config.KindCommand, Command: &config.CommandSpec{
+		Argv: []string{"sh", "-c", "sleep 0.3; mkdir -p reports/x && printf 'token=abcdefghij' > reports/x/a.md"}}})
+	sec := secretsCheck(false)
+	sec.Severity = config.SeverityCritical
+	c.Checks = append(c.Checks, sec)
+	e, err := New(c, Options{Root: root, Now: func() time.Time { return fixedNow }})
+	require.NoError(t, err)
+	rep, err := e.Run(context.Background(), RunOptions{RunID: "test"})
+	require.NoError(t, err)
+	require.Len(t, rep.Checks, 2)
+	assert.Equal(t, VerdictPass, rep.Checks[0].Verdict, rep.Checks[0].Reason)
+	assert.Equal(t, VerdictFail, rep.Checks[1].Verdict, rep.Checks[1].Reason)
+	assert.Equal(t, 1, readSecretsReport(t, root).FindingCount)
 }
