@@ -33,8 +33,8 @@ const pySpace = `\t\n\v\f\r\x1c-\x1f \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{202
 // match is looked for only where one can start: at a (lower-cased ASCII)
 // occurrence of a keyword the match must begin with (needles), with the
 // anchored form. Case folding maps two non-ASCII characters onto the
-// keywords' letters (U+017F to s, U+212A to k); text holding either is
-// searched with the plain regexp.
+// keywords' letters (foldsToASCII); text holding one is searched with the
+// plain regexp.
 type secretRule struct {
 	py       string
 	re       *regexp.Regexp
@@ -52,15 +52,21 @@ func newSecretRule(py, body string, needles ...string) secretRule {
 
 var secretRules = []secretRule{
 	newSecretRule(`(?i)\b(api[_-]?key|secret|passphrase|token|password)\s*[:=]\s*[^\s]{8,}`,
-		`(api[_-]?key|secret|passphrase|token|password)[`+pySpace+`]*[:=][`+pySpace+`]*[^`+pySpace+`]{8,}`,
+		`(ap`+pyI+`[_-]?key|secret|passphrase|token|password)[`+pySpace+`]*[:=][`+pySpace+`]*[^`+pySpace+`]{8,}`,
 		"api", "secret", "passphrase", "token", "password"),
 	newSecretRule(`(?i)\bauthorization\s*:\s*bearer\s+[a-z0-9\._\-]{8,}`,
-		`authorization[`+pySpace+`]*:[`+pySpace+`]*bearer[`+pySpace+`]+[a-z0-9\._\-]{8,}`,
+		`author`+pyI+`zat`+pyI+`on[`+pySpace+`]*:[`+pySpace+`]*bearer[`+pySpace+`]+[a-z0-9\._\-\x{131}\x{130}]{8,}`,
 		"authorization"),
 }
 
-// foldsToASCII are the UTF-8 forms of U+017F and U+212A.
-var foldsToASCII = [][]byte{[]byte("\u017f"), []byte("\u212a")}
+// pyI is the letter i under Python's IGNORECASE: it also matches the
+// dotless i (U+0131) and the dotted capital I (U+0130), which Go's folding
+// does not.
+const pyI = `[i\x{131}\x{130}]`
+
+// foldsToASCII are the UTF-8 forms of the non-ASCII characters a keyword
+// letter matches: U+017F (s), U+212A (k), U+0131 and U+0130 (i).
+var foldsToASCII = [][]byte{[]byte("\u017f"), []byte("\u212a"), []byte("\u0131"), []byte("\u0130")}
 
 // find is the leftmost match of the rule in text (nil if none); lower is
 // text with ASCII letters lower-cased (same offsets).
@@ -249,7 +255,19 @@ func (e *evalEnv) secretTargets(includeLogs bool) ([]scanTarget, []error) {
 			case t.IsRegular():
 				out = append(out, scanTarget{rel: p})
 			case t&fs.ModeSymlink != 0:
-				out = append(out, scanTarget{rel: p, symlink: true})
+				// is_file() follows it: a link to a directory or to
+				// nothing is no file (not counted); one out of the root
+				// cannot be scanned.
+				st, err := e.fs.Stat(p)
+				switch {
+				case errors.Is(err, fs.ErrNotExist):
+				case err != nil:
+					errs = append(errs, wrapRead(p, err))
+				case st.Mode().IsRegular():
+					out = append(out, scanTarget{rel: p, symlink: true})
+				case !st.IsDir():
+					errs = append(errs, fmt.Errorf("%s: leads to %s: cannot be scanned", p, kindOf(st.Mode())))
+				}
 			default:
 				errs = append(errs, fmt.Errorf("%s: %s: cannot be scanned", p, kindOf(t)))
 			}

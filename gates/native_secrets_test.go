@@ -73,6 +73,8 @@ func TestSecretsHygieneRules(t *testing.T) {
 			[]finding{{"docs/a.md", ruleKey, "password: hunter2hunter2"}}},
 		{"unicode case folding", map[string]string{"docs/a.md": "\u017fecret=abcdefghij api_\u212aey=abcdefghij"}, false, 1,
 			[]finding{{"docs/a.md", ruleKey, "\u017fecret=abcdefghij"}, {"docs/a.md", ruleKey, "api_\u212aey=abcdefghij"}}},
+		{"python's i folding", map[string]string{"docs/a.md": "ap\u0131key=abcdefghij AUTHOR\u0130ZATION: bearer abc\u0131defgh"}, false, 1,
+			[]finding{{"docs/a.md", ruleKey, "ap\u0131key=abcdefghij"}, {"docs/a.md", ruleBearer, "AUTHOR\u0130ZATION: bearer abc\u0131defgh"}}},
 		{"value of 7 is short", map[string]string{"docs/a.md": "token=abc1234 "}, false, 1, nil},
 		{"keywords and case", map[string]string{"docs/a.md": "API_KEY=abcdefgh\nApi-Key = abcdefgh\napikey:abcdefgh\nPassPhrase=abcdefgh\nSECRET = abcdefgh\n"}, false, 1,
 			[]finding{{"docs/a.md", ruleKey, "API_KEY=abcdefgh"}, {"docs/a.md", ruleKey, "Api-Key = abcdefgh"},
@@ -209,7 +211,7 @@ func TestSecretsHygieneScansItsOwnReports(t *testing.T) {
 // sequences and secret values straddling them).
 func TestSecretScannerChunkBoundaries(t *testing.T) {
 	atoms := []string{"password", "token", "authorization", "bearer", "api_key", ":", "=", " ", "\n", "\r\n", "\r", "\u00a0",
-		"abcdefgh", "xy", "é", "\u017f", "\u212a", "SECRET", "Token", "ApI-kEy", "\xff", "\xe2\x82", "_", "supersecretvalue", "mysecret", "(", "0123456789abcdef."}
+		"abcdefgh", "xy", "é", "\u017f", "\u212a", "\u0131", "\u0130", "SECRET", "Token", "ApI-kEy", "\xff", "\xe2\x82", "_", "supersecretvalue", "mysecret", "(", "0123456789abcdef."}
 	secrets := []string{"supersecretvalue", "0123456789abcdef"}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for n := range 400 {
@@ -313,7 +315,7 @@ func TestSecretsHygieneFailsClosed(t *testing.T) {
 	r := runOne(t, root, secretsCheck(false))
 	assert.Equal(t, VerdictFail, r.Verdict, r.Reason)
 	rep := readSecretsReport(t, root)
-	assert.Equal(t, 5, rep.ScannedFiles) // dir.md, dangling.md and inside.md count, as the script's suffix test
+	assert.Equal(t, 3, rep.ScannedFiles) // b.md, a.txt and inside.md: dir.md and dangling.md are no files
 	assert.Equal(t, 1, rep.FindingCount)
 }
 
