@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/strictcycle/strictcycle/config"
+	"github.com/strictcycle/strictcycle/rootfs"
 )
 
 // The secrets hygiene scan of run_secrets_hygiene_check.py (rules in
@@ -70,18 +71,23 @@ var foldsToASCII = [][]byte{[]byte("\u017f"), []byte("\u212a"), []byte("\u0131")
 
 // find is the leftmost match of the rule in text (nil if none); lower is
 // text with ASCII letters lower-cased (same offsets).
-func (r *secretRule) find(text, lower []byte) []int {
-	for _, f := range foldsToASCII {
-		if bytes.Contains(text, f) {
-			return r.re.FindIndex(text)
-		}
+// plain says the text holds a character of foldsToASCII: the needles
+// cannot find every match there.
+func (r *secretRule) find(text, lower []byte, plain bool) []int {
+	if plain {
+		return r.re.FindIndex(text)
 	}
-	from := 0
+	// next[k] is the next occurrence of needle k not yet tried (-1: none
+	// left), so each needle's text is searched once per call.
+	var next [8]int
+	for k, n := range r.needles {
+		next[k] = bytes.Index(lower, n)
+	}
 	for {
 		at := -1
-		for _, n := range r.needles {
-			if i := bytes.Index(lower[from:], n); i >= 0 && (at < 0 || from+i < at) {
-				at = from + i
+		for k := range r.needles {
+			if next[k] >= 0 && (at < 0 || next[k] < at) {
+				at = next[k]
 			}
 		}
 		if at < 0 {
@@ -90,7 +96,16 @@ func (r *secretRule) find(text, lower []byte) []int {
 		if loc := r.anchored.FindIndex(text[at:]); loc != nil {
 			return []int{at, at + loc[1]}
 		}
-		from = at + 1
+		// No match here; only needles at this position move on.
+		for k, n := range r.needles {
+			if next[k] == at {
+				if i := bytes.Index(lower[at+1:], n); i >= 0 {
+					next[k] = at + 1 + i
+				} else {
+					next[k] = -1
+				}
+			}
+		}
 	}
 }
 
@@ -153,8 +168,8 @@ func (f secretFinding) obj() pyObj {
 // showed a symlink (followed inside the root; one to a directory or to
 // nothing is no file, as pathlib's is_file()).
 type scanTarget struct {
-	rel     string
-	symlink bool
+	rel, dir, name string
+	symlink        bool
 }
 
 func checkSecretsHygiene(ctx context.Context, env *evalEnv, ck *config.Check) Result {
@@ -229,55 +244,67 @@ func secretsStdout(status string, scanned int, findings []secretFinding, evidenc
 // when its suffix is a text one. An entry that is neither a directory, a
 // regular file nor a symlink (a FIFO, a socket, a device) with a text
 // suffix, and a directory that cannot be listed, are errors: the scan
-// cannot vouch for them.
+// cannot vouch for them. Directories are listed without a stat per entry.
 func (e *evalEnv) secretTargets(includeLogs bool) ([]scanTarget, []error) {
 	var out []scanTarget
 	var errs []error
-	for _, base := range []string{"docs", "reports", "data"} {
-		if base == "data" && !includeLogs {
-			continue
-		}
-		if !e.isDir(base) {
-			continue
-		}
-		err := fs.WalkDir(e.fs.FS(), base, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				errs = append(errs, wrapRead(p, err))
-				return nil
-			}
-			if d.IsDir() || !textExt[strings.ToLower(pySuffix(d.Name()))] {
-				return nil
-			}
-			if base == "data" && !hasLogsPart(p) {
-				return nil
-			}
-			switch t := d.Type(); {
-			case t.IsRegular():
-				out = append(out, scanTarget{rel: p})
-			case t&fs.ModeSymlink != 0:
-				// is_file() follows it: a link to a directory or to
-				// nothing is no file (not counted); one out of the root
-				// cannot be scanned.
-				st, err := e.fs.Stat(p)
-				switch {
-				case errors.Is(err, fs.ErrNotExist):
-				case err != nil:
-					errs = append(errs, wrapRead(p, err))
-				case st.Mode().IsRegular():
-					out = append(out, scanTarget{rel: p, symlink: true})
-				case !st.IsDir():
-					errs = append(errs, fmt.Errorf("%s: leads to %s: cannot be scanned", p, kindOf(st.Mode())))
-				}
-			default:
-				errs = append(errs, fmt.Errorf("%s: %s: cannot be scanned", p, kindOf(t)))
-			}
-			return nil
-		})
+	var walk func(dir string)
+	walk = func(dir string) {
+		des, err := e.fs.ReadDirTypes(dir)
 		if err != nil {
-			errs = append(errs, wrapRead(base, err))
+			errs = append(errs, wrapRead(dir, err))
+			return
+		}
+		for _, d := range des {
+			p := dir + "/" + d.Name()
+			if d.IsDir() {
+				walk(p)
+				continue
+			}
+			if !textExt[strings.ToLower(pySuffix(d.Name()))] {
+				continue
+			}
+			if strings.HasPrefix(p, "data/") && !hasLogsPart(p) {
+				continue
+			}
+			if t, err := e.secretTarget(dir, d.Name(), d.Type()); err != nil {
+				errs = append(errs, err)
+			} else if t != nil {
+				out = append(out, *t)
+			}
+		}
+	}
+	for _, base := range []string{"docs", "reports", "data"} {
+		if (base != "data" || includeLogs) && e.isDir(base) {
+			walk(base)
 		}
 	}
 	return out, errs
+}
+
+// secretTarget is the scan target of a listed entry of a text suffix, or
+// nil for a symlink that is no file (to a directory or to nothing, as
+// is_file() has it).
+func (e *evalEnv) secretTarget(dir, name string, t fs.FileMode) (*scanTarget, error) {
+	p := dir + "/" + name
+	switch {
+	case t.IsRegular():
+		return &scanTarget{rel: p, dir: dir, name: name}, nil
+	case t&fs.ModeSymlink == 0:
+		return nil, fmt.Errorf("%s: %s: cannot be scanned", p, kindOf(t))
+	}
+	st, err := e.fs.Stat(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil
+	case err != nil:
+		return nil, wrapRead(p, err)
+	case st.Mode().IsRegular():
+		return &scanTarget{rel: p, dir: dir, name: name, symlink: true}, nil
+	case st.IsDir():
+		return nil, nil
+	}
+	return nil, fmt.Errorf("%s: leads to %s: cannot be scanned", p, kindOf(st.Mode()))
 }
 
 func kindOf(m fs.FileMode) string {
@@ -312,6 +339,12 @@ type scanResult struct {
 // the first rule, then of the second, then one per secret value found).
 func (e *evalEnv) scanAll(ctx context.Context, targets []scanTarget, secrets []string, max int64) ([]secretFinding, []error) {
 	results := make([]scanResult, len(targets))
+	subs := e.subRoots(targets)
+	defer func() {
+		for _, sub := range subs {
+			sub.Close()
+		}
+	}()
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range min(runtime.NumCPU(), max1(len(targets))) {
@@ -319,8 +352,9 @@ func (e *evalEnv) scanAll(ctx context.Context, targets []scanTarget, secrets []s
 		go func() {
 			defer wg.Done()
 			buf := make([]byte, scanChunk)
+			sc := &secretScanner{}
 			for i := range next {
-				results[i].findings, results[i].err = e.scanFile(targets[i], secrets, max, buf)
+				results[i].findings, results[i].err = e.scanFile(subs[targets[i].dir], targets[i], secrets, max, buf, sc)
 			}
 		}()
 	}
@@ -345,10 +379,34 @@ func (e *evalEnv) scanAll(ctx context.Context, targets []scanTarget, secrets []s
 
 func max1(n int) int { return max(n, 1) }
 
+// subRoots opens each directory holding a target as a root of its own, so
+// that opening a file is one openat (rootfs.Root.Sub); a directory that
+// cannot be opened so is left out, and its files are opened through the
+// root.
+func (e *evalEnv) subRoots(targets []scanTarget) map[string]*rootfs.Root {
+	subs := map[string]*rootfs.Root{}
+	for _, t := range targets {
+		if _, done := subs[t.dir]; done {
+			continue
+		}
+		sub, err := e.fs.Sub(t.dir)
+		if err != nil {
+			sub = nil
+		}
+		subs[t.dir] = sub
+	}
+	for dir, sub := range subs {
+		if sub == nil {
+			delete(subs, dir)
+		}
+	}
+	return subs
+}
+
 // scanFile streams one file through the rules. A symlink to a directory
 // or to nothing is no file (skipped, as the script's is_file()); one that
 // leads outside the root, a file over the cap, and a read error are errors.
-func (e *evalEnv) scanFile(t scanTarget, secrets []string, max int64, buf []byte) ([]secretFinding, error) {
+func (e *evalEnv) scanFile(sub *rootfs.Root, t scanTarget, secrets []string, max int64, buf []byte, sc *secretScanner) ([]secretFinding, error) {
 	if t.symlink {
 		st, err := e.fs.Stat(t.rel)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -361,7 +419,19 @@ func (e *evalEnv) scanFile(t scanTarget, secrets []string, max int64, buf []byte
 			return nil, nil
 		}
 	}
-	f, err := e.open(t.rel, max)
+	var f *rootfs.File
+	var err error
+	if sub != nil && !t.symlink {
+		// A regular file of the listing, one openat; if it was replaced
+		// by a symlink since, the sub root refuses what leaves it and
+		// the root decides.
+		if f, err = sub.Open(t.name, max); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			f, err = e.fs.Open(t.rel, max)
+		}
+		err = wrapRead(t.rel, err)
+	} else {
+		f, err = e.open(t.rel, max)
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil // gone since the listing
 	}
@@ -369,7 +439,7 @@ func (e *evalEnv) scanFile(t scanTarget, secrets []string, max int64, buf []byte
 		return nil, err
 	}
 	defer f.Close()
-	sc := newSecretScanner(e.abs(t.rel), secrets)
+	sc.reset(e.abs(t.rel), secrets)
 	for {
 		n, err := f.Read(buf)
 		sc.feed(buf[:n], false)
@@ -397,6 +467,7 @@ type secretScanner struct {
 	pendingCR bool   // a \r whose successor is not known yet
 	text      []byte // decoded text not yet discarded
 	lower     []byte // text, ASCII lower-cased
+	plain     bool   // text holds a character of foldsToASCII
 	prev      rune   // the last rune discarded from text, -1 at the start
 	resume    [2]int // per rule: where its next search starts in text
 	found     [2][]secretFinding
@@ -404,11 +475,23 @@ type secretScanner struct {
 }
 
 func newSecretScanner(path string, secrets []string) *secretScanner {
+	s := &secretScanner{}
+	s.reset(path, secrets)
+	return s
+}
+
+// reset readies s for another file, keeping its buffers.
+func (s *secretScanner) reset(path string, secrets []string) {
 	keep := 0
-	for _, s := range secrets {
-		keep = max(keep, len(s))
+	for _, v := range secrets {
+		keep = max(keep, len(v))
 	}
-	return &secretScanner{path: path, secrets: secrets, keepLen: keep, prev: -1, secretHit: make([]bool, len(secrets))}
+	hits := s.secretHit[:0]
+	for range secrets {
+		hits = append(hits, false)
+	}
+	*s = secretScanner{path: path, secrets: secrets, keepLen: keep, prev: -1, secretHit: hits,
+		text: s.text[:0], lower: s.lower[:0], found: [2][]secretFinding{}}
 }
 
 // feed decodes chunk, matches what can be decided, and drops what no
@@ -420,6 +503,10 @@ func (s *secretScanner) feed(chunk []byte, eof bool) {
 		cut = runsStart(s.text, maxRuleRuns)
 	}
 	s.lower = lowerASCII(s.lower, s.text)
+	s.plain = false
+	for _, f := range foldsToASCII {
+		s.plain = s.plain || bytes.Contains(s.text, f)
+	}
 	for i := range secretRules {
 		s.match(i, &secretRules[i], cut)
 	}
@@ -450,7 +537,7 @@ func (s *secretScanner) feed(chunk []byte, eof bool) {
 // word boundary.
 func (s *secretScanner) match(i int, rule *secretRule, cut int) {
 	for s.resume[i] < len(s.text) {
-		loc := rule.find(s.text[s.resume[i]:], s.lower[s.resume[i]:])
+		loc := rule.find(s.text[s.resume[i]:], s.lower[s.resume[i]:], s.plain)
 		if loc == nil || s.resume[i]+loc[0] >= cut {
 			// Every match starting before cut is complete in text, so
 			// none was missed before it; one from cut on may still grow
