@@ -21,6 +21,9 @@ import (
 // reconciliation thresholds agree. Values are judged with Python's str()
 // and truthiness, as the script did.
 
+// checkMultiBotPolicy applies the script's rules, writes its report (the
+// exception's, when it could not finish) and is judged on it; a config
+// that cannot be read makes it an error.
 func checkMultiBotPolicy(_ context.Context, env *evalEnv, ck *config.Check) Result {
 	if env.noCommands {
 		return env.judgeNative(ck, false)
@@ -270,13 +273,11 @@ func pyTruthy(v any) bool {
 	return true
 }
 
-// pyStr is Python's str() of a JSON value.
+// pyStr is Python's str() of a JSON value: a string itself, anything else
+// its repr().
 func pyStr(v any) string {
-	switch x := v.(type) {
-	case string:
+	if x, ok := v.(string); ok {
 		return x
-	case []any, map[string]any:
-		return pyRepr(v)
 	}
 	return pyRepr(v)
 }

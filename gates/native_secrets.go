@@ -132,6 +132,7 @@ const scanChunk = 64 << 10
 var textExt = map[string]bool{".md": true, ".txt": true, ".log": true, ".json": true, ".jsonl": true,
 	".csv": true, ".yaml": true, ".yml": true, ".env": true}
 
+// isPySpace is Python's str.isspace() (the characters of pySpace).
 func isPySpace(r rune) bool {
 	switch {
 	case r == ' ' || (r >= '\t' && r <= '\r') || (r >= 0x1c && r <= 0x1f) || r == 0x85 || r == 0xa0:
@@ -172,6 +173,9 @@ type scanTarget struct {
 	symlink        bool
 }
 
+// checkSecretsHygiene scans, writes the script's report (with what could
+// not be scanned, when anything could not) and is judged on it; anything
+// it could not read makes it an error, never a pass.
 func checkSecretsHygiene(ctx context.Context, env *evalEnv, ck *config.Check) Result {
 	if env.noCommands {
 		return env.judgeNative(ck, false)
