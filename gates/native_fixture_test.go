@@ -41,6 +41,23 @@ func TestHbotFixtureNativeCheckers(t *testing.T) {
 		assert.Equal(t, want[r.Name], r.EvidencePaths, r.Name)
 	}
 
+	// Run for real (scanning and writing) on a copy of the tree: the same
+	// verdicts and evidence paths.
+	copyRoot := t.TempDir()
+	copyTree(t, root, copyRoot)
+	e, err = New(c, Options{Root: copyRoot, CI: true, Now: func() time.Time { return fixedNow }})
+	require.NoError(t, err)
+	rep, err = e.Run(context.Background(), RunOptions{Only: []string{"multi_bot_policy_scope", "secrets_hygiene"}})
+	require.NoError(t, err)
+	for _, r := range rep.Checks {
+		assert.Equal(t, VerdictPass, r.Verdict, "%s: %s", r.Name, r.Reason)
+		rel := make([]string, len(r.EvidencePaths))
+		for i, p := range r.EvidencePaths {
+			rel[i] = filepath.Join(root, p[len(copyRoot):])
+		}
+		assert.Equal(t, want[r.Name], rel, r.Name)
+	}
+
 	// The rules over a copy of the real configs.
 	tmp := t.TempDir()
 	for _, rel := range []string{"config/multi_bot_policy_v1.json", "config/exchange_account_map.json", "config/portfolio_limits_v1.json", "config/reconciliation_thresholds.json"} {
