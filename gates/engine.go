@@ -219,6 +219,7 @@ func (e *Engine) Run(ctx context.Context, ro RunOptions) (*Report, error) {
 // environment; the other checks run in order meanwhile. A check that reads
 // a directory where an earlier command check's artifact lies waits for that
 // command first, so it sees what the command wrote, as in a sequential run.
+// Native checkers (config.Check.NativeReport) run like command checks.
 func (e *Engine) runChecks(ctx context.Context, env *evalEnv, checks []*config.Check, waivers []Waiver) ([]Result, error) {
 	results := make([]Result, len(checks))
 	slots := make(chan struct{}, e.commandParallelism())
