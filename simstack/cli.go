@@ -94,8 +94,11 @@ func simSeed(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("parse flags: --root is required")
 	}
 	if *now == "" {
-		if *stale != "" || *failing != "" || *missing != "" || *realSize {
-			return fmt.Errorf("parse flags: --stale, --failing, --missing and --real-size need --now")
+		if *stale != "" || *failing != "" || *missing != "" {
+			return fmt.Errorf("parse flags: --stale, --failing and --missing need --now")
+		}
+		if *realSize {
+			return fmt.Errorf("parse flags: --real-size needs --now")
 		}
 		if err := Seed(*root); err != nil {
 			return err
