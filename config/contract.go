@@ -126,6 +126,9 @@ type Check struct {
 	StrategyCatalog *StrategyCatalogSpec `yaml:"strategy_catalog,omitempty" json:"strategy_catalog,omitempty"`
 	Coordination    *CoordinationSpec    `yaml:"coordination,omitempty" json:"coordination,omitempty"`
 	Day2            *Day2Spec            `yaml:"day2,omitempty" json:"day2,omitempty"`
+	// Native checkers (config/native.go).
+	SecretsHygiene *SecretsHygieneSpec `yaml:"secrets_hygiene,omitempty" json:"secrets_hygiene,omitempty"`
+	MultiBotPolicy *MultiBotPolicySpec `yaml:"multi_bot_policy,omitempty" json:"multi_bot_policy,omitempty"`
 }
 
 // GlobSpec is files_glob: at least MinMatches files match Pattern.

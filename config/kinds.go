@@ -48,6 +48,18 @@ var kinds = map[string]kindSpec{
 		}
 		return []string{ck.Day2.Eval, ck.Day2.SourceCompareGlob}
 	}},
+	KindSecretsHygiene: {block: "secrets_hygiene", reads: func(ck *Check) []string {
+		s := ck.SecretsHygiene
+		out := []string{"docs/**", "reports/**", s.Env()}
+		if s.IncludeLogs {
+			out = append(out, "data/**/logs/**")
+		}
+		return out
+	}},
+	KindMultiBotPolicy: {block: "multi_bot_policy", reads: func(ck *Check) []string {
+		p, a, f, r := ck.MultiBotPolicy.Inputs()
+		return []string{p, a, f, r}
+	}},
 }
 
 // blockSpec is one kind block of a check: whether the check sets it and
@@ -86,6 +98,12 @@ var blocks = []blockSpec{
 	}},
 	{"day2", func(ck *Check) bool { return ck.Day2 != nil }, func(ps *problems, at string, ck *Check) {
 		ck.Day2.validate(ps, at)
+	}},
+	{"secrets_hygiene", func(ck *Check) bool { return ck.SecretsHygiene != nil }, func(ps *problems, at string, ck *Check) {
+		ck.SecretsHygiene.validate(ps, at)
+	}},
+	{"multi_bot_policy", func(ck *Check) bool { return ck.MultiBotPolicy != nil }, func(ps *problems, at string, ck *Check) {
+		ck.MultiBotPolicy.validate(ps, at)
 	}},
 }
 

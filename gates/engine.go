@@ -96,7 +96,7 @@ func New(c *config.Contract, opts Options) (*Engine, error) {
 		if _, ok := registry[ck.Kind]; !ok {
 			return nil, fmt.Errorf("new engine: check %q: kind %q has no implementation", ck.Name, ck.Kind)
 		}
-		for _, rs := range []*config.ReportSpec{ck.Report, commandReport(ck)} {
+		for _, rs := range []*config.ReportSpec{ck.Report, commandReport(ck), ck.NativeReport()} {
 			if rs == nil || rs.Condition == "" {
 				continue
 			}
@@ -240,6 +240,7 @@ func (e *Engine) Run(ctx context.Context, ro RunOptions) (*Report, error) {
 // environment; the other checks run in order meanwhile. A check that reads
 // a directory where an earlier command check's artifact lies waits for that
 // command first, so it sees what the command wrote, as in a sequential run.
+// Native checkers (config.Check.NativeReport) run like command checks.
 func (e *Engine) runChecks(ctx context.Context, env *evalEnv, checks []*config.Check, waivers []Waiver) ([]Result, error) {
 	results := make([]Result, len(checks))
 	slots := make(chan struct{}, e.commandParallelism())
@@ -261,6 +262,34 @@ func (e *Engine) runChecks(ctx context.Context, env *evalEnv, checks []*config.C
 			go func() {
 				defer wg.Done()
 				defer close(done)
+				slots <- struct{}{}
+				defer func() { <-slots }()
+				results[i] = e.runCheck(ctx, env, ck, waivers)
+			}()
+			continue
+		}
+		if native := ck.NativeReport(); native != nil && !env.noCommands {
+			// A native checker writes a report as a command does, so it
+			// runs beside the commands; it first waits for the earlier
+			// ones writing where it reads, as it would have run after
+			// them. The secrets scan reads the whole tree, and a command
+			// may write anywhere in it: it waits for every earlier one.
+			var before []chan struct{}
+			reads := watchDirs(nil, watchPaths(ck)...)
+			for _, r := range started {
+				if ck.Kind == config.KindSecretsHygiene || sharesDir(r.dirs, reads) {
+					before = append(before, r.done)
+				}
+			}
+			done := make(chan struct{})
+			started = append(started, running{done, watchDirs(native)})
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer close(done)
+				for _, d := range before {
+					<-d
+				}
 				slots <- struct{}{}
 				defer func() { <-slots }()
 				results[i] = e.runCheck(ctx, env, ck, waivers)

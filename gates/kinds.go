@@ -40,6 +40,8 @@ var registry = map[string]checkFunc{
 	config.KindStrategyCatalog:  checkStrategyCatalog,
 	config.KindCoordination:     checkCoordination,
 	config.KindDay2Gate:         checkDay2,
+	config.KindSecretsHygiene:   checkSecretsHygiene,
+	config.KindMultiBotPolicy:   checkMultiBotPolicy,
 }
 
 func reasonOr(s, def string) string {

@@ -17,6 +17,9 @@ verbs:
   seed     --root DIR --now RFC3339 [--stale CHECK,...] [--failing CHECK,...] [--missing CHECK,...]
                                                lay out a Day-28-shaped root: every report of the 16
                                                checks aged against --now (all PASS unless named)
+  seed     --root DIR --now RFC3339 --real-size
+                                               the same, grown to the 959d6cc tree's size (~5 300
+                                               files scanned by secrets_hygiene; all PASS)
   run      --root DIR --service NAME [--interval 2s] [--redis URL] [--non-atomic [--torn-pause 200ms]]
            [--skew 0] [--start-delay 0]        run one producer in the foreground until SIGTERM/SIGINT
   start    --root DIR [run flags] [--delay 0] SERVICE...
@@ -87,6 +90,7 @@ func simSeed(args []string, stdout, stderr io.Writer) error {
 	stale := fs.String("stale", "", "with --now: comma-separated checks whose reports are stale")
 	failing := fs.String("failing", "", "with --now: comma-separated checks whose files are unhealthy")
 	missing := fs.String("missing", "", "with --now: comma-separated checks whose files are absent")
+	realSize := fs.Bool("real-size", false, "with --now: grow the tree to the 959d6cc shape (~5 300 scanned files; all checks still pass)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -97,6 +101,9 @@ func simSeed(args []string, stdout, stderr io.Writer) error {
 		if *stale != "" || *failing != "" || *missing != "" {
 			return fmt.Errorf("parse flags: --stale, --failing and --missing need --now")
 		}
+		if *realSize {
+			return fmt.Errorf("parse flags: --real-size needs --now")
+		}
 		if err := Seed(*root); err != nil {
 			return err
 		}
@@ -106,6 +113,18 @@ func simSeed(args []string, stdout, stderr io.Writer) error {
 	t, err := time.Parse(time.RFC3339, *now)
 	if err != nil {
 		return fmt.Errorf("parse --now %q: %w", *now, err)
+	}
+	if *realSize {
+		if *stale != "" || *failing != "" || *missing != "" {
+			return fmt.Errorf("parse flags: --real-size writes a passing tree; it takes no --stale, --failing or --missing")
+		}
+		st, err := WriteRealSize(*root, t)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "seeded %s: real-size tree (%d files added, %.1f MiB), Day-28 reports aged against %s\n",
+			*root, st.Files, float64(st.Bytes)/(1<<20), t.UTC().Format(time.RFC3339))
+		return nil
 	}
 	o := Day28Options{Now: t, Stale: splitList(*stale), Failing: splitList(*failing), Missing: splitList(*missing)}
 	if err := WriteDay28(*root, o); err != nil {

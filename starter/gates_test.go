@@ -104,6 +104,8 @@ func TestSimSeedErrors(t *testing.T) {
 		{"unknown stale check", []string{"--now", "2026-02-26T02:00:00Z", "--stale", "smoke_checks"}, `stale "smoke_checks": not a timed Day-28 check`},
 		{"no failing form", []string{"--now", "2026-02-26T02:00:00Z", "--failing", "alerting_health"}, `failing "alerting_health": no failing form`},
 		{"variants need now", []string{"--stale", "parity_thresholds"}, "--stale, --failing and --missing need --now"},
+		{"real size needs now", []string{"--real-size"}, "--real-size needs --now"},
+		{"real size takes no variants", []string{"--now", "2026-02-26T02:00:00Z", "--real-size", "--stale", "parity_thresholds"}, "--real-size writes a passing tree"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
