@@ -105,25 +105,20 @@ func (e *evalEnv) writeNativeReport(dir, prefix string, payload []byte) (string,
 
 // judgeNative judges a native check on the report it wrote (or, with
 // --no-commands, on the one last written), with the command check's words:
-// a failed status is the script's exit code 2, "<fail reason> (rc=2)", and
-// the report is recorded as evidence whatever the verdict, as the original
+// a failed status is the script's exit code 2 (the contract's fail reason
+// renders {rc} as 2), what the report says goes to the detail, and the
+// report is recorded as evidence whatever the verdict, as the original
 // recorded it.
 func (e *evalEnv) judgeNative(ck *config.Check, ran bool) Result {
 	spec := ck.NativeReport()
 	r := e.judgeReport(ck, spec)
 	if !ran {
-		note := fmt.Sprintf("command not run (--no-commands); judged on %s", spec.Path)
-		if r.Verdict == VerdictPass {
-			r.Reason = fmt.Sprintf("%s (%s)", r.Reason, note)
-		} else {
-			r.Reason = note + ": " + r.Reason
-		}
+		r.Detail = fmt.Sprintf("command not run (--no-commands); judged on %s", spec.Path)
 		return r
 	}
 	rc := 0
 	if r.Verdict == VerdictFail {
 		rc = 2
-		r.Reason = fmt.Sprintf("%s (rc=%d)", failText(ck), rc)
 	}
 	if r.Verdict == VerdictPass || r.Verdict == VerdictFail {
 		r.ExitCode = &rc

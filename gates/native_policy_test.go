@@ -17,7 +17,7 @@ import (
 func policyCheck() config.Check {
 	return config.Check{Name: "multi_bot_policy_scope", Kind: config.KindMultiBotPolicy,
 		PassReason: "multi-bot policy scope is consistent across risk/reconciliation/account-map",
-		FailReason: "multi-bot policy scope check failed", MultiBotPolicy: &config.MultiBotPolicySpec{}}
+		FailReason: "multi-bot policy scope check failed (rc={rc})", MultiBotPolicy: &config.MultiBotPolicySpec{}}
 }
 
 const (
@@ -199,12 +199,13 @@ func TestMultiBotPolicyUnreadableAndNoCommands(t *testing.T) {
 	require.NoError(t, syscall.Mkfifo(filepath.Join(root, reconRel), 0o644))
 	r := runOne(t, root, policyCheck())
 	assert.Equal(t, VerdictError, r.Verdict)
-	assert.Contains(t, r.Reason, "multi-bot policy scope check failed: config/reconciliation_thresholds.json")
-	assert.Contains(t, r.Reason, "FIFO")
+	assert.Equal(t, "multi-bot policy scope check failed (rc=?)", r.Reason, "no command exited")
+	assert.Contains(t, r.Detail, "config/reconciliation_thresholds.json")
+	assert.Contains(t, r.Detail, "FIFO")
 
 	r = runOne(t, root, policyCheck(), func(o *Options) { o.NoCommands = true })
 	assert.Equal(t, VerdictFail, r.Verdict, "judged on the failed report it wrote")
-	assert.Contains(t, r.Reason, "command not run (--no-commands); judged on reports/policy/latest.json")
+	assert.Contains(t, r.Detail, "command not run (--no-commands); judged on reports/policy/latest.json")
 }
 
 func TestPyRepr(t *testing.T) {

@@ -25,7 +25,7 @@ const (
 
 func secretsCheck(includeLogs bool) config.Check {
 	return config.Check{Name: "secrets_hygiene", Kind: config.KindSecretsHygiene,
-		PassReason: "no secret leakage markers in docs/reports/log artifacts", FailReason: "secrets hygiene check failed",
+		PassReason: "no secret leakage markers in docs/reports/log artifacts", FailReason: "secrets hygiene check failed (rc={rc})",
 		SecretsHygiene: &config.SecretsHygieneSpec{IncludeLogs: includeLogs}}
 }
 
@@ -296,8 +296,8 @@ func TestSecretsHygieneFailsClosed(t *testing.T) {
 			ck.SecretsHygiene.MaxFileBytes = 1000
 			r := runOne(t, root, ck)
 			assert.Equal(t, VerdictError, r.Verdict)
-			assert.Contains(t, r.Reason, "secrets hygiene check failed: ")
-			assert.Contains(t, r.Reason, tc.want)
+			assert.Equal(t, "secrets hygiene check failed (rc=?)", r.Reason, "no command exited")
+			assert.Contains(t, r.Detail, tc.want)
 			if !strings.HasPrefix(tc.name, "unreadable env") {
 				rep := readSecretsReport(t, root)
 				assert.Equal(t, "fail", rep.Status)
@@ -327,7 +327,7 @@ func TestSecretsHygieneNoCommands(t *testing.T) {
 	noCmd := func(o *Options) { o.NoCommands = true }
 	r := runOne(t, root, secretsCheck(false), noCmd)
 	assert.Equal(t, VerdictMissing, r.Verdict)
-	assert.Contains(t, r.Reason, "command not run (--no-commands); judged on reports/security/latest.json")
+	assert.Contains(t, r.Detail, "command not run (--no-commands); judged on reports/security/latest.json")
 	_, err := os.Stat(filepath.Join(root, "reports"))
 	assert.ErrorIs(t, err, os.ErrNotExist)
 	writeFile(t, root, "reports/security/latest.json", `{"ts_utc": "2026-02-26T01:55:00+00:00", "status": "pass"}`)
