@@ -653,3 +653,21 @@ func (s *StrictCycleSuite) TestFinalGateFailureIsTheReason() {
 	s.Equal("critical failures: unit_service_integration_tests", res.Reason)
 	s.Equal(res.Reason, s.stack.published[0].Reason)
 }
+
+// An abort that lands in the same workflow task as a gate run's PASS (the
+// activity had completed when the abort cancelled it) still decides FAIL
+// with the operator's reason: decide never lets a PASS summary outvote an
+// abort.
+func (s *StrictCycleSuite) TestAbortOutvotesAPassingSummary() {
+	decideAborted := func(ctx workflow.Context, in *StrictCycleInput) (*StrictCycleResult, error) {
+		sc := &strictCycle{in: in, abortReq: &AbortRequest{Reason: "late halt", By: "eve"}}
+		pass := &cycletypes.GateSummary{Status: cycletypes.StatusPass, CriticalFailures: []string{}}
+		return sc.decide(ctx, &StrictCycleResult{}, pass, "")
+	}
+	s.env.RegisterWorkflowWithOptions(decideAborted, workflow.RegisterOptions{Name: "decideAborted"})
+	s.env.ExecuteWorkflow("decideAborted", s.input())
+	res := s.result()
+	s.Equal(cycletypes.StatusFail, res.Status)
+	s.Equal("aborted by eve: late halt", res.Reason)
+	s.Equal(1, s.stack.publishCalls, "the FAIL is published")
+}
