@@ -129,6 +129,8 @@ type Check struct {
 	// Native checkers (config/native.go).
 	SecretsHygiene *SecretsHygieneSpec `yaml:"secrets_hygiene,omitempty" json:"secrets_hygiene,omitempty"`
 	MultiBotPolicy *MultiBotPolicySpec `yaml:"multi_bot_policy,omitempty" json:"multi_bot_policy,omitempty"`
+	// Parity is the parity_gate block (config/parity.go).
+	Parity *ParitySpec `yaml:"parity,omitempty" json:"parity,omitempty"`
 }
 
 // GlobSpec is files_glob: at least MinMatches files match Pattern.

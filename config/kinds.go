@@ -56,6 +56,7 @@ var kinds = map[string]kindSpec{
 		}
 		return out
 	}},
+	KindParityGate: {block: "parity", reads: func(ck *Check) []string { return ck.Parity.Reads() }},
 	KindMultiBotPolicy: {block: "multi_bot_policy", reads: func(ck *Check) []string {
 		p, a, f, r := ck.MultiBotPolicy.Inputs()
 		return []string{p, a, f, r}
@@ -104,6 +105,9 @@ var blocks = []blockSpec{
 	}},
 	{"multi_bot_policy", func(ck *Check) bool { return ck.MultiBotPolicy != nil }, func(ps *problems, at string, ck *Check) {
 		ck.MultiBotPolicy.validate(ps, at)
+	}},
+	{"parity", func(ck *Check) bool { return ck.Parity != nil }, func(ps *problems, at string, ck *Check) {
+		ck.Parity.validate(ps, at)
 	}},
 }
 

@@ -24,6 +24,12 @@ const rcPlaceholder = "{rc}"
 // kind's own detail (a note such as "command not run") comes first.
 func splitReason(ck *config.Check, r *Result) {
 	var detail string
+	if r.exact != "" && r.Verdict != VerdictPass {
+		detail = strings.TrimPrefix(strings.TrimPrefix(r.Reason, r.exact), ": ")
+		r.Reason = r.exact
+		r.Detail = joinDetail(r.Detail, detail)
+		return
+	}
 	if r.Verdict == VerdictPass {
 		pass := passText(ck)
 		detail = strings.TrimSpace(strings.TrimPrefix(r.Reason, pass))

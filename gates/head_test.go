@@ -65,6 +65,8 @@ func headRoot(t *testing.T, mod func(root string)) string {
 	report("reports/ops_db_writer/latest.json", map[string]any{"status": "pass", "counts": map[string]any{"bot_snapshot_minute": 10, "exchange_snapshot": 3}})
 	report("reports/paper_soak/latest.json", map[string]any{"status": "PASS"})
 	report("reports/analysis/post_trade_validation.json", map[string]any{"status": "PASS"})
+	report("reports/parity/drift_audit_latest.json", map[string]any{"status": "pass", "active_bots": []any{"bot1"},
+		"bots": []any{map[string]any{"bot": "bot1", "pass": true, "buckets": map[string]any{}}}})
 	report("config/exchange_account_map.json", map[string]any{"bots": map[string]any{
 		"bot1": map[string]any{"account_mode": "probe"}, "bot3": map[string]any{"account_mode": "paper_only"}, "bot4": map[string]any{"account_mode": "probe"}}})
 	// The newest integrity file gains the stream counts HEAD checks.
@@ -190,6 +192,13 @@ func TestHeadVariants(t *testing.T) {
 			map[string]want{"event_stream_coverage": {VerdictFail, "one or more required streams missing/zero in event_store integrity artifact"}}, []string{"event_stream_coverage"}},
 		{"live bot: the ladder is not bypassed", write("config/exchange_account_map.json", `{"bots":{"bot1":{"account_mode":"live"}}}`),
 			map[string]want{"trading_validation_ladder": {VerdictFail, "trading validation ladder incomplete"}}, []string{}},
+		{"drift audit failing: parity fails", write("reports/parity/drift_audit_latest.json",
+			`{"ts_utc":"`+ts+`","active_bots":["bot1"],"bots":[{"bot":"bot1","pass":false,"buckets":{}}]}`),
+			map[string]want{"parity_thresholds": {VerdictFail, "parity drift audit failing for active bots: bot1"}}, []string{"parity_thresholds"}},
+		{"no drift audit: parity fails", func(root string) {
+			require.NoError(t, os.Remove(filepath.Join(root, "reports/parity/drift_audit_latest.json")))
+		},
+			map[string]want{"parity_thresholds": {VerdictMissing, "parity drift audit stale"}}, []string{"parity_thresholds"}},
 		{"portfolio risk critical: a warning", write("reports/portfolio_risk/latest.json", `{"ts_utc":"`+ts+`","status":"critical","critical_count":1}`),
 			map[string]want{"portfolio_risk_status": {VerdictFail, "portfolio risk critical/stale (non-live scope; warning only)"}}, []string{}},
 	}

@@ -42,6 +42,7 @@ var registry = map[string]checkFunc{
 	config.KindDay2Gate:         checkDay2,
 	config.KindSecretsHygiene:   checkSecretsHygiene,
 	config.KindMultiBotPolicy:   checkMultiBotPolicy,
+	config.KindParityGate:       checkParity,
 }
 
 func reasonOr(s, def string) string {
@@ -116,12 +117,19 @@ func checkReport(_ context.Context, env *evalEnv, ck *config.Check) Result {
 // judgeReport reads one report (or the candidate the candidate rule picks
 // among several), resolves its time, and judges freshness and the condition.
 func (e *evalEnv) judgeReport(ck *config.Check, spec *config.ReportSpec) Result {
+	r, _ := e.judgeReportObj(ck, spec)
+	return r
+}
+
+// judgeReportObj is judgeReport returning the decoded report too (nil when
+// none could be read), for a kind that judges more of it.
+func (e *evalEnv) judgeReportObj(ck *config.Check, spec *config.ReportSpec) (Result, map[string]any) {
 	var r Result
 	fail := failText(ck)
 	rels, err := e.candidates(spec)
 	if err != nil {
 		r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: %v", fail, err)
-		return r
+		return r, nil
 	}
 	maxAge := spec.MaxAge
 	if maxAge <= 0 {
@@ -130,7 +138,7 @@ func (e *evalEnv) judgeReport(ck *config.Check, spec *config.ReportSpec) Result 
 	c, n, err := e.chooseCandidate(rels, spec.TimestampKeys, spec.AllowMtime, spec.NoFreshness)
 	if err != nil {
 		r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: %v", fail, err)
-		return r
+		return r, nil
 	}
 	if c == nil {
 		r.Verdict = VerdictMissing
@@ -144,7 +152,7 @@ func (e *evalEnv) judgeReport(ck *config.Check, spec *config.ReportSpec) Result 
 		} else {
 			r.Reason = fmt.Sprintf("%s: missing: no file among %s", fail, strings.Join(append(append([]string{}, spec.Paths...), spec.Globs...), ", "))
 		}
-		return r
+		return r, nil
 	}
 	if len(rels) > 1 {
 		r.Chosen = c.describe(n)
@@ -170,7 +178,7 @@ func (e *evalEnv) judgeReport(ck *config.Check, spec *config.ReportSpec) Result 
 		if obj == nil {
 			r.TSSource = TSSourceNone
 		}
-		return r
+		return r, obj
 	}
 	detail := ""
 	if !spec.NoFreshness {
@@ -184,21 +192,21 @@ func (e *evalEnv) judgeReport(ck *config.Check, spec *config.ReportSpec) Result 
 	ok, condDetail, err := e.evalCondition(spec.Condition, obj)
 	if err != nil {
 		r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: %s: %v", fail, c.rel, err)
-		return r
+		return r, obj
 	}
 	if detail != "" {
 		r.Verdict, r.Reason = VerdictStale, fmt.Sprintf("%s: stale: %s", fail, detail)
 		if !ok {
 			r.Reason += "; " + condDetail
 		}
-		return r
+		return r, obj
 	}
 	if !ok {
 		r.Verdict, r.Reason = VerdictFail, fmt.Sprintf("%s: %s", fail, condDetail)
-		return r
+		return r, obj
 	}
 	r.Verdict, r.Reason = VerdictPass, passText(ck)
-	return r
+	return r, obj
 }
 
 // candidates lists Path, or Paths then each glob's sorted matches, without

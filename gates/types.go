@@ -91,6 +91,10 @@ type Result struct {
 	OutputTail string `json:"output_tail,omitempty"`
 	// FailsFirst is the check's contract flag (see config.Check).
 	FailsFirst bool `json:"-"`
+	// exact, when set on a non-pass verdict, is the original's reason for
+	// this case (a kind whose original words its failures several ways);
+	// what Reason says beyond it becomes the detail.
+	exact string
 }
 
 // Waiver lets a named critical check not block the status until Expires.
