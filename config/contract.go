@@ -117,6 +117,11 @@ type Check struct {
 	// exited).
 	PassReason string `yaml:"pass_reason,omitempty" json:"pass_reason,omitempty"`
 	FailReason string `yaml:"fail_reason,omitempty" json:"fail_reason,omitempty"`
+	// StaleReason, when set, is the original's reason for a report that
+	// holds what the condition asks but is too old ("... stale evidence
+	// selected (age_min=...)"). Each of the three reasons may hold the
+	// placeholders of config/reason.go.
+	StaleReason string `yaml:"stale_reason,omitempty" json:"stale_reason,omitempty"`
 
 	Files           []string             `yaml:"files,omitempty" json:"files,omitempty"`
 	Glob            *GlobSpec            `yaml:"glob,omitempty" json:"glob,omitempty"`

@@ -169,6 +169,7 @@ func (ps *problems) check(at string, ck *Check, c *Contract) {
 			b.validate(ps, at, ck)
 		}
 	}
+	ps.reasons(at, ck)
 }
 
 func (ps *problems) report(at string, r *ReportSpec) {

@@ -33,7 +33,7 @@ func splitReason(ck *config.Check, r *Result) {
 	if r.Verdict == VerdictPass {
 		pass := passText(ck)
 		detail = strings.TrimSpace(strings.TrimPrefix(r.Reason, pass))
-		r.Reason = pass
+		r.Reason = r.render(pass)
 	} else {
 		fail := failText(ck)
 		switch {
@@ -43,9 +43,81 @@ func splitReason(ck *config.Check, r *Result) {
 		default:
 			detail = r.Reason
 		}
-		r.Reason = renderRC(fail, r.ExitCode)
+		if r.Verdict == VerdictStale && r.condOK && ck.StaleReason != "" {
+			fail = ck.StaleReason
+		}
+		r.Reason = r.render(fail)
 	}
 	r.Detail = joinDetail(r.Detail, detail)
+}
+
+// render fills a reason template's placeholders (config/reason.go) from
+// what the check judged.
+func (r *Result) render(tmpl string) string {
+	ps, err := config.ParsePlaceholders(tmpl)
+	if err != nil || len(ps) == 0 {
+		return tmpl
+	}
+	rc := r.ExitCode
+	if rc == nil {
+		rc = r.preRC
+	}
+	var b strings.Builder
+	rest := tmpl
+	for _, p := range ps {
+		i := strings.Index(rest, p.Raw)
+		b.WriteString(rest[:i])
+		rest = rest[i+len(p.Raw):]
+		switch p.Kind {
+		case "rc":
+			b.WriteString(renderRC(rcPlaceholder, rc))
+		case "age":
+			if r.age == nil {
+				b.WriteString("?")
+			} else {
+				b.WriteString(fmt.Sprintf(p.Format, *r.age))
+			}
+		default:
+			b.WriteString(fieldText(r.obj, p))
+		}
+	}
+	b.WriteString(rest)
+	return b.String()
+}
+
+// fieldText is a report field as the original's f-string shows it:
+// Python's str() of the value (None when null, or absent without a
+// default), upper-cased, or a list joined by ",".
+func fieldText(obj map[string]any, p config.Placeholder) string {
+	v, ok := lookup(obj, p.Field)
+	switch p.Transform {
+	case "upper":
+		s := ""
+		if ok && v != nil {
+			s = strings.ToUpper(pyStr(v))
+		}
+		if s == "" && p.HasDefault {
+			return p.Default
+		}
+		return s
+	case "join":
+		list, _ := v.([]any)
+		if len(list) == 0 && p.HasDefault {
+			return p.Default
+		}
+		parts := make([]string, len(list))
+		for i, it := range list {
+			parts[i] = pyStr(it)
+		}
+		return strings.Join(parts, ",")
+	}
+	if !ok && p.HasDefault {
+		return p.Default
+	}
+	if !ok {
+		return "None"
+	}
+	return pyStr(v)
 }
 
 func joinDetail(a, b string) string {
@@ -249,6 +321,21 @@ func (e *Engine) runPreStep(ctx context.Context, env *evalEnv, s *config.PreStep
 		}
 	}
 	return res
+}
+
+// preExitCodes maps each check named in a pre-step's fails_checks to that
+// step's exit code, when it exited (results are in contract order).
+func (e *Engine) preExitCodes(results []PreStepResult) map[string]*int {
+	out := map[string]*int{}
+	for i, res := range results {
+		if i >= len(e.contract.PreSteps) || res.ExitCode == nil {
+			continue
+		}
+		for _, n := range e.contract.PreSteps[i].FailsChecks {
+			out[n] = res.ExitCode
+		}
+	}
+	return out
 }
 
 // preStepCheck is the name of the critical result a failed fail_closed

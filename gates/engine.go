@@ -197,6 +197,7 @@ func (e *Engine) Run(ctx context.Context, ro RunOptions) (*Report, error) {
 		return nil, fmt.Errorf("run contract %q: %w", e.contract.Name, err)
 	}
 	env.preFailed = preFailed
+	env.preExit = e.preExitCodes(preSteps)
 	results, err := e.runChecks(ctx, env, checks, ro.Waivers)
 	if err != nil {
 		return nil, fmt.Errorf("run contract %q: %w", e.contract.Name, err)
@@ -389,9 +390,13 @@ func (e *Engine) runCheck(ctx context.Context, env *evalEnv, ck *config.Check, w
 	start := time.Now()
 	r := registry[ck.Kind](ctx, env, ck)
 	r.Name, r.Severity, r.Kind, r.Producer, r.FailsFirst = ck.Name, ck.Severity, ck.Kind, ck.Producer, ck.FailsFirst
+	r.preRC = env.preExit[ck.Name]
 	// A failed pre-step fails the checks it names (the original's
 	// alerting probe rc and alerting_health).
 	for _, why := range env.preFailed[ck.Name] {
+		// A stale report is then not the only thing wrong: the plain fail
+		// reason, not the stale_reason.
+		r.condOK = false
 		if r.Verdict == VerdictPass {
 			r.Verdict, r.Reason = VerdictFail, failText(ck)+": "+why
 		} else {

@@ -134,6 +134,15 @@ func TestHeadOnGeneratedTree(t *testing.T) {
 		assert.Equal(t, VerdictPass, got.Verdict, "%s: %s", got.Name, got.Text())
 	}
 	assert.Equal(t, StatusPass, rep.Status)
+	// The pass reasons that carry values, filled as the original's
+	// f-strings fill them.
+	byName := map[string]Result{}
+	for _, r := range rep.Checks {
+		byName[r.Name] = r
+	}
+	assert.Equal(t, "alert webhook evidence healthy (status=ok, mode=webhook)", byName["alerting_health"].Reason)
+	assert.Equal(t, "paper soak PASS (age=1m)", byName["validation_ladder_paper_soak"].Reason)
+	assert.Equal(t, "post-trade validation PASS", byName["validation_ladder_post_trade"].Reason)
 	var steps []string
 	for _, p := range rep.PreSteps {
 		assert.True(t, p.Ran && p.OK, "%s: %s", p.Name, p.Reason)
@@ -177,7 +186,7 @@ func TestHeadVariants(t *testing.T) {
 	}{
 		{"ruff fails", fail("ruff=1"), map[string]want{"ruff_lint": {VerdictFail, "ruff lint failed (rc=1)"}}, []string{"ruff_lint"}},
 		{"mypy fails: a warning", fail("mypy=1"), map[string]want{"mypy_type_check": {VerdictFail, "mypy failed (rc=1)"}}, []string{}},
-		{"alerting probe fails", fail("check_alerting_health=2"), map[string]want{"alerting_health": {VerdictFail, "alert webhook unhealthy/stale"}}, []string{"alerting_health"}},
+		{"alerting probe fails", fail("check_alerting_health=2"), map[string]want{"alerting_health": {VerdictFail, "alert webhook unhealthy/stale (status=ok, mode=webhook, rc=2)"}}, []string{"alerting_health"}},
 		{"catalog checker fails", fail("check_strategy_catalog_consistency=2"), map[string]want{
 			"strategy_catalog_consistency": {VerdictFail, "strategy catalog consistency failed (rc=2)"}}, []string{"strategy_catalog_consistency"}},
 		{"appended first", func(root string) {
@@ -185,7 +194,7 @@ func TestHeadVariants(t *testing.T) {
 			write("reports/verification/realtime_l2_data_quality_latest.json", `{"ts_utc":"`+ts+`","status":"fail"}`)(root)
 		}, map[string]want{
 			"multi_bot_policy_scope":   {VerdictFail, "multi-bot policy consistency failed (rc=2)"},
-			"realtime_l2_data_quality": {VerdictFail, "realtime/L2 data quality failed"},
+			"realtime_l2_data_quality": {VerdictFail, "realtime/L2 data quality failed (status=fail, rc=0)"},
 		}, []string{"realtime_l2_data_quality", "multi_bot_policy_scope"}},
 		{"stream missing", write("reports/event_store/integrity_20260226.json",
 			`{"last_update_utc":"`+ts+`","missing_correlation_count":0,"events_by_stream":{"hb.market_data.v1":5}}`),
@@ -199,6 +208,32 @@ func TestHeadVariants(t *testing.T) {
 			require.NoError(t, os.Remove(filepath.Join(root, "reports/parity/drift_audit_latest.json")))
 		},
 			map[string]want{"parity_thresholds": {VerdictMissing, "parity drift audit stale"}}, []string{"parity_thresholds"}},
+		{"L2 report passes but is stale", write("reports/verification/realtime_l2_data_quality_latest.json", `{"ts_utc":"2026-02-26T01:30:00Z","status":"pass"}`),
+			map[string]want{"realtime_l2_data_quality": {VerdictStale, "realtime/L2 data quality stale evidence selected (age_min=30.00)"}}, []string{"realtime_l2_data_quality"}},
+		{"L2 checker fails on a stale passing report", func(root string) {
+			fail("check_realtime_l2_data_quality=3")(root)
+			write("reports/verification/realtime_l2_data_quality_latest.json", `{"ts_utc":"2026-02-26T01:30:00Z","status":"pass"}`)(root)
+		}, map[string]want{"realtime_l2_data_quality": {VerdictStale, "realtime/L2 data quality failed (status=pass, rc=3)"}}, []string{"realtime_l2_data_quality"}},
+		{"golden path fails with categories", func(root string) {
+			fail("run_paper_exchange_golden_path=2")(root)
+			write("reports/verification/paper_exchange_golden_path_latest.json", `{"ts_utc":"`+ts+`","status":"fail","failed_remediation_categories":["fills","book"]}`)(root)
+		}, map[string]want{"paper_exchange_functional_golden_path": {VerdictFail,
+			"paper-exchange functional golden-path suite failed (status=fail, rc=2, failed_categories=fills,book)"}}, []string{"paper_exchange_functional_golden_path"}},
+		{"golden path fails without categories", write("reports/verification/paper_exchange_golden_path_latest.json", `{"ts_utc":"`+ts+`","status":"FAIL"}`),
+			map[string]want{"paper_exchange_functional_golden_path": {VerdictFail,
+				"paper-exchange functional golden-path suite failed (status=FAIL, rc=0, failed_categories=n/a)"}}, []string{"paper_exchange_functional_golden_path"}},
+		{"integrity clean but stale", write("reports/event_store/integrity_20260226.json",
+			`{"last_update_utc":"2026-02-26T01:00:00Z","missing_correlation_count":0,"events_by_stream":{"hb.market_data.v1":5,"hb.signal.v1":5,"hb.risk_decision.v1":5,"hb.execution_intent.v1":5,"hb.audit.v1":5,"hb.bot_telemetry.v1":5}}`),
+			map[string]want{
+				"event_store_integrity_freshness": {VerdictStale, "event store integrity stale evidence selected (age_min=60.00)"},
+				"event_stream_coverage":           {VerdictStale, "one or more required streams missing/zero in event_store integrity artifact"},
+			}, []string{"event_store_integrity_freshness", "event_stream_coverage"}},
+		{"paper soak PASS but stale keeps the pass words", write("reports/paper_soak/latest.json", `{"ts_utc":"2026-02-24T01:00:00Z","status":"pass"}`),
+			map[string]want{"validation_ladder_paper_soak": {VerdictStale, "paper soak PASS (age=2940m)"}}, []string{}},
+		{"post-trade with no status yet", write("reports/analysis/post_trade_validation.json", `{"status":""}`),
+			map[string]want{}, []string{}},
+		{"post-trade CRITICAL", write("reports/analysis/post_trade_validation.json", `{"status":"critical"}`),
+			map[string]want{"validation_ladder_post_trade": {VerdictFail, "post-trade validation CRITICAL"}}, []string{}},
 		{"portfolio risk critical: a warning", write("reports/portfolio_risk/latest.json", `{"ts_utc":"`+ts+`","status":"critical","critical_count":1}`),
 			map[string]want{"portfolio_risk_status": {VerdictFail, "portfolio risk critical/stale (non-live scope; warning only)"}}, []string{}},
 	}

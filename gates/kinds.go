@@ -186,6 +186,8 @@ func (e *evalEnv) judgeReportObj(ck *config.Check, spec *config.ReportSpec) (Res
 		age, detail = e.freshness(ts, maxAge)
 		t := ts.t
 		r.TSSource, r.ReportTime, r.AgeMinutes = ts.source, &t, &age
+		unrounded := age
+		r.age = &unrounded
 	} else {
 		r.TSSource = TSSourceNone
 	}
@@ -194,6 +196,7 @@ func (e *evalEnv) judgeReportObj(ck *config.Check, spec *config.ReportSpec) (Res
 		r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: %s: %v", fail, c.rel, err)
 		return r, obj
 	}
+	r.obj, r.condOK = obj, ok
 	if detail != "" {
 		r.Verdict, r.Reason = VerdictStale, fmt.Sprintf("%s: stale: %s", fail, detail)
 		if !ok {
@@ -392,8 +395,12 @@ func checkCommand(ctx context.Context, env *evalEnv, ck *config.Check) Result {
 		r = env.judgeReport(ck, spec.Report)
 		r.ExitCode, r.OutputTail = &res.ExitCode, res.Tail
 	} else {
-		// The original records the report path whatever the command did.
+		// The original records the report path whatever the command did,
+		// and reads it: a reason template may show what it says.
 		env.recordReportPath(spec.Report, &r)
+		if spec.Report != nil {
+			_, r.obj = env.judgeReportObj(ck, spec.Report)
+		}
 	}
 	r.Reason = red.String(r.Reason)
 	return r

@@ -95,6 +95,14 @@ type Result struct {
 	// this case (a kind whose original words its failures several ways);
 	// what Reason says beyond it becomes the detail.
 	exact string
+	// What a reason template may name (config/reason.go): the judged
+	// report, its unrounded age, whether its condition held (a stale
+	// report that would pass takes the stale_reason), and the exit code
+	// of the pre-step that can fail the check.
+	obj    map[string]any
+	age    *float64
+	condOK bool
+	preRC  *int
 }
 
 // Waiver lets a named critical check not block the status until Expires.
