@@ -30,6 +30,9 @@ type Contract struct {
 	// nil means the HEAD rule (newest docs/ops/release_manifest_*.md by
 	// name, else docs/ops/release_manifest.md).
 	ReleaseManifest *ManifestSpec `yaml:"release_manifest,omitempty" json:"release_manifest,omitempty"`
+	// LiveScope, when set, is read before the checks: with a live bot the
+	// checks' live blocks apply (config/live.go).
+	LiveScope *LiveScopeSpec `yaml:"live_scope,omitempty" json:"live_scope,omitempty"`
 }
 
 // ManifestSpec picks the release manifest: the last match of Glob by name,
@@ -39,6 +42,10 @@ type ManifestSpec struct {
 	Glob string `yaml:"glob,omitempty" json:"glob,omitempty"`
 	Path string `yaml:"path" json:"path"`
 }
+
+// TodayUTC in a pre-step's argv is the evaluation day, UTC, as YYYYMMDD
+// (the original's fill backfill runs with --day of today).
+const TodayUTC = "{today_utc}"
 
 // PreStep is a command run before the checks. Its outcome is recorded in
 // the gate artifact and the gate run's result. A failed pre-step (exit
@@ -136,6 +143,10 @@ type Check struct {
 	MultiBotPolicy *MultiBotPolicySpec `yaml:"multi_bot_policy,omitempty" json:"multi_bot_policy,omitempty"`
 	// Parity is the parity_gate block (config/parity.go).
 	Parity *ParitySpec `yaml:"parity,omitempty" json:"parity,omitempty"`
+	// TradingLadder is the trading_ladder block, Live what the check
+	// becomes in the live scope (config/live.go).
+	TradingLadder *TradingLadderSpec `yaml:"trading_ladder,omitempty" json:"trading_ladder,omitempty"`
+	Live          *LiveSpec          `yaml:"live,omitempty" json:"live,omitempty"`
 }
 
 // GlobSpec is files_glob: at least MinMatches files match Pattern.

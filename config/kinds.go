@@ -57,6 +57,10 @@ var kinds = map[string]kindSpec{
 		return out
 	}},
 	KindParityGate: {block: "parity", reads: func(ck *Check) []string { return ck.Parity.Reads() }},
+	KindTradingLadder: {block: "trading_ladder", reads: func(ck *Check) []string {
+		f := ck.TradingLadder.Files()
+		return f[:]
+	}},
 	KindMultiBotPolicy: {block: "multi_bot_policy", reads: func(ck *Check) []string {
 		p, a, f, r := ck.MultiBotPolicy.Inputs()
 		return []string{p, a, f, r}
@@ -108,6 +112,9 @@ var blocks = []blockSpec{
 	}},
 	{"parity", func(ck *Check) bool { return ck.Parity != nil }, func(ps *problems, at string, ck *Check) {
 		ck.Parity.validate(ps, at)
+	}},
+	{"trading_ladder", func(ck *Check) bool { return ck.TradingLadder != nil }, func(ps *problems, at string, ck *Check) {
+		ck.TradingLadder.validate(ps, at)
 	}},
 }
 

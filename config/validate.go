@@ -114,6 +114,9 @@ func (c *Contract) Validate() error {
 			}
 		}
 	}
+	if c.LiveScope != nil {
+		c.LiveScope.validate(&ps)
+	}
 	if len(ps) > 0 {
 		return &ValidationError{Problems: ps}
 	}
@@ -170,6 +173,7 @@ func (ps *problems) check(at string, ck *Check, c *Contract) {
 		}
 	}
 	ps.reasons(at, ck)
+	ps.live(at, ck, c)
 }
 
 func (ps *problems) report(at string, r *ReportSpec) {
@@ -332,6 +336,7 @@ func (ps *problems) preSteps(steps []PreStep, checks map[string]int) {
 			names[s.Name] = i
 		}
 		ps.argv(at+": argv", s.Argv, false)
+		ps.preStepPlaceholders(at+": argv", s.Argv)
 		ps.childEnv(at, s.ChildEnv, s.Env)
 		ps.duration(at+": timeout", s.Timeout)
 		for j, n := range s.FailsChecks {
@@ -460,3 +465,18 @@ func CheckRelPath(p string) error {
 	}
 	return nil
 }
+
+// preStepPlaceholders allows {today_utc} in a pre-step's argv: another
+// {name} is a load error (a typo would reach the script as a literal);
+// other braces (a JSON literal in a shell script) are the argument's own.
+func (ps *problems) preStepPlaceholders(at string, argv []string) {
+	for i, a := range argv {
+		for _, ph := range preStepPlaceholderRE.FindAllString(a, -1) {
+			if ph != TodayUTC {
+				ps.addf("%s[%d]: placeholder %s is not %s", at, i, ph, TodayUTC)
+			}
+		}
+	}
+}
+
+var preStepPlaceholderRE = regexp.MustCompile(`\{[a-z_]+\}`)

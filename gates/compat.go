@@ -22,7 +22,9 @@ const rcPlaceholder = "{rc}"
 // splitReason turns what a kind wrote ("<fail reason>: <explanation>") into
 // the original's reason, byte for byte, and the explanation as detail. A
 // kind's own detail (a note such as "command not run") comes first.
-func splitReason(ck *config.Check, r *Result) {
+//
+// live selects the check's live reasons (config/live.go), when it has them.
+func splitReason(ck *config.Check, r *Result, live bool) {
 	var detail string
 	if r.exact != "" && r.Verdict != VerdictPass {
 		detail = strings.TrimPrefix(strings.TrimPrefix(r.Reason, r.exact), ": ")
@@ -33,6 +35,9 @@ func splitReason(ck *config.Check, r *Result) {
 	if r.Verdict == VerdictPass {
 		pass := passText(ck)
 		detail = strings.TrimSpace(strings.TrimPrefix(r.Reason, pass))
+		if live && ck.Live.PassReason != "" {
+			pass = ck.Live.PassReason
+		}
 		r.Reason = r.render(pass)
 	} else {
 		fail := failText(ck)
@@ -43,8 +48,11 @@ func splitReason(ck *config.Check, r *Result) {
 		default:
 			detail = r.Reason
 		}
-		if r.Verdict == VerdictStale && r.condOK && ck.StaleReason != "" {
+		switch {
+		case r.Verdict == VerdictStale && r.condOK && ck.StaleReason != "":
 			fail = ck.StaleReason
+		case live && ck.Live.FailReason != "":
+			fail = ck.Live.FailReason
 		}
 		r.Reason = r.render(fail)
 	}
@@ -298,6 +306,7 @@ func (e *Engine) runPreStep(ctx context.Context, env *evalEnv, s *config.PreStep
 		res.Ran, res.Reason = true, err.Error()
 		return res
 	}
+	argv = withToday(argv, env.now)
 	start := time.Now()
 	pr, err := procrun.Run(ctx, procrun.Spec{Argv: argv, Dir: env.root, Env: s.Env,
 		PassEnv: s.Names(), Redactor: red, Timeout: timeout})
@@ -374,4 +383,15 @@ func namesAny(a, b []string) bool {
 		}
 	}
 	return false
+}
+
+// withToday fills {today_utc} in a pre-step's argv with the evaluation
+// day (UTC, YYYYMMDD), on a copy.
+func withToday(argv []string, now time.Time) []string {
+	out := make([]string, len(argv))
+	day := now.UTC().Format("20060102")
+	for i, a := range argv {
+		out[i] = strings.ReplaceAll(a, config.TodayUTC, day)
+	}
+	return out
 }

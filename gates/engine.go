@@ -198,6 +198,7 @@ func (e *Engine) Run(ctx context.Context, ro RunOptions) (*Report, error) {
 	}
 	env.preFailed = preFailed
 	env.preExit = e.preExitCodes(preSteps)
+	env.live = env.readLiveScope(e.contract.LiveScope)
 	results, err := e.runChecks(ctx, env, checks, ro.Waivers)
 	if err != nil {
 		return nil, fmt.Errorf("run contract %q: %w", e.contract.Name, err)
@@ -391,6 +392,7 @@ func (e *Engine) runCheck(ctx context.Context, env *evalEnv, ck *config.Check, w
 	r := registry[ck.Kind](ctx, env, ck)
 	r.Name, r.Severity, r.Kind, r.Producer, r.FailsFirst = ck.Name, ck.Severity, ck.Kind, ck.Producer, ck.FailsFirst
 	r.preRC = env.preExit[ck.Name]
+	live := applyLive(env, ck, &r)
 	// A failed pre-step fails the checks it names (the original's
 	// alerting probe rc and alerting_health).
 	for _, why := range env.preFailed[ck.Name] {
@@ -427,8 +429,8 @@ func (e *Engine) runCheck(ctx context.Context, env *evalEnv, ck *config.Check, w
 		r.AgeMinutes = &a
 	}
 	r.Pass = r.Verdict == VerdictPass
-	splitReason(ck, &r)
-	if !r.Pass && ck.Severity == config.SeverityCritical {
+	splitReason(ck, &r, live)
+	if !r.Pass && r.Severity == config.SeverityCritical {
 		for i := range waivers {
 			w := waivers[i]
 			if w.Check == ck.Name && env.now.Before(w.Expires) {

@@ -48,7 +48,9 @@ type evalEnv struct {
 	preFailed map[string][]string
 	// preExit holds, per check name, the exit code of the pre-step whose
 	// fails_checks name it (the original's probe rc in its reason).
-	preExit   map[string]*int
+	preExit map[string]*int
+	// live is the contract's live scope, read before the checks.
+	live      liveScope
 	secrets   *redact.Redactor
 	redis     RedisClient
 	programs  map[string]*vm.Program // by condition source

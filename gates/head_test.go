@@ -148,14 +148,15 @@ func TestHeadOnGeneratedTree(t *testing.T) {
 		assert.True(t, p.Ran && p.OK, "%s: %s", p.Name, p.Reason)
 		steps = append(steps, p.Name)
 	}
-	assert.Equal(t, []string{"parity-refresh", "event-integrity-refresh", "ops-db-writer-refresh", "alerting-health-probe", "realtime-l2-data-quality"}, steps)
+	assert.Equal(t, []string{"parity-refresh", "event-integrity-refresh", "fill-event-backfill", "ops-db-writer-refresh", "alerting-health-probe", "realtime-l2-data-quality"}, steps)
 	assert.Contains(t, rep.Checks[10].OutputTail, "ran ruff")
 
 	// Outside CI the ci_only refreshes do not run.
 	rep = runHead(t, headRoot(t, nil), false)
 	assert.Equal(t, StatusPass, rep.Status)
 	assert.False(t, rep.PreSteps[0].Ran)
-	assert.True(t, rep.PreSteps[3].Ran)
+	assert.False(t, rep.PreSteps[2].Ran, "the fill backfill is a --ci step")
+	assert.True(t, rep.PreSteps[4].Ran)
 }
 
 // One thing broken at a time turns exactly the checks it feeds into the
@@ -199,8 +200,23 @@ func TestHeadVariants(t *testing.T) {
 		{"stream missing", write("reports/event_store/integrity_20260226.json",
 			`{"last_update_utc":"`+ts+`","missing_correlation_count":0,"events_by_stream":{"hb.market_data.v1":5}}`),
 			map[string]want{"event_stream_coverage": {VerdictFail, "one or more required streams missing/zero in event_store integrity artifact"}}, []string{"event_stream_coverage"}},
-		{"live bot: the ladder is not bypassed", write("config/exchange_account_map.json", `{"bots":{"bot1":{"account_mode":"live"}}}`),
-			map[string]want{"trading_validation_ladder": {VerdictFail, "trading validation ladder incomplete"}}, []string{}},
+		{"live bot: the ladder is enforced and critical", write("config/exchange_account_map.json", `{"bots":{"bot1":{"account_mode":"live"}}}`),
+			map[string]want{"trading_validation_ladder": {VerdictFail, "trading validation ladder incomplete"}}, []string{"trading_validation_ladder"}},
+		{"live bot: portfolio risk is critical with the live words, after the ladder", func(root string) {
+			write("config/exchange_account_map.json", `{"bots":{"bot3":{"account_mode":" LIVE "}}}`)(root)
+			write("reports/portfolio_risk/latest.json", `{"ts_utc":"`+ts+`","status":"critical","critical_count":1}`)(root)
+		}, map[string]want{
+			"trading_validation_ladder": {VerdictFail, "trading validation ladder incomplete"},
+			"portfolio_risk_status":     {VerdictFail, "portfolio risk critical or stale"},
+		}, []string{"trading_validation_ladder", "portfolio_risk_status"}},
+		{"any bot of the account map can be live", write("config/exchange_account_map.json", `{"bots":{"bot3":{"account_mode":"paper_only"},"bot7":{"account_mode":"live"}}}`),
+			map[string]want{"trading_validation_ladder": {VerdictFail, "trading validation ladder incomplete"}}, []string{"trading_validation_ladder"}},
+		{"live bot disabled in the policy: bypassed", func(root string) {
+			write("config/exchange_account_map.json", `{"bots":{"bot1":{"account_mode":"live"}}}`)(root)
+			write("config/multi_bot_policy_v1.json", `{"bots":{"bot1":{"enabled":false}}}`)(root)
+		}, map[string]want{}, []string{}},
+		{"unreadable account map: live assumed, the ladder an error", write("config/exchange_account_map.json", `{"bots":`),
+			map[string]want{"trading_validation_ladder": {VerdictError, "trading validation ladder incomplete"}}, []string{"trading_validation_ladder"}},
 		{"drift audit failing: parity fails", write("reports/parity/drift_audit_latest.json",
 			`{"ts_utc":"`+ts+`","active_bots":["bot1"],"bots":[{"bot":"bot1","pass":false,"buckets":{}}]}`),
 			map[string]want{"parity_thresholds": {VerdictFail, "parity drift audit failing for active bots: bot1"}}, []string{"parity_thresholds"}},

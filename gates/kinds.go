@@ -43,6 +43,7 @@ var registry = map[string]checkFunc{
 	config.KindSecretsHygiene:   checkSecretsHygiene,
 	config.KindMultiBotPolicy:   checkMultiBotPolicy,
 	config.KindParityGate:       checkParity,
+	config.KindTradingLadder:    checkTradingLadder,
 }
 
 func reasonOr(s, def string) string {

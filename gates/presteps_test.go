@@ -251,3 +251,18 @@ func TestPreStepsOnRecheck(t *testing.T) {
 	assert.False(t, rep.PreSteps[1].Ran)
 	assert.Equal(t, StatusPass, rep.Status)
 }
+
+// {today_utc} in a pre-step's argv is the evaluation day (UTC), as the
+// original's fill backfill gets --day of today.
+func TestPreStepToday(t *testing.T) {
+	root := t.TempDir()
+	c := preStepContract(config.PreStep{Name: "backfill", Argv: []string{"/bin/echo", "--day", "{today_utc}", "x{today_utc}y"}})
+	late := time.Date(2026, 2, 27, 1, 0, 0, 0, time.FixedZone("east", 3*3600)) // 26 Feb 22:00 UTC
+	rep := runContract(t, c, root, func(o *Options) { o.Now = func() time.Time { return late } })
+	require.Len(t, rep.PreSteps, 1)
+	assert.True(t, rep.PreSteps[0].OK)
+	assert.Equal(t, "--day 20260226 x20260226y\n", rep.PreSteps[0].OutputTail)
+	_, err := config.ParseContract([]byte("name: t\nfreshness: {window: 20m}\nchecks:\n  - {name: a, severity: critical, kind: files_present, files: [a]}\n" +
+		"pre_steps:\n  - {name: s, argv: [echo, '{today}']}\n"))
+	require.EqualError(t, err, "validate contract: pre_steps[0] (s): argv[1]: placeholder {today} is not {today_utc}")
+}
