@@ -62,7 +62,10 @@ type PreStep struct {
 	Timeout  time.Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 	// CIOnly pre-steps run only in CI mode (strictcycle gates --ci, the
 	// original's --ci refreshes).
-	CIOnly      bool     `yaml:"ci_only,omitempty" json:"ci_only,omitempty"`
+	CIOnly bool `yaml:"ci_only,omitempty" json:"ci_only,omitempty"`
+	// CIArgv, when set, replaces Argv in CI mode (the alerting probe's
+	// --strict under --ci).
+	CIArgv      []string `yaml:"ci_argv,omitempty" json:"ci_argv,omitempty"`
 	FailsChecks []string `yaml:"fails_checks,omitempty" json:"fails_checks,omitempty"`
 	FailClosed  bool     `yaml:"fail_closed,omitempty" json:"fail_closed,omitempty"`
 }
@@ -176,6 +179,9 @@ type ReportSpec struct {
 	// Condition is an expression over the parsed JSON object, compiled at
 	// load time; it must yield a boolean.
 	Condition string `yaml:"condition,omitempty" json:"condition,omitempty"`
+	// CICondition, when set, replaces Condition in CI mode (the original's
+	// alerting status set is {"ok"} under --ci).
+	CICondition string `yaml:"ci_condition,omitempty" json:"ci_condition,omitempty"`
 	// MissingPath is recorded as evidence when no candidate of paths/globs
 	// exists (the original's default file, e.g. integrity_20260221.json);
 	// empty records nothing.
@@ -190,6 +196,9 @@ type CommandSpec struct {
 	// ChildEnv names the worker variables the command receives.
 	ChildEnv `yaml:",inline"`
 	Timeout  time.Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// CIArgv, when set, replaces Argv in CI mode (the original passes
+	// --strict and the CI window to its checkers under --ci).
+	CIArgv []string `yaml:"ci_argv,omitempty" json:"ci_argv,omitempty"`
 	// Report, when set, is read after the command exits 0 (and, with
 	// --no-commands, instead of running it).
 	Report *ReportSpec `yaml:"report,omitempty" json:"report,omitempty"`

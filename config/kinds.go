@@ -171,6 +171,9 @@ func (g *GlobSpec) validate(ps *problems, at string) {
 
 func (cmd *CommandSpec) validate(ps *problems, at string) {
 	ps.argv(at+": command.argv", cmd.Argv, false)
+	if cmd.CIArgv != nil {
+		ps.argv(at+": command.ci_argv", cmd.CIArgv, false)
+	}
 	ps.childEnv(at+": command", cmd.ChildEnv, cmd.Env)
 	ps.duration(at+": command.timeout", cmd.Timeout)
 	if cmd.Report != nil {

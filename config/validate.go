@@ -215,6 +215,11 @@ func (ps *problems) report(at string, r *ReportSpec) {
 			ps.addf("%s.condition: %v", at, err)
 		}
 	}
+	if r.CICondition != "" {
+		if err := CompileCondition(r.CICondition); err != nil {
+			ps.addf("%s.ci_condition: %v", at, err)
+		}
+	}
 }
 
 // CompileCondition compiles a pass condition the way the engine does (a
@@ -337,6 +342,10 @@ func (ps *problems) preSteps(steps []PreStep, checks map[string]int) {
 		}
 		ps.argv(at+": argv", s.Argv, false)
 		ps.preStepPlaceholders(at+": argv", s.Argv)
+		if s.CIArgv != nil {
+			ps.argv(at+": ci_argv", s.CIArgv, false)
+			ps.preStepPlaceholders(at+": ci_argv", s.CIArgv)
+		}
 		ps.childEnv(at, s.ChildEnv, s.Env)
 		ps.duration(at+": timeout", s.Timeout)
 		for j, n := range s.FailsChecks {

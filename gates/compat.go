@@ -301,7 +301,7 @@ func (e *Engine) runPreStep(ctx context.Context, env *evalEnv, s *config.PreStep
 		timeout = defaultCommandTimeout
 	}
 	red := env.secrets.With(redact.FromEnv(s.SecretEnv)...)
-	argv, err := env.argv(s.Argv)
+	argv, err := env.argv(ciOr(e.opts.CI, s.CIArgv, s.Argv))
 	if err != nil {
 		res.Ran, res.Reason = true, err.Error()
 		return res
@@ -394,4 +394,12 @@ func withToday(argv []string, now time.Time) []string {
 		out[i] = strings.ReplaceAll(a, config.TodayUTC, day)
 	}
 	return out
+}
+
+// ciOr is the CI argv in CI mode when one is declared, else the argv.
+func ciOr(ci bool, ciArgv, argv []string) []string {
+	if ci && ciArgv != nil {
+		return ciArgv
+	}
+	return argv
 }

@@ -97,18 +97,23 @@ func New(c *config.Contract, opts Options) (*Engine, error) {
 			return nil, fmt.Errorf("new engine: check %q: kind %q has no implementation", ck.Name, ck.Kind)
 		}
 		for _, rs := range []*config.ReportSpec{ck.Report, commandReport(ck), ck.NativeReport()} {
-			if rs == nil || rs.Condition == "" {
+			if rs == nil {
 				continue
 			}
-			if _, done := e.programs[rs.Condition]; done {
-				continue
+			for _, cond := range []string{rs.Condition, rs.CICondition} {
+				if cond == "" {
+					continue
+				}
+				if _, done := e.programs[cond]; done {
+					continue
+				}
+				p, err := expr.Compile(cond, config.ConditionOptions()...)
+				if err != nil {
+					msg, _, _ := strings.Cut(err.Error(), "\n")
+					return nil, fmt.Errorf("new engine: check %q: compile condition %q: %s", ck.Name, cond, msg)
+				}
+				e.programs[cond] = p
 			}
-			p, err := expr.Compile(rs.Condition, config.ConditionOptions()...)
-			if err != nil {
-				msg, _, _ := strings.Cut(err.Error(), "\n")
-				return nil, fmt.Errorf("new engine: check %q: compile condition %q: %s", ck.Name, rs.Condition, msg)
-			}
-			e.programs[rs.Condition] = p
 		}
 	}
 	return e, nil
@@ -170,7 +175,7 @@ func watchPaths(ck *config.Check) []string { return ck.WatchPaths() }
 func (e *Engine) env(now time.Time, root *rootfs.Root) *evalEnv {
 	return &evalEnv{
 		root: e.root, fs: root, now: now, window: e.Window(), skew: e.skew(),
-		noCommands: e.opts.NoCommands, interpreter: e.interpreter, interpErr: e.interpErr, secrets: e.opts.Secrets, redis: e.opts.Redis, programs: e.programs, yamlCache: e.yaml,
+		ci: e.opts.CI, noCommands: e.opts.NoCommands, interpreter: e.interpreter, interpErr: e.interpErr, secrets: e.opts.Secrets, redis: e.opts.Redis, programs: e.programs, yamlCache: e.yaml,
 		parsed: e.cache.parsed, dirs: e.dirs, cands: &e.cache.cands,
 	}
 }

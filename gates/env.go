@@ -50,7 +50,9 @@ type evalEnv struct {
 	// fails_checks name it (the original's probe rc in its reason).
 	preExit map[string]*int
 	// live is the contract's live scope, read before the checks.
-	live      liveScope
+	live liveScope
+	// ci selects the CI argv and conditions (ci_argv, ci_condition).
+	ci        bool
 	secrets   *redact.Redactor
 	redis     RedisClient
 	programs  map[string]*vm.Program // by condition source

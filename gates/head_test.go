@@ -151,8 +151,12 @@ func TestHeadOnGeneratedTree(t *testing.T) {
 	assert.Equal(t, []string{"parity-refresh", "event-integrity-refresh", "fill-event-backfill", "ops-db-writer-refresh", "alerting-health-probe", "realtime-l2-data-quality"}, steps)
 	assert.Contains(t, rep.Checks[10].OutputTail, "ran ruff")
 
-	// Outside CI the ci_only refreshes do not run.
-	rep = runHead(t, headRoot(t, nil), false)
+	// Outside CI the ci_only refreshes do not run, and the alerting
+	// status set is {ok, local_dev_degraded}.
+	rep = runHead(t, headRoot(t, func(root string) {
+		writeFile(t, root, "reports/reconciliation/last_webhook_sent.json",
+			`{"ts_utc":"`+fixedNow.Add(-time.Minute).Format(time.RFC3339)+`","status":"local_dev_degraded","mode":"local"}`)
+	}), false)
 	assert.Equal(t, StatusPass, rep.Status)
 	assert.False(t, rep.PreSteps[0].Ran)
 	assert.False(t, rep.PreSteps[2].Ran, "the fill backfill is a --ci step")
@@ -250,6 +254,8 @@ func TestHeadVariants(t *testing.T) {
 			map[string]want{}, []string{}},
 		{"post-trade CRITICAL", write("reports/analysis/post_trade_validation.json", `{"status":"critical"}`),
 			map[string]want{"validation_ladder_post_trade": {VerdictFail, "post-trade validation CRITICAL"}}, []string{}},
+		{"alerting local_dev_degraded fails under --ci", write("reports/reconciliation/last_webhook_sent.json", `{"ts_utc":"`+ts+`","status":"local_dev_degraded","mode":"local"}`),
+			map[string]want{"alerting_health": {VerdictFail, "alert webhook unhealthy/stale (status=local_dev_degraded, mode=local, rc=0)"}}, []string{"alerting_health"}},
 		{"portfolio risk critical: a warning", write("reports/portfolio_risk/latest.json", `{"ts_utc":"`+ts+`","status":"critical","critical_count":1}`),
 			map[string]want{"portfolio_risk_status": {VerdictFail, "portfolio risk critical/stale (non-live scope; warning only)"}}, []string{}},
 	}

@@ -192,7 +192,11 @@ func (e *evalEnv) judgeReportObj(ck *config.Check, spec *config.ReportSpec) (Res
 	} else {
 		r.TSSource = TSSourceNone
 	}
-	ok, condDetail, err := e.evalCondition(spec.Condition, obj)
+	cond := spec.Condition
+	if e.ci && spec.CICondition != "" {
+		cond = spec.CICondition
+	}
+	ok, condDetail, err := e.evalCondition(cond, obj)
 	if err != nil {
 		r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: %s: %v", fail, c.rel, err)
 		return r, obj
@@ -385,7 +389,7 @@ func checkCommand(ctx context.Context, env *evalEnv, ck *config.Check) Result {
 	// hung script's children do not outlive the check. The command gets an
 	// explicit environment (its env map and the variables it names), never
 	// the worker's.
-	argv, err := env.argv(spec.Argv)
+	argv, err := env.argv(ciOr(env.ci, spec.CIArgv, spec.Argv))
 	if err != nil {
 		return Result{Verdict: VerdictError, Reason: fmt.Sprintf("%s: %v", failText(ck), err)}
 	}
