@@ -132,6 +132,10 @@ type Check struct {
 	// selected (age_min=...)"). Each of the three reasons may hold the
 	// placeholders of config/reason.go.
 	StaleReason string `yaml:"stale_reason,omitempty" json:"stale_reason,omitempty"`
+	// FailReasons are the original's other words for a failure: when the
+	// judged report is fresh but fails, the first whose condition holds on
+	// it gives the reason (reconciliation's "active-bot coverage gap: ...").
+	FailReasons []FailReason `yaml:"fail_reasons,omitempty" json:"fail_reasons,omitempty"`
 
 	Files           []string             `yaml:"files,omitempty" json:"files,omitempty"`
 	Glob            *GlobSpec            `yaml:"glob,omitempty" json:"glob,omitempty"`

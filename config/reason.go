@@ -94,3 +94,29 @@ func (ck *Check) judgesReport() bool {
 	}
 	return false
 }
+
+// FailReason is one conditional fail reason: When is a condition over the
+// judged report, Reason a template.
+type FailReason struct {
+	When   string `yaml:"when" json:"when"`
+	Reason string `yaml:"reason" json:"reason"`
+}
+
+func (ps *problems) failReasons(at string, ck *Check) {
+	for i, fr := range ck.FailReasons {
+		where := fmt.Sprintf("%s: fail_reasons[%d]", at, i)
+		if fr.When == "" || fr.Reason == "" {
+			ps.addf("%s: needs when and reason", where)
+			continue
+		}
+		if err := CompileCondition(fr.When); err != nil {
+			ps.addf("%s.when: %v", where, err)
+		}
+		if _, err := ParsePlaceholders(fr.Reason); err != nil {
+			ps.addf("%s.reason: %v", where, err)
+		}
+	}
+	if len(ck.FailReasons) > 0 && !ck.judgesReport() {
+		ps.addf("%s: fail_reasons are for checks that judge a report", at)
+	}
+}

@@ -173,6 +173,7 @@ func (ps *problems) check(at string, ck *Check, c *Contract) {
 		}
 	}
 	ps.reasons(at, ck)
+	ps.failReasons(at, ck)
 	ps.live(at, ck, c)
 }
 

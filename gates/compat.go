@@ -51,6 +51,8 @@ func splitReason(ck *config.Check, r *Result, live bool) {
 		switch {
 		case r.Verdict == VerdictStale && r.condOK && ck.StaleReason != "":
 			fail = ck.StaleReason
+		case r.failTmpl != "":
+			fail = r.failTmpl
 		case live && ck.Live.FailReason != "":
 			fail = ck.Live.FailReason
 		}
@@ -402,4 +404,20 @@ func ciOr(ci bool, ciArgv, argv []string) []string {
 		return ciArgv
 	}
 	return argv
+}
+
+// matchFailReason picks the first of the check's fail_reasons whose
+// condition holds on the report a fresh failure was judged on (a failed
+// pre-step keeps the plain fail reason). A condition that cannot be
+// evaluated matches nothing.
+func (e *evalEnv) matchFailReason(ck *config.Check, r *Result) {
+	if r.Verdict != VerdictFail || r.obj == nil || len(e.preFailed[ck.Name]) > 0 {
+		return
+	}
+	for _, fr := range ck.FailReasons {
+		if ok, _, err := e.evalCondition(fr.When, r.obj); err == nil && ok {
+			r.failTmpl = fr.Reason
+			return
+		}
+	}
 }

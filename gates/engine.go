@@ -100,7 +100,11 @@ func New(c *config.Contract, opts Options) (*Engine, error) {
 			if rs == nil {
 				continue
 			}
-			for _, cond := range []string{rs.Condition, rs.CICondition} {
+			conds := []string{rs.Condition, rs.CICondition}
+			for _, fr := range ck.FailReasons {
+				conds = append(conds, fr.When)
+			}
+			for _, cond := range conds {
 				if cond == "" {
 					continue
 				}
@@ -398,6 +402,7 @@ func (e *Engine) runCheck(ctx context.Context, env *evalEnv, ck *config.Check, w
 	r.Name, r.Severity, r.Kind, r.Producer, r.FailsFirst = ck.Name, ck.Severity, ck.Kind, ck.Producer, ck.FailsFirst
 	r.preRC = env.preExit[ck.Name]
 	live := applyLive(env, ck, &r)
+	env.matchFailReason(ck, &r)
 	// A failed pre-step fails the checks it names (the original's
 	// alerting probe rc and alerting_health).
 	for _, why := range env.preFailed[ck.Name] {

@@ -256,6 +256,10 @@ func TestHeadVariants(t *testing.T) {
 			map[string]want{"validation_ladder_post_trade": {VerdictFail, "post-trade validation CRITICAL"}}, []string{}},
 		{"alerting local_dev_degraded fails under --ci", write("reports/reconciliation/last_webhook_sent.json", `{"ts_utc":"`+ts+`","status":"local_dev_degraded","mode":"local"}`),
 			map[string]want{"alerting_health": {VerdictFail, "alert webhook unhealthy/stale (status=local_dev_degraded, mode=local, rc=0)"}}, []string{"alerting_health"}},
+		{"reconciliation coverage gap", write("reports/reconciliation/latest.json", `{"ts_utc":"`+ts+`","status":"ok","critical_count":0,"active_bots_unchecked":["bot2","bot4"]}`),
+			map[string]want{"reconciliation_status": {VerdictFail, "reconciliation active-bot coverage gap: bot2,bot4"}}, []string{"reconciliation_status"}},
+		{"reconciliation critical with a gap: the plain reason", write("reports/reconciliation/latest.json", `{"ts_utc":"`+ts+`","status":"critical","critical_count":1,"active_bots_unchecked":["bot2"]}`),
+			map[string]want{"reconciliation_status": {VerdictFail, "reconciliation critical or stale"}}, []string{"reconciliation_status"}},
 		{"portfolio risk critical: a warning", write("reports/portfolio_risk/latest.json", `{"ts_utc":"`+ts+`","status":"critical","critical_count":1}`),
 			map[string]want{"portfolio_risk_status": {VerdictFail, "portfolio risk critical/stale (non-live scope; warning only)"}}, []string{}},
 	}

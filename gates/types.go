@@ -103,6 +103,8 @@ type Result struct {
 	age    *float64
 	condOK bool
 	preRC  *int
+	// failTmpl is the fail_reasons template that matched, if any.
+	failTmpl string
 }
 
 // Waiver lets a named critical check not block the status until Expires.
