@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -21,21 +22,28 @@ import (
 //	                  null); with |text, text when that is empty
 //	{field:join}      the list's items joined by ","; with |text, text
 //	                  when the list is empty or absent
+//	{output:200}      the first 200 characters of what the command printed:
+//	                  stdout, a newline, stderr, stripped (? when no
+//	                  command ran)
 //
 // Anything else between braces is a load error (placeholderRE, in
 // validate.go, finds them).
 
 var (
-	agePlaceholderRE   = regexp.MustCompile(`^age_min:%\.[0-9]f$`)
-	fieldPlaceholderRE = regexp.MustCompile(`^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*(:upper|:join)?(\|[^|]*)?$`)
+	agePlaceholderRE    = regexp.MustCompile(`^age_min:%\.[0-9]f$`)
+	outputPlaceholderRE = regexp.MustCompile(`^output:[1-9][0-9]{0,3}$`)
+	fieldPlaceholderRE  = regexp.MustCompile(`^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*(:upper|:join)?(\|[^|]*)?$`)
 )
 
 // Placeholder is one parsed reason placeholder.
 type Placeholder struct {
 	// Raw is the placeholder with its braces.
 	Raw string
-	// Kind is "rc", "age" or "field".
+	// Kind is "rc", "age", "output" or "field".
 	Kind string
+	// Chars is how many characters of the output an output placeholder
+	// shows.
+	Chars int
 	// Format is the age's printf verb (e.g. %.2f).
 	Format string
 	// Field is the dotted report path, Transform "", "upper" or "join",
@@ -53,6 +61,9 @@ func ParsePlaceholders(reason string) ([]Placeholder, error) {
 		switch {
 		case body == "rc":
 			out = append(out, Placeholder{Raw: raw, Kind: "rc"})
+		case outputPlaceholderRE.MatchString(body):
+			n, _ := strconv.Atoi(strings.TrimPrefix(body, "output:"))
+			out = append(out, Placeholder{Raw: raw, Kind: "output", Chars: n})
 		case agePlaceholderRE.MatchString(body):
 			out = append(out, Placeholder{Raw: raw, Kind: "age", Format: strings.TrimPrefix(body, "age_min:")})
 		case fieldPlaceholderRE.MatchString(body):
@@ -61,7 +72,7 @@ func ParsePlaceholders(reason string) ([]Placeholder, error) {
 			p.Field, p.Transform, _ = strings.Cut(body, ":")
 			out = append(out, p)
 		default:
-			return nil, fmt.Errorf("placeholder %s is not {rc}, {age_min:%%.Nf}, {field}, {field|default}, {field:upper} or {field:join[|default]}", raw)
+			return nil, fmt.Errorf("placeholder %s is not {rc}, {age_min:%%.Nf}, {output:N}, {field}, {field|default}, {field:upper} or {field:join[|default]}", raw)
 		}
 	}
 	if rest := placeholderRE.ReplaceAllString(reason, ""); strings.ContainsAny(rest, "{}") {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/strictcycle/strictcycle/config"
 	"github.com/strictcycle/strictcycle/procrun"
@@ -81,6 +82,12 @@ func (r *Result) render(tmpl string) string {
 		switch p.Kind {
 		case "rc":
 			b.WriteString(renderRC(rcPlaceholder, rc))
+		case "output":
+			if !r.ran {
+				b.WriteString("?")
+			} else {
+				b.WriteString(firstChars(r.output, p.Chars))
+			}
 		case "age":
 			if r.age == nil {
 				b.WriteString("?")
@@ -420,4 +427,25 @@ func (e *evalEnv) matchFailReason(ck *config.Check, r *Result) {
 			return
 		}
 	}
+}
+
+// pyOutput is the original's message of a finished command: stdout, a
+// newline, stderr, stripped of Python's whitespace (which also counts
+// \x1c-\x1f).
+func pyOutput(stdout, stderr string) string {
+	return strings.TrimFunc(stdout+"\n"+stderr, func(c rune) bool {
+		return unicode.IsSpace(c) || (c >= 0x1c && c <= 0x1f)
+	})
+}
+
+// firstChars is s[:n] in Python: the first n code points.
+func firstChars(s string, n int) string {
+	i := 0
+	for j := range s {
+		if i == n {
+			return s[:j]
+		}
+		i++
+	}
+	return s
 }

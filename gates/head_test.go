@@ -189,8 +189,8 @@ func TestHeadVariants(t *testing.T) {
 		want     map[string]want
 		failures []string
 	}{
-		{"ruff fails", fail("ruff=1"), map[string]want{"ruff_lint": {VerdictFail, "ruff lint failed (rc=1)"}}, []string{"ruff_lint"}},
-		{"mypy fails: a warning", fail("mypy=1"), map[string]want{"mypy_type_check": {VerdictFail, "mypy failed (rc=1)"}}, []string{}},
+		{"ruff fails", fail("ruff=1"), map[string]want{"ruff_lint": {VerdictFail, "ruff lint failed (rc=1): ran ruff"}}, []string{"ruff_lint"}},
+		{"mypy fails: a warning", fail("mypy=1"), map[string]want{"mypy_type_check": {VerdictFail, "mypy failed (rc=1): ran mypy"}}, []string{}},
 		{"alerting probe fails", fail("check_alerting_health=2"), map[string]want{"alerting_health": {VerdictFail, "alert webhook unhealthy/stale (status=ok, mode=webhook, rc=2)"}}, []string{"alerting_health"}},
 		{"catalog checker fails", fail("check_strategy_catalog_consistency=2"), map[string]want{
 			"strategy_catalog_consistency": {VerdictFail, "strategy catalog consistency failed (rc=2)"}}, []string{"strategy_catalog_consistency"}},

@@ -396,6 +396,7 @@ func checkCommand(ctx context.Context, env *evalEnv, ck *config.Check) Result {
 	res, err := procrun.Run(ctx, procrun.Spec{Argv: argv, Dir: env.root, Env: spec.Env,
 		PassEnv: spec.Names(), Redactor: red, Timeout: timeout})
 	r := commandResult(ctx, ck, res, err, timeout)
+	ran, output := err == nil && !res.TimedOut, pyOutput(res.StdoutHead, res.StderrHead)
 	if r.Verdict == "" {
 		r = env.judgeReport(ck, spec.Report)
 		r.ExitCode, r.OutputTail = &res.ExitCode, res.Tail
@@ -407,6 +408,7 @@ func checkCommand(ctx context.Context, env *evalEnv, ck *config.Check) Result {
 			_, r.obj = env.judgeReportObj(ck, spec.Report)
 		}
 	}
+	r.ran, r.output = ran, output
 	r.Reason = red.String(r.Reason)
 	return r
 }

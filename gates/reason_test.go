@@ -47,3 +47,17 @@ func TestReasonTemplates(t *testing.T) {
 	var r Result
 	assert.Equal(t, "status=fail mode=None", r.render("status={status|fail} mode={mode}"))
 }
+
+// {output:N} is the original's msg[:N]: stdout + "\n" + stderr, stripped
+// of Python's whitespace, cut to N code points; ? when no command ran.
+func TestReasonOutput(t *testing.T) {
+	assert.Equal(t, "a\nb", pyOutput("  a", "b\n\x1c"))
+	assert.Equal(t, "", pyOutput("", ""))
+	assert.Equal(t, "x", pyOutput("", "x"))
+	assert.Equal(t, "héé", firstChars("hééllo", 3))
+	assert.Equal(t, "hé", firstChars("hé", 200))
+	r := Result{ran: true, output: pyOutput("E501 line too long\n", "warning: é")}
+	assert.Equal(t, "failed: E501 line too long\n\nwarning: é", r.render("failed: {output:200}"))
+	assert.Equal(t, "failed: E501", r.render("failed: {output:4}"))
+	assert.Equal(t, "failed: ?", (&Result{}).render("failed: {output:200}"))
+}

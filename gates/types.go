@@ -105,6 +105,10 @@ type Result struct {
 	preRC  *int
 	// failTmpl is the fail_reasons template that matched, if any.
 	failTmpl string
+	// output is what the command printed as the original quotes it
+	// (stdout, newline, stderr, stripped); ran says a command ran.
+	output string
+	ran    bool
 }
 
 // Waiver lets a named critical check not block the status until Expires.
