@@ -143,6 +143,7 @@ func TestHeadOnGeneratedTree(t *testing.T) {
 	assert.Equal(t, "alert webhook evidence healthy (status=ok, mode=webhook)", byName["alerting_health"].Reason)
 	assert.Equal(t, "paper soak PASS (age=1m)", byName["validation_ladder_paper_soak"].Reason)
 	assert.Equal(t, "post-trade validation PASS", byName["validation_ladder_post_trade"].Reason)
+	assert.Equal(t, "day2 gate GO/fresh with lag in tolerance (age_min=8.0 max_delta=2)", byName["day2_event_store_gate"].Reason)
 	var steps []string
 	for _, p := range rep.PreSteps {
 		assert.True(t, p.Ran && p.OK, "%s: %s", p.Name, p.Reason)
@@ -260,6 +261,10 @@ func TestHeadVariants(t *testing.T) {
 			map[string]want{"reconciliation_status": {VerdictFail, "reconciliation active-bot coverage gap: bot2,bot4"}}, []string{"reconciliation_status"}},
 		{"reconciliation critical with a gap: the plain reason", write("reports/reconciliation/latest.json", `{"ts_utc":"`+ts+`","status":"critical","critical_count":1,"active_bots_unchecked":["bot2"]}`),
 			map[string]want{"reconciliation_status": {VerdictFail, "reconciliation critical or stale"}}, []string{"reconciliation_status"}},
+		{"day2 passes with default flags whatever it says; the last compare file by name gives max_delta", func(root string) {
+			write("reports/event_store/day2_gate_eval_latest.json", `{"ts_utc":"2026-02-26T01:00:00Z","go":false,"source_compare_file":"/elsewhere/x.json"}`)(root)
+			write("reports/event_store/source_compare_20991231T000000Z.json", `{"lag_produced_minus_ingested_since_baseline":{"a":-40,"b":"17","c":6.9,"d":"x"}}`)(root)
+		}, map[string]want{"day2_event_store_gate": {VerdictPass, "day2 gate GO/fresh with lag in tolerance (age_min=60.0 max_delta=17)"}}, []string{}},
 		{"portfolio risk critical: a warning", write("reports/portfolio_risk/latest.json", `{"ts_utc":"`+ts+`","status":"critical","critical_count":1}`),
 			map[string]want{"portfolio_risk_status": {VerdictFail, "portfolio risk critical/stale (non-live scope; warning only)"}}, []string{}},
 	}
