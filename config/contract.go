@@ -183,6 +183,10 @@ type ReportSpec struct {
 	// Condition is an expression over the parsed JSON object, compiled at
 	// load time; it must yield a boolean.
 	Condition string `yaml:"condition,omitempty" json:"condition,omitempty"`
+	// MissingPasses makes a report that does not exist a pass, judged as
+	// the empty object (the original's post-trade validation "not yet
+	// run"): only for checks whose original passes on {}.
+	MissingPasses bool `yaml:"missing_passes,omitempty" json:"missing_passes,omitempty"`
 	// CICondition, when set, replaces Condition in CI mode (the original's
 	// alerting status set is {"ok"} under --ci).
 	CICondition string `yaml:"ci_condition,omitempty" json:"ci_condition,omitempty"`

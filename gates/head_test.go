@@ -252,7 +252,10 @@ func TestHeadVariants(t *testing.T) {
 		{"paper soak PASS but stale keeps the pass words", write("reports/paper_soak/latest.json", `{"ts_utc":"2026-02-24T01:00:00Z","status":"pass"}`),
 			map[string]want{"validation_ladder_paper_soak": {VerdictStale, "paper soak PASS (age=2940m)"}}, []string{}},
 		{"post-trade with no status yet", write("reports/analysis/post_trade_validation.json", `{"status":""}`),
-			map[string]want{}, []string{}},
+			map[string]want{"validation_ladder_post_trade": {VerdictPass, "post-trade validation not yet run"}}, []string{}},
+		{"post-trade not run yet: no file", func(root string) {
+			require.NoError(t, os.Remove(filepath.Join(root, "reports/analysis/post_trade_validation.json")))
+		}, map[string]want{"validation_ladder_post_trade": {VerdictPass, "post-trade validation not yet run"}}, []string{}},
 		{"post-trade CRITICAL", write("reports/analysis/post_trade_validation.json", `{"status":"critical"}`),
 			map[string]want{"validation_ladder_post_trade": {VerdictFail, "post-trade validation CRITICAL"}}, []string{}},
 		{"alerting local_dev_degraded fails under --ci", write("reports/reconciliation/last_webhook_sent.json", `{"ts_utc":"`+ts+`","status":"local_dev_degraded","mode":"local"}`),

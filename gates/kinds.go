@@ -141,6 +141,17 @@ func (e *evalEnv) judgeReportObj(ck *config.Check, spec *config.ReportSpec) (Res
 		r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: %v", fail, err)
 		return r, nil
 	}
+	if c == nil && spec.MissingPasses {
+		// Judged as {} by the original: a pass whose reason template sees
+		// no field.
+		r.Verdict, r.Reason = VerdictPass, passText(ck)
+		r.Detail = fmt.Sprintf("no report (%s): passes as not yet run", reportLabel(spec))
+		r.TSSource = TSSourceNone
+		if rel := reasonOr(spec.Path, spec.MissingPath); rel != "" {
+			r.Evidence = append(r.Evidence, EvidenceFile{Path: e.abs(rel)})
+		}
+		return r, nil
+	}
 	if c == nil {
 		r.Verdict = VerdictMissing
 		// The original records the path it looked for (a single path, or
