@@ -440,6 +440,8 @@ func (e *Engine) runCheck(ctx context.Context, env *evalEnv, ck *config.Check, w
 	}
 	r.Pass = r.Verdict == VerdictPass
 	splitReason(ck, &r, live)
+	// What the templates read is not kept with the result.
+	r.obj, r.output = nil, ""
 	if !r.Pass && r.Severity == config.SeverityCritical {
 		for i := range waivers {
 			w := waivers[i]
