@@ -109,6 +109,6 @@ func TestShippedHead(t *testing.T) {
 	for _, s := range c.PreSteps {
 		steps = append(steps, s.Name)
 	}
-	assert.Equal(t, []string{"parity-refresh", "event-integrity-refresh", "ops-db-writer-refresh", "alerting-health-probe", "realtime-l2-data-quality"}, steps)
+	assert.Equal(t, []string{"parity-refresh", "event-integrity-refresh", "fill-event-backfill", "ops-db-writer-refresh", "alerting-health-probe", "realtime-l2-data-quality"}, steps)
 	assert.Equal(t, "replay_regression_first_class", c.Replay.Check)
 }

@@ -30,6 +30,9 @@ type Contract struct {
 	// nil means the HEAD rule (newest docs/ops/release_manifest_*.md by
 	// name, else docs/ops/release_manifest.md).
 	ReleaseManifest *ManifestSpec `yaml:"release_manifest,omitempty" json:"release_manifest,omitempty"`
+	// LiveScope, when set, is read before the checks: with a live bot the
+	// checks' live blocks apply (config/live.go).
+	LiveScope *LiveScopeSpec `yaml:"live_scope,omitempty" json:"live_scope,omitempty"`
 }
 
 // ManifestSpec picks the release manifest: the last match of Glob by name,
@@ -39,6 +42,10 @@ type ManifestSpec struct {
 	Glob string `yaml:"glob,omitempty" json:"glob,omitempty"`
 	Path string `yaml:"path" json:"path"`
 }
+
+// TodayUTC in a pre-step's argv is the evaluation day, UTC, as YYYYMMDD
+// (the original's fill backfill runs with --day of today).
+const TodayUTC = "{today_utc}"
 
 // PreStep is a command run before the checks. Its outcome is recorded in
 // the gate artifact and the gate run's result. A failed pre-step (exit
@@ -55,7 +62,10 @@ type PreStep struct {
 	Timeout  time.Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 	// CIOnly pre-steps run only in CI mode (strictcycle gates --ci, the
 	// original's --ci refreshes).
-	CIOnly      bool     `yaml:"ci_only,omitempty" json:"ci_only,omitempty"`
+	CIOnly bool `yaml:"ci_only,omitempty" json:"ci_only,omitempty"`
+	// CIArgv, when set, replaces Argv in CI mode (the alerting probe's
+	// --strict under --ci).
+	CIArgv      []string `yaml:"ci_argv,omitempty" json:"ci_argv,omitempty"`
 	FailsChecks []string `yaml:"fails_checks,omitempty" json:"fails_checks,omitempty"`
 	FailClosed  bool     `yaml:"fail_closed,omitempty" json:"fail_closed,omitempty"`
 }
@@ -117,6 +127,15 @@ type Check struct {
 	// exited).
 	PassReason string `yaml:"pass_reason,omitempty" json:"pass_reason,omitempty"`
 	FailReason string `yaml:"fail_reason,omitempty" json:"fail_reason,omitempty"`
+	// StaleReason, when set, is the original's reason for a report that
+	// holds what the condition asks but is too old ("... stale evidence
+	// selected (age_min=...)"). Each of the three reasons may hold the
+	// placeholders of config/reason.go.
+	StaleReason string `yaml:"stale_reason,omitempty" json:"stale_reason,omitempty"`
+	// FailReasons are the original's other words for a failure: when the
+	// judged report is fresh but fails, the first whose condition holds on
+	// it gives the reason (reconciliation's "active-bot coverage gap: ...").
+	FailReasons []FailReason `yaml:"fail_reasons,omitempty" json:"fail_reasons,omitempty"`
 
 	Files           []string             `yaml:"files,omitempty" json:"files,omitempty"`
 	Glob            *GlobSpec            `yaml:"glob,omitempty" json:"glob,omitempty"`
@@ -129,6 +148,12 @@ type Check struct {
 	// Native checkers (config/native.go).
 	SecretsHygiene *SecretsHygieneSpec `yaml:"secrets_hygiene,omitempty" json:"secrets_hygiene,omitempty"`
 	MultiBotPolicy *MultiBotPolicySpec `yaml:"multi_bot_policy,omitempty" json:"multi_bot_policy,omitempty"`
+	// Parity is the parity_gate block (config/parity.go).
+	Parity *ParitySpec `yaml:"parity,omitempty" json:"parity,omitempty"`
+	// TradingLadder is the trading_ladder block, Live what the check
+	// becomes in the live scope (config/live.go).
+	TradingLadder *TradingLadderSpec `yaml:"trading_ladder,omitempty" json:"trading_ladder,omitempty"`
+	Live          *LiveSpec          `yaml:"live,omitempty" json:"live,omitempty"`
 }
 
 // GlobSpec is files_glob: at least MinMatches files match Pattern.
@@ -158,6 +183,13 @@ type ReportSpec struct {
 	// Condition is an expression over the parsed JSON object, compiled at
 	// load time; it must yield a boolean.
 	Condition string `yaml:"condition,omitempty" json:"condition,omitempty"`
+	// MissingPasses makes a report that does not exist a pass, judged as
+	// the empty object (the original's post-trade validation "not yet
+	// run"): only for checks whose original passes on {}.
+	MissingPasses bool `yaml:"missing_passes,omitempty" json:"missing_passes,omitempty"`
+	// CICondition, when set, replaces Condition in CI mode (the original's
+	// alerting status set is {"ok"} under --ci).
+	CICondition string `yaml:"ci_condition,omitempty" json:"ci_condition,omitempty"`
 	// MissingPath is recorded as evidence when no candidate of paths/globs
 	// exists (the original's default file, e.g. integrity_20260221.json);
 	// empty records nothing.
@@ -172,6 +204,9 @@ type CommandSpec struct {
 	// ChildEnv names the worker variables the command receives.
 	ChildEnv `yaml:",inline"`
 	Timeout  time.Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// CIArgv, when set, replaces Argv in CI mode (the original passes
+	// --strict and the CI window to its checkers under --ci).
+	CIArgv []string `yaml:"ci_argv,omitempty" json:"ci_argv,omitempty"`
 	// Report, when set, is read after the command exits 0 (and, with
 	// --no-commands, instead of running it).
 	Report *ReportSpec `yaml:"report,omitempty" json:"report,omitempty"`

@@ -56,6 +56,11 @@ var kinds = map[string]kindSpec{
 		}
 		return out
 	}},
+	KindParityGate: {block: "parity", reads: func(ck *Check) []string { return ck.Parity.Reads() }},
+	KindTradingLadder: {block: "trading_ladder", reads: func(ck *Check) []string {
+		f := ck.TradingLadder.Files()
+		return f[:]
+	}},
 	KindMultiBotPolicy: {block: "multi_bot_policy", reads: func(ck *Check) []string {
 		p, a, f, r := ck.MultiBotPolicy.Inputs()
 		return []string{p, a, f, r}
@@ -104,6 +109,12 @@ var blocks = []blockSpec{
 	}},
 	{"multi_bot_policy", func(ck *Check) bool { return ck.MultiBotPolicy != nil }, func(ps *problems, at string, ck *Check) {
 		ck.MultiBotPolicy.validate(ps, at)
+	}},
+	{"parity", func(ck *Check) bool { return ck.Parity != nil }, func(ps *problems, at string, ck *Check) {
+		ck.Parity.validate(ps, at)
+	}},
+	{"trading_ladder", func(ck *Check) bool { return ck.TradingLadder != nil }, func(ps *problems, at string, ck *Check) {
+		ck.TradingLadder.validate(ps, at)
 	}},
 }
 
@@ -160,6 +171,9 @@ func (g *GlobSpec) validate(ps *problems, at string) {
 
 func (cmd *CommandSpec) validate(ps *problems, at string) {
 	ps.argv(at+": command.argv", cmd.Argv, false)
+	if cmd.CIArgv != nil {
+		ps.argv(at+": command.ci_argv", cmd.CIArgv, false)
+	}
 	ps.childEnv(at+": command", cmd.ChildEnv, cmd.Env)
 	ps.duration(at+": command.timeout", cmd.Timeout)
 	if cmd.Report != nil {

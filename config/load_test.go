@@ -51,7 +51,7 @@ func TestParseContractErrors(t *testing.T) {
 		{"unknown field", strings.Replace(base, "    severity: critical\n", "    severity: critical\n    colour: red\n", 1),
 			"decode contract: yaml: unmarshal errors:\n  line 8: field colour not found in type config.Check"},
 		{"unknown kind", strings.Replace(base, "kind: report", "kind: reprot", 1),
-			`validate contract: checks[0] (a): kind "reprot" is not one of command|coordination_policy|day2_gate|files_glob|files_present|multi_bot_policy|redis_group_lag|redis_ping|redis_stream_fresh|report|secrets_hygiene|strategy_catalog`},
+			`validate contract: checks[0] (a): kind "reprot" is not one of command|coordination_policy|day2_gate|files_glob|files_present|multi_bot_policy|parity_gate|redis_group_lag|redis_ping|redis_stream_fresh|report|secrets_hygiene|strategy_catalog|trading_ladder`},
 		{"bad severity", strings.Replace(base, "severity: critical", "severity: crit", 1),
 			`validate contract: checks[0] (a): severity "crit" is not critical|warning|info`},
 		{"escape", strings.Replace(base, "reports/a.json", "../etc/passwd", 1),

@@ -64,7 +64,7 @@ var malformedContracts = map[string]string{
 	"truncated.yaml":                     "decode contract: yaml: line 8: found unexpected end of stream",
 	"two_documents.yaml":                 "decode contract: more than one YAML document",
 	"unknown_field.yaml":                 "decode contract: yaml: unmarshal errors:\n  line 8: field colour not found in type config.Check",
-	"unknown_kind.yaml":                  "validate contract: checks[0] (a): kind \"reprot\" is not one of command|coordination_policy|day2_gate|files_glob|files_present|multi_bot_policy|redis_group_lag|redis_ping|redis_stream_fresh|report|secrets_hygiene|strategy_catalog",
+	"unknown_kind.yaml":                  "validate contract: checks[0] (a): kind \"reprot\" is not one of command|coordination_policy|day2_gate|files_glob|files_present|multi_bot_policy|parity_gate|redis_group_lag|redis_ping|redis_stream_fresh|report|secrets_hygiene|strategy_catalog|trading_ladder",
 	"unknown_top_field.yaml":             "decode contract: yaml: unmarshal errors:\n  line 10: field extra not found in type config.Contract",
 	"wrong_type_checks.yaml":             "decode contract: yaml: unmarshal errors:\n  line 2: cannot unmarshal !!map into []config.Check",
 }

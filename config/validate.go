@@ -114,6 +114,9 @@ func (c *Contract) Validate() error {
 			}
 		}
 	}
+	if c.LiveScope != nil {
+		c.LiveScope.validate(&ps)
+	}
 	if len(ps) > 0 {
 		return &ValidationError{Problems: ps}
 	}
@@ -169,6 +172,9 @@ func (ps *problems) check(at string, ck *Check, c *Contract) {
 			b.validate(ps, at, ck)
 		}
 	}
+	ps.reasons(at, ck)
+	ps.failReasons(at, ck)
+	ps.live(at, ck, c)
 }
 
 func (ps *problems) report(at string, r *ReportSpec) {
@@ -208,6 +214,11 @@ func (ps *problems) report(at string, r *ReportSpec) {
 	if r.Condition != "" {
 		if err := CompileCondition(r.Condition); err != nil {
 			ps.addf("%s.condition: %v", at, err)
+		}
+	}
+	if r.CICondition != "" {
+		if err := CompileCondition(r.CICondition); err != nil {
+			ps.addf("%s.ci_condition: %v", at, err)
 		}
 	}
 }
@@ -331,6 +342,11 @@ func (ps *problems) preSteps(steps []PreStep, checks map[string]int) {
 			names[s.Name] = i
 		}
 		ps.argv(at+": argv", s.Argv, false)
+		ps.preStepPlaceholders(at+": argv", s.Argv)
+		if s.CIArgv != nil {
+			ps.argv(at+": ci_argv", s.CIArgv, false)
+			ps.preStepPlaceholders(at+": ci_argv", s.CIArgv)
+		}
 		ps.childEnv(at, s.ChildEnv, s.Env)
 		ps.duration(at+": timeout", s.Timeout)
 		for j, n := range s.FailsChecks {
@@ -459,3 +475,18 @@ func CheckRelPath(p string) error {
 	}
 	return nil
 }
+
+// preStepPlaceholders allows {today_utc} in a pre-step's argv: another
+// {name} is a load error (a typo would reach the script as a literal);
+// other braces (a JSON literal in a shell script) are the argument's own.
+func (ps *problems) preStepPlaceholders(at string, argv []string) {
+	for i, a := range argv {
+		for _, ph := range preStepPlaceholderRE.FindAllString(a, -1) {
+			if ph != TodayUTC {
+				ps.addf("%s[%d]: placeholder %s is not %s", at, i, ph, TodayUTC)
+			}
+		}
+	}
+}
+
+var preStepPlaceholderRE = regexp.MustCompile(`\{[a-z_]+\}`)

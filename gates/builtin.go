@@ -415,8 +415,85 @@ func checkDay2(_ context.Context, env *evalEnv, ck *config.Check) Result {
 		r.Reason = fmt.Sprintf("%s: %s", fail, strings.Join(staleness, "; "))
 	default:
 		r.Verdict, r.Reason = VerdictPass, passText(ck)
+		if strings.Contains(passText(ck), "{") {
+			env.day2ReasonValues(d, obj, &r)
+		}
 	}
 	return r
+}
+
+// day2ReasonValues gives a passing day2 check's reason template what the
+// original's pass reason shows: the evaluation's age (ts_utc, else its
+// mtime, as the original; for the words only, never for the verdict) and
+// max_delta_observed, the largest lag (negative and non-integer values as
+// 0) under lag_produced_minus_ingested_since_baseline of the file the
+// evaluation's source_compare_file names (its /workspace/hbot/ prefix is
+// the root), else of the last source compare file by name.
+func (e *evalEnv) day2ReasonValues(d *config.Day2Spec, eval map[string]any, r *Result) {
+	if r.age == nil {
+		if ts, prob := e.resolveTimestamp(d.Eval, eval, []string{TSSourceTsUTC}, true); prob == nil {
+			age, _ := e.freshness(ts, e.window)
+			r.age = &age
+		}
+	}
+	vars := make(map[string]any, len(eval)+1)
+	for k, v := range eval {
+		vars[k] = v
+	}
+	vars["max_delta_observed"] = e.day2ObservedDelta(d, eval)
+	r.obj = vars
+}
+
+func (e *evalEnv) day2ObservedDelta(d *config.Day2Spec, eval map[string]any) int64 {
+	rel, _ := eval["source_compare_file"].(string)
+	rel = strings.TrimPrefix(rel, "/workspace/hbot/")
+	if ok, err := e.exists(rel); rel == "" || path.IsAbs(rel) || err != nil || !ok {
+		rel = ""
+		if d.SourceCompareGlob != "" {
+			if ms, err := e.globMatches(d.SourceCompareGlob); err == nil && len(ms) > 0 {
+				names := make([]string, len(ms))
+				for i, m := range ms {
+					names[i] = m.Path
+				}
+				sort.Strings(names)
+				rel = names[len(names)-1]
+			}
+		}
+	}
+	if rel == "" {
+		return 0
+	}
+	obj, _, err := e.readReport(rel, nil)
+	if err != nil {
+		return 0
+	}
+	lags, _ := obj["lag_produced_minus_ingested_since_baseline"].(map[string]any)
+	var worst int64
+	for _, v := range lags {
+		if n := pyInt(v); n > worst {
+			worst = n
+		}
+	}
+	return worst
+}
+
+// pyInt is Python's int() of a JSON value as the original uses it: a
+// number truncated toward zero, a string of digits parsed, anything else
+// (or out of range) 0.
+func pyInt(v any) int64 {
+	switch x := v.(type) {
+	case int64:
+		return x
+	case float64:
+		if t := math.Trunc(x); !math.IsNaN(t) && t < 1<<63 && t >= -(1<<63) {
+			return int64(t)
+		}
+	case string:
+		if n, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64); err == nil {
+			return n
+		}
+	}
+	return 0
 }
 
 // day2Lag judges the produced-minus-ingested lag of the source compare file

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/strictcycle/strictcycle/config"
 	"github.com/strictcycle/strictcycle/procrun"
@@ -22,12 +23,23 @@ const rcPlaceholder = "{rc}"
 // splitReason turns what a kind wrote ("<fail reason>: <explanation>") into
 // the original's reason, byte for byte, and the explanation as detail. A
 // kind's own detail (a note such as "command not run") comes first.
-func splitReason(ck *config.Check, r *Result) {
+//
+// live selects the check's live reasons (config/live.go), when it has them.
+func splitReason(ck *config.Check, r *Result, live bool) {
 	var detail string
+	if r.exact != "" && r.Verdict != VerdictPass {
+		detail = strings.TrimPrefix(strings.TrimPrefix(r.Reason, r.exact), ": ")
+		r.Reason = r.exact
+		r.Detail = joinDetail(r.Detail, detail)
+		return
+	}
 	if r.Verdict == VerdictPass {
 		pass := passText(ck)
 		detail = strings.TrimSpace(strings.TrimPrefix(r.Reason, pass))
-		r.Reason = pass
+		if live && ck.Live.PassReason != "" {
+			pass = ck.Live.PassReason
+		}
+		r.Reason = r.render(pass)
 	} else {
 		fail := failText(ck)
 		switch {
@@ -37,9 +49,92 @@ func splitReason(ck *config.Check, r *Result) {
 		default:
 			detail = r.Reason
 		}
-		r.Reason = renderRC(fail, r.ExitCode)
+		switch {
+		case r.Verdict == VerdictStale && r.condOK && ck.StaleReason != "":
+			fail = ck.StaleReason
+		case r.failTmpl != "":
+			fail = r.failTmpl
+		case live && ck.Live.FailReason != "":
+			fail = ck.Live.FailReason
+		}
+		r.Reason = r.render(fail)
 	}
 	r.Detail = joinDetail(r.Detail, detail)
+}
+
+// render fills a reason template's placeholders (config/reason.go) from
+// what the check judged.
+func (r *Result) render(tmpl string) string {
+	ps, err := config.ParsePlaceholders(tmpl)
+	if err != nil || len(ps) == 0 {
+		return tmpl
+	}
+	rc := r.ExitCode
+	if rc == nil {
+		rc = r.preRC
+	}
+	var b strings.Builder
+	rest := tmpl
+	for _, p := range ps {
+		i := strings.Index(rest, p.Raw)
+		b.WriteString(rest[:i])
+		rest = rest[i+len(p.Raw):]
+		switch p.Kind {
+		case "rc":
+			b.WriteString(renderRC(rcPlaceholder, rc))
+		case "output":
+			if !r.ran {
+				b.WriteString("?")
+			} else {
+				b.WriteString(firstChars(r.output, p.Chars))
+			}
+		case "age":
+			if r.age == nil {
+				b.WriteString("?")
+			} else {
+				b.WriteString(fmt.Sprintf(p.Format, *r.age))
+			}
+		default:
+			b.WriteString(fieldText(r.obj, p))
+		}
+	}
+	b.WriteString(rest)
+	return b.String()
+}
+
+// fieldText is a report field as the original's f-string shows it:
+// Python's str() of the value (None when null, or absent without a
+// default), upper-cased, or a list joined by ",".
+func fieldText(obj map[string]any, p config.Placeholder) string {
+	v, ok := lookup(obj, p.Field)
+	switch p.Transform {
+	case "upper":
+		s := ""
+		if ok && v != nil {
+			s = strings.ToUpper(pyStr(v))
+		}
+		if s == "" && p.HasDefault {
+			return p.Default
+		}
+		return s
+	case "join":
+		list, _ := v.([]any)
+		if len(list) == 0 && p.HasDefault {
+			return p.Default
+		}
+		parts := make([]string, len(list))
+		for i, it := range list {
+			parts[i] = pyStr(it)
+		}
+		return strings.Join(parts, ",")
+	}
+	if !ok && p.HasDefault {
+		return p.Default
+	}
+	if !ok {
+		return "None"
+	}
+	return pyStr(v)
 }
 
 func joinDetail(a, b string) string {
@@ -215,11 +310,12 @@ func (e *Engine) runPreStep(ctx context.Context, env *evalEnv, s *config.PreStep
 		timeout = defaultCommandTimeout
 	}
 	red := env.secrets.With(redact.FromEnv(s.SecretEnv)...)
-	argv, err := env.argv(s.Argv)
+	argv, err := env.argv(ciOr(e.opts.CI, s.CIArgv, s.Argv))
 	if err != nil {
 		res.Ran, res.Reason = true, err.Error()
 		return res
 	}
+	argv = withToday(argv, env.now)
 	start := time.Now()
 	pr, err := procrun.Run(ctx, procrun.Spec{Argv: argv, Dir: env.root, Env: s.Env,
 		PassEnv: s.Names(), Redactor: red, Timeout: timeout})
@@ -243,6 +339,21 @@ func (e *Engine) runPreStep(ctx context.Context, env *evalEnv, s *config.PreStep
 		}
 	}
 	return res
+}
+
+// preExitCodes maps each check named in a pre-step's fails_checks to that
+// step's exit code, when it exited (results are in contract order).
+func (e *Engine) preExitCodes(results []PreStepResult) map[string]*int {
+	out := map[string]*int{}
+	for i, res := range results {
+		if i >= len(e.contract.PreSteps) || res.ExitCode == nil {
+			continue
+		}
+		for _, n := range e.contract.PreSteps[i].FailsChecks {
+			out[n] = res.ExitCode
+		}
+	}
+	return out
 }
 
 // preStepCheck is the name of the critical result a failed fail_closed
@@ -281,4 +392,60 @@ func namesAny(a, b []string) bool {
 		}
 	}
 	return false
+}
+
+// withToday fills {today_utc} in a pre-step's argv with the evaluation
+// day (UTC, YYYYMMDD), on a copy.
+func withToday(argv []string, now time.Time) []string {
+	out := make([]string, len(argv))
+	day := now.UTC().Format("20060102")
+	for i, a := range argv {
+		out[i] = strings.ReplaceAll(a, config.TodayUTC, day)
+	}
+	return out
+}
+
+// ciOr is the CI argv in CI mode when one is declared, else the argv.
+func ciOr(ci bool, ciArgv, argv []string) []string {
+	if ci && ciArgv != nil {
+		return ciArgv
+	}
+	return argv
+}
+
+// matchFailReason picks the first of the check's fail_reasons whose
+// condition holds on the report a fresh failure was judged on (a failed
+// pre-step keeps the plain fail reason). A condition that cannot be
+// evaluated matches nothing.
+func (e *evalEnv) matchFailReason(ck *config.Check, r *Result) {
+	if r.Verdict != VerdictFail || r.obj == nil || len(e.preFailed[ck.Name]) > 0 {
+		return
+	}
+	for _, fr := range ck.FailReasons {
+		if ok, _, err := e.evalCondition(fr.When, r.obj); err == nil && ok {
+			r.failTmpl = fr.Reason
+			return
+		}
+	}
+}
+
+// pyOutput is the original's message of a finished command: stdout, a
+// newline, stderr, stripped of Python's whitespace (which also counts
+// \x1c-\x1f).
+func pyOutput(stdout, stderr string) string {
+	return strings.TrimFunc(stdout+"\n"+stderr, func(c rune) bool {
+		return unicode.IsSpace(c) || (c >= 0x1c && c <= 0x1f)
+	})
+}
+
+// firstChars is s[:n] in Python: the first n code points.
+func firstChars(s string, n int) string {
+	i := 0
+	for j := range s {
+		if i == n {
+			return s[:j]
+		}
+		i++
+	}
+	return s
 }

@@ -97,18 +97,27 @@ func New(c *config.Contract, opts Options) (*Engine, error) {
 			return nil, fmt.Errorf("new engine: check %q: kind %q has no implementation", ck.Name, ck.Kind)
 		}
 		for _, rs := range []*config.ReportSpec{ck.Report, commandReport(ck), ck.NativeReport()} {
-			if rs == nil || rs.Condition == "" {
+			if rs == nil {
 				continue
 			}
-			if _, done := e.programs[rs.Condition]; done {
-				continue
+			conds := []string{rs.Condition, rs.CICondition}
+			for _, fr := range ck.FailReasons {
+				conds = append(conds, fr.When)
 			}
-			p, err := expr.Compile(rs.Condition, config.ConditionOptions()...)
-			if err != nil {
-				msg, _, _ := strings.Cut(err.Error(), "\n")
-				return nil, fmt.Errorf("new engine: check %q: compile condition %q: %s", ck.Name, rs.Condition, msg)
+			for _, cond := range conds {
+				if cond == "" {
+					continue
+				}
+				if _, done := e.programs[cond]; done {
+					continue
+				}
+				p, err := expr.Compile(cond, config.ConditionOptions()...)
+				if err != nil {
+					msg, _, _ := strings.Cut(err.Error(), "\n")
+					return nil, fmt.Errorf("new engine: check %q: compile condition %q: %s", ck.Name, cond, msg)
+				}
+				e.programs[cond] = p
 			}
-			e.programs[rs.Condition] = p
 		}
 	}
 	return e, nil
@@ -170,7 +179,7 @@ func watchPaths(ck *config.Check) []string { return ck.WatchPaths() }
 func (e *Engine) env(now time.Time, root *rootfs.Root) *evalEnv {
 	return &evalEnv{
 		root: e.root, fs: root, now: now, window: e.Window(), skew: e.skew(),
-		noCommands: e.opts.NoCommands, interpreter: e.interpreter, interpErr: e.interpErr, secrets: e.opts.Secrets, redis: e.opts.Redis, programs: e.programs, yamlCache: e.yaml,
+		ci: e.opts.CI, noCommands: e.opts.NoCommands, interpreter: e.interpreter, interpErr: e.interpErr, secrets: e.opts.Secrets, redis: e.opts.Redis, programs: e.programs, yamlCache: e.yaml,
 		parsed: e.cache.parsed, dirs: e.dirs, cands: &e.cache.cands,
 	}
 }
@@ -197,6 +206,8 @@ func (e *Engine) Run(ctx context.Context, ro RunOptions) (*Report, error) {
 		return nil, fmt.Errorf("run contract %q: %w", e.contract.Name, err)
 	}
 	env.preFailed = preFailed
+	env.preExit = e.preExitCodes(preSteps)
+	env.live = env.readLiveScope(e.contract.LiveScope)
 	results, err := e.runChecks(ctx, env, checks, ro.Waivers)
 	if err != nil {
 		return nil, fmt.Errorf("run contract %q: %w", e.contract.Name, err)
@@ -389,9 +400,15 @@ func (e *Engine) runCheck(ctx context.Context, env *evalEnv, ck *config.Check, w
 	start := time.Now()
 	r := registry[ck.Kind](ctx, env, ck)
 	r.Name, r.Severity, r.Kind, r.Producer, r.FailsFirst = ck.Name, ck.Severity, ck.Kind, ck.Producer, ck.FailsFirst
+	r.preRC = env.preExit[ck.Name]
+	live := applyLive(env, ck, &r)
+	env.matchFailReason(ck, &r)
 	// A failed pre-step fails the checks it names (the original's
 	// alerting probe rc and alerting_health).
 	for _, why := range env.preFailed[ck.Name] {
+		// A stale report is then not the only thing wrong: the plain fail
+		// reason, not the stale_reason.
+		r.condOK = false
 		if r.Verdict == VerdictPass {
 			r.Verdict, r.Reason = VerdictFail, failText(ck)+": "+why
 		} else {
@@ -422,8 +439,10 @@ func (e *Engine) runCheck(ctx context.Context, env *evalEnv, ck *config.Check, w
 		r.AgeMinutes = &a
 	}
 	r.Pass = r.Verdict == VerdictPass
-	splitReason(ck, &r)
-	if !r.Pass && ck.Severity == config.SeverityCritical {
+	splitReason(ck, &r, live)
+	// What the templates read is not kept with the result.
+	r.obj, r.output = nil, ""
+	if !r.Pass && r.Severity == config.SeverityCritical {
 		for i := range waivers {
 			w := waivers[i]
 			if w.Check == ck.Name && env.now.Before(w.Expires) {

@@ -46,6 +46,13 @@ type evalEnv struct {
 	interpErr   error
 	// preFailed holds, per check name, the failed pre-steps that fail it.
 	preFailed map[string][]string
+	// preExit holds, per check name, the exit code of the pre-step whose
+	// fails_checks name it (the original's probe rc in its reason).
+	preExit map[string]*int
+	// live is the contract's live scope, read before the checks.
+	live liveScope
+	// ci selects the CI argv and conditions (ci_argv, ci_condition).
+	ci        bool
 	secrets   *redact.Redactor
 	redis     RedisClient
 	programs  map[string]*vm.Program // by condition source

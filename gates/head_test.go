@@ -65,6 +65,8 @@ func headRoot(t *testing.T, mod func(root string)) string {
 	report("reports/ops_db_writer/latest.json", map[string]any{"status": "pass", "counts": map[string]any{"bot_snapshot_minute": 10, "exchange_snapshot": 3}})
 	report("reports/paper_soak/latest.json", map[string]any{"status": "PASS"})
 	report("reports/analysis/post_trade_validation.json", map[string]any{"status": "PASS"})
+	report("reports/parity/drift_audit_latest.json", map[string]any{"status": "pass", "active_bots": []any{"bot1"},
+		"bots": []any{map[string]any{"bot": "bot1", "pass": true, "buckets": map[string]any{}}}})
 	report("config/exchange_account_map.json", map[string]any{"bots": map[string]any{
 		"bot1": map[string]any{"account_mode": "probe"}, "bot3": map[string]any{"account_mode": "paper_only"}, "bot4": map[string]any{"account_mode": "probe"}}})
 	// The newest integrity file gains the stream counts HEAD checks.
@@ -132,19 +134,34 @@ func TestHeadOnGeneratedTree(t *testing.T) {
 		assert.Equal(t, VerdictPass, got.Verdict, "%s: %s", got.Name, got.Text())
 	}
 	assert.Equal(t, StatusPass, rep.Status)
+	// The pass reasons that carry values, filled as the original's
+	// f-strings fill them.
+	byName := map[string]Result{}
+	for _, r := range rep.Checks {
+		byName[r.Name] = r
+	}
+	assert.Equal(t, "alert webhook evidence healthy (status=ok, mode=webhook)", byName["alerting_health"].Reason)
+	assert.Equal(t, "paper soak PASS (age=1m)", byName["validation_ladder_paper_soak"].Reason)
+	assert.Equal(t, "post-trade validation PASS", byName["validation_ladder_post_trade"].Reason)
+	assert.Equal(t, "day2 gate GO/fresh with lag in tolerance (age_min=8.0 max_delta=2)", byName["day2_event_store_gate"].Reason)
 	var steps []string
 	for _, p := range rep.PreSteps {
 		assert.True(t, p.Ran && p.OK, "%s: %s", p.Name, p.Reason)
 		steps = append(steps, p.Name)
 	}
-	assert.Equal(t, []string{"parity-refresh", "event-integrity-refresh", "ops-db-writer-refresh", "alerting-health-probe", "realtime-l2-data-quality"}, steps)
+	assert.Equal(t, []string{"parity-refresh", "event-integrity-refresh", "fill-event-backfill", "ops-db-writer-refresh", "alerting-health-probe", "realtime-l2-data-quality"}, steps)
 	assert.Contains(t, rep.Checks[10].OutputTail, "ran ruff")
 
-	// Outside CI the ci_only refreshes do not run.
-	rep = runHead(t, headRoot(t, nil), false)
+	// Outside CI the ci_only refreshes do not run, and the alerting
+	// status set is {ok, local_dev_degraded}.
+	rep = runHead(t, headRoot(t, func(root string) {
+		writeFile(t, root, "reports/reconciliation/last_webhook_sent.json",
+			`{"ts_utc":"`+fixedNow.Add(-time.Minute).Format(time.RFC3339)+`","status":"local_dev_degraded","mode":"local"}`)
+	}), false)
 	assert.Equal(t, StatusPass, rep.Status)
 	assert.False(t, rep.PreSteps[0].Ran)
-	assert.True(t, rep.PreSteps[3].Ran)
+	assert.False(t, rep.PreSteps[2].Ran, "the fill backfill is a --ci step")
+	assert.True(t, rep.PreSteps[4].Ran)
 }
 
 // One thing broken at a time turns exactly the checks it feeds into the
@@ -173,9 +190,9 @@ func TestHeadVariants(t *testing.T) {
 		want     map[string]want
 		failures []string
 	}{
-		{"ruff fails", fail("ruff=1"), map[string]want{"ruff_lint": {VerdictFail, "ruff lint failed (rc=1)"}}, []string{"ruff_lint"}},
-		{"mypy fails: a warning", fail("mypy=1"), map[string]want{"mypy_type_check": {VerdictFail, "mypy failed (rc=1)"}}, []string{}},
-		{"alerting probe fails", fail("check_alerting_health=2"), map[string]want{"alerting_health": {VerdictFail, "alert webhook unhealthy/stale"}}, []string{"alerting_health"}},
+		{"ruff fails", fail("ruff=1"), map[string]want{"ruff_lint": {VerdictFail, "ruff lint failed (rc=1): ran ruff"}}, []string{"ruff_lint"}},
+		{"mypy fails: a warning", fail("mypy=1"), map[string]want{"mypy_type_check": {VerdictFail, "mypy failed (rc=1): ran mypy"}}, []string{}},
+		{"alerting probe fails", fail("check_alerting_health=2"), map[string]want{"alerting_health": {VerdictFail, "alert webhook unhealthy/stale (status=ok, mode=webhook, rc=2)"}}, []string{"alerting_health"}},
 		{"catalog checker fails", fail("check_strategy_catalog_consistency=2"), map[string]want{
 			"strategy_catalog_consistency": {VerdictFail, "strategy catalog consistency failed (rc=2)"}}, []string{"strategy_catalog_consistency"}},
 		{"appended first", func(root string) {
@@ -183,13 +200,74 @@ func TestHeadVariants(t *testing.T) {
 			write("reports/verification/realtime_l2_data_quality_latest.json", `{"ts_utc":"`+ts+`","status":"fail"}`)(root)
 		}, map[string]want{
 			"multi_bot_policy_scope":   {VerdictFail, "multi-bot policy consistency failed (rc=2)"},
-			"realtime_l2_data_quality": {VerdictFail, "realtime/L2 data quality failed"},
+			"realtime_l2_data_quality": {VerdictFail, "realtime/L2 data quality failed (status=fail, rc=0)"},
 		}, []string{"realtime_l2_data_quality", "multi_bot_policy_scope"}},
 		{"stream missing", write("reports/event_store/integrity_20260226.json",
 			`{"last_update_utc":"`+ts+`","missing_correlation_count":0,"events_by_stream":{"hb.market_data.v1":5}}`),
 			map[string]want{"event_stream_coverage": {VerdictFail, "one or more required streams missing/zero in event_store integrity artifact"}}, []string{"event_stream_coverage"}},
-		{"live bot: the ladder is not bypassed", write("config/exchange_account_map.json", `{"bots":{"bot1":{"account_mode":"live"}}}`),
-			map[string]want{"trading_validation_ladder": {VerdictFail, "trading validation ladder incomplete"}}, []string{}},
+		{"live bot: the ladder is enforced and critical", write("config/exchange_account_map.json", `{"bots":{"bot1":{"account_mode":"live"}}}`),
+			map[string]want{"trading_validation_ladder": {VerdictFail, "trading validation ladder incomplete"}}, []string{"trading_validation_ladder"}},
+		{"live bot: portfolio risk is critical with the live words, after the ladder", func(root string) {
+			write("config/exchange_account_map.json", `{"bots":{"bot3":{"account_mode":" LIVE "}}}`)(root)
+			write("reports/portfolio_risk/latest.json", `{"ts_utc":"`+ts+`","status":"critical","critical_count":1}`)(root)
+		}, map[string]want{
+			"trading_validation_ladder": {VerdictFail, "trading validation ladder incomplete"},
+			"portfolio_risk_status":     {VerdictFail, "portfolio risk critical or stale"},
+		}, []string{"trading_validation_ladder", "portfolio_risk_status"}},
+		{"any bot of the account map can be live", write("config/exchange_account_map.json", `{"bots":{"bot3":{"account_mode":"paper_only"},"bot7":{"account_mode":"live"}}}`),
+			map[string]want{"trading_validation_ladder": {VerdictFail, "trading validation ladder incomplete"}}, []string{"trading_validation_ladder"}},
+		{"live bot disabled in the policy: bypassed", func(root string) {
+			write("config/exchange_account_map.json", `{"bots":{"bot1":{"account_mode":"live"}}}`)(root)
+			write("config/multi_bot_policy_v1.json", `{"bots":{"bot1":{"enabled":false}}}`)(root)
+		}, map[string]want{}, []string{}},
+		{"unreadable account map: live assumed, the ladder an error", write("config/exchange_account_map.json", `{"bots":`),
+			map[string]want{"trading_validation_ladder": {VerdictError, "trading validation ladder incomplete"}}, []string{"trading_validation_ladder"}},
+		{"drift audit failing: parity fails", write("reports/parity/drift_audit_latest.json",
+			`{"ts_utc":"`+ts+`","active_bots":["bot1"],"bots":[{"bot":"bot1","pass":false,"buckets":{}}]}`),
+			map[string]want{"parity_thresholds": {VerdictFail, "parity drift audit failing for active bots: bot1"}}, []string{"parity_thresholds"}},
+		{"no drift audit: parity fails", func(root string) {
+			require.NoError(t, os.Remove(filepath.Join(root, "reports/parity/drift_audit_latest.json")))
+		},
+			map[string]want{"parity_thresholds": {VerdictMissing, "parity drift audit stale"}}, []string{"parity_thresholds"}},
+		{"L2 report passes but is stale", write("reports/verification/realtime_l2_data_quality_latest.json", `{"ts_utc":"2026-02-26T01:30:00Z","status":"pass"}`),
+			map[string]want{"realtime_l2_data_quality": {VerdictStale, "realtime/L2 data quality stale evidence selected (age_min=30.00)"}}, []string{"realtime_l2_data_quality"}},
+		{"L2 checker fails on a stale passing report", func(root string) {
+			fail("check_realtime_l2_data_quality=3")(root)
+			write("reports/verification/realtime_l2_data_quality_latest.json", `{"ts_utc":"2026-02-26T01:30:00Z","status":"pass"}`)(root)
+		}, map[string]want{"realtime_l2_data_quality": {VerdictStale, "realtime/L2 data quality failed (status=pass, rc=3)"}}, []string{"realtime_l2_data_quality"}},
+		{"golden path fails with categories", func(root string) {
+			fail("run_paper_exchange_golden_path=2")(root)
+			write("reports/verification/paper_exchange_golden_path_latest.json", `{"ts_utc":"`+ts+`","status":"fail","failed_remediation_categories":["fills","book"]}`)(root)
+		}, map[string]want{"paper_exchange_functional_golden_path": {VerdictFail,
+			"paper-exchange functional golden-path suite failed (status=fail, rc=2, failed_categories=fills,book)"}}, []string{"paper_exchange_functional_golden_path"}},
+		{"golden path fails without categories", write("reports/verification/paper_exchange_golden_path_latest.json", `{"ts_utc":"`+ts+`","status":"FAIL"}`),
+			map[string]want{"paper_exchange_functional_golden_path": {VerdictFail,
+				"paper-exchange functional golden-path suite failed (status=FAIL, rc=0, failed_categories=n/a)"}}, []string{"paper_exchange_functional_golden_path"}},
+		{"integrity clean but stale", write("reports/event_store/integrity_20260226.json",
+			`{"last_update_utc":"2026-02-26T01:00:00Z","missing_correlation_count":0,"events_by_stream":{"hb.market_data.v1":5,"hb.signal.v1":5,"hb.risk_decision.v1":5,"hb.execution_intent.v1":5,"hb.audit.v1":5,"hb.bot_telemetry.v1":5}}`),
+			map[string]want{
+				"event_store_integrity_freshness": {VerdictStale, "event store integrity stale evidence selected (age_min=60.00)"},
+				"event_stream_coverage":           {VerdictStale, "one or more required streams missing/zero in event_store integrity artifact"},
+			}, []string{"event_store_integrity_freshness", "event_stream_coverage"}},
+		{"paper soak PASS but stale keeps the pass words", write("reports/paper_soak/latest.json", `{"ts_utc":"2026-02-24T01:00:00Z","status":"pass"}`),
+			map[string]want{"validation_ladder_paper_soak": {VerdictStale, "paper soak PASS (age=2940m)"}}, []string{}},
+		{"post-trade with no status yet", write("reports/analysis/post_trade_validation.json", `{"status":""}`),
+			map[string]want{"validation_ladder_post_trade": {VerdictPass, "post-trade validation not yet run"}}, []string{}},
+		{"post-trade not run yet: no file", func(root string) {
+			require.NoError(t, os.Remove(filepath.Join(root, "reports/analysis/post_trade_validation.json")))
+		}, map[string]want{"validation_ladder_post_trade": {VerdictPass, "post-trade validation not yet run"}}, []string{}},
+		{"post-trade CRITICAL", write("reports/analysis/post_trade_validation.json", `{"status":"critical"}`),
+			map[string]want{"validation_ladder_post_trade": {VerdictFail, "post-trade validation CRITICAL"}}, []string{}},
+		{"alerting local_dev_degraded fails under --ci", write("reports/reconciliation/last_webhook_sent.json", `{"ts_utc":"`+ts+`","status":"local_dev_degraded","mode":"local"}`),
+			map[string]want{"alerting_health": {VerdictFail, "alert webhook unhealthy/stale (status=local_dev_degraded, mode=local, rc=0)"}}, []string{"alerting_health"}},
+		{"reconciliation coverage gap", write("reports/reconciliation/latest.json", `{"ts_utc":"`+ts+`","status":"ok","critical_count":0,"active_bots_unchecked":["bot2","bot4"]}`),
+			map[string]want{"reconciliation_status": {VerdictFail, "reconciliation active-bot coverage gap: bot2,bot4"}}, []string{"reconciliation_status"}},
+		{"reconciliation critical with a gap: the plain reason", write("reports/reconciliation/latest.json", `{"ts_utc":"`+ts+`","status":"critical","critical_count":1,"active_bots_unchecked":["bot2"]}`),
+			map[string]want{"reconciliation_status": {VerdictFail, "reconciliation critical or stale"}}, []string{"reconciliation_status"}},
+		{"day2 passes with default flags whatever it says; the last compare file by name gives max_delta", func(root string) {
+			write("reports/event_store/day2_gate_eval_latest.json", `{"ts_utc":"2026-02-26T01:00:00Z","go":false,"source_compare_file":"/elsewhere/x.json"}`)(root)
+			write("reports/event_store/source_compare_20991231T000000Z.json", `{"lag_produced_minus_ingested_since_baseline":{"a":-40,"b":"17","c":6.9,"d":"x"}}`)(root)
+		}, map[string]want{"day2_event_store_gate": {VerdictPass, "day2 gate GO/fresh with lag in tolerance (age_min=60.0 max_delta=17)"}}, []string{}},
 		{"portfolio risk critical: a warning", write("reports/portfolio_risk/latest.json", `{"ts_utc":"`+ts+`","status":"critical","critical_count":1}`),
 			map[string]want{"portfolio_risk_status": {VerdictFail, "portfolio risk critical/stale (non-live scope; warning only)"}}, []string{}},
 	}

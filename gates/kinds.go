@@ -42,6 +42,8 @@ var registry = map[string]checkFunc{
 	config.KindDay2Gate:         checkDay2,
 	config.KindSecretsHygiene:   checkSecretsHygiene,
 	config.KindMultiBotPolicy:   checkMultiBotPolicy,
+	config.KindParityGate:       checkParity,
+	config.KindTradingLadder:    checkTradingLadder,
 }
 
 func reasonOr(s, def string) string {
@@ -116,12 +118,19 @@ func checkReport(_ context.Context, env *evalEnv, ck *config.Check) Result {
 // judgeReport reads one report (or the candidate the candidate rule picks
 // among several), resolves its time, and judges freshness and the condition.
 func (e *evalEnv) judgeReport(ck *config.Check, spec *config.ReportSpec) Result {
+	r, _ := e.judgeReportObj(ck, spec)
+	return r
+}
+
+// judgeReportObj is judgeReport returning the decoded report too (nil when
+// none could be read), for a kind that judges more of it.
+func (e *evalEnv) judgeReportObj(ck *config.Check, spec *config.ReportSpec) (Result, map[string]any) {
 	var r Result
 	fail := failText(ck)
 	rels, err := e.candidates(spec)
 	if err != nil {
 		r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: %v", fail, err)
-		return r
+		return r, nil
 	}
 	maxAge := spec.MaxAge
 	if maxAge <= 0 {
@@ -130,7 +139,18 @@ func (e *evalEnv) judgeReport(ck *config.Check, spec *config.ReportSpec) Result 
 	c, n, err := e.chooseCandidate(rels, spec.TimestampKeys, spec.AllowMtime, spec.NoFreshness)
 	if err != nil {
 		r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: %v", fail, err)
-		return r
+		return r, nil
+	}
+	if c == nil && spec.MissingPasses {
+		// Judged as {} by the original: a pass whose reason template sees
+		// no field.
+		r.Verdict, r.Reason = VerdictPass, passText(ck)
+		r.Detail = fmt.Sprintf("no report (%s): passes as not yet run", reportLabel(spec))
+		r.TSSource = TSSourceNone
+		if rel := reasonOr(spec.Path, spec.MissingPath); rel != "" {
+			r.Evidence = append(r.Evidence, EvidenceFile{Path: e.abs(rel)})
+		}
+		return r, nil
 	}
 	if c == nil {
 		r.Verdict = VerdictMissing
@@ -144,7 +164,7 @@ func (e *evalEnv) judgeReport(ck *config.Check, spec *config.ReportSpec) Result 
 		} else {
 			r.Reason = fmt.Sprintf("%s: missing: no file among %s", fail, strings.Join(append(append([]string{}, spec.Paths...), spec.Globs...), ", "))
 		}
-		return r
+		return r, nil
 	}
 	if len(rels) > 1 {
 		r.Chosen = c.describe(n)
@@ -170,7 +190,7 @@ func (e *evalEnv) judgeReport(ck *config.Check, spec *config.ReportSpec) Result 
 		if obj == nil {
 			r.TSSource = TSSourceNone
 		}
-		return r
+		return r, obj
 	}
 	detail := ""
 	if !spec.NoFreshness {
@@ -178,27 +198,34 @@ func (e *evalEnv) judgeReport(ck *config.Check, spec *config.ReportSpec) Result 
 		age, detail = e.freshness(ts, maxAge)
 		t := ts.t
 		r.TSSource, r.ReportTime, r.AgeMinutes = ts.source, &t, &age
+		unrounded := age
+		r.age = &unrounded
 	} else {
 		r.TSSource = TSSourceNone
 	}
-	ok, condDetail, err := e.evalCondition(spec.Condition, obj)
+	cond := spec.Condition
+	if e.ci && spec.CICondition != "" {
+		cond = spec.CICondition
+	}
+	ok, condDetail, err := e.evalCondition(cond, obj)
 	if err != nil {
 		r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: %s: %v", fail, c.rel, err)
-		return r
+		return r, obj
 	}
+	r.obj, r.condOK = obj, ok
 	if detail != "" {
 		r.Verdict, r.Reason = VerdictStale, fmt.Sprintf("%s: stale: %s", fail, detail)
 		if !ok {
 			r.Reason += "; " + condDetail
 		}
-		return r
+		return r, obj
 	}
 	if !ok {
 		r.Verdict, r.Reason = VerdictFail, fmt.Sprintf("%s: %s", fail, condDetail)
-		return r
+		return r, obj
 	}
 	r.Verdict, r.Reason = VerdictPass, passText(ck)
-	return r
+	return r, obj
 }
 
 // candidates lists Path, or Paths then each glob's sorted matches, without
@@ -373,20 +400,26 @@ func checkCommand(ctx context.Context, env *evalEnv, ck *config.Check) Result {
 	// hung script's children do not outlive the check. The command gets an
 	// explicit environment (its env map and the variables it names), never
 	// the worker's.
-	argv, err := env.argv(spec.Argv)
+	argv, err := env.argv(ciOr(env.ci, spec.CIArgv, spec.Argv))
 	if err != nil {
 		return Result{Verdict: VerdictError, Reason: fmt.Sprintf("%s: %v", failText(ck), err)}
 	}
 	res, err := procrun.Run(ctx, procrun.Spec{Argv: argv, Dir: env.root, Env: spec.Env,
 		PassEnv: spec.Names(), Redactor: red, Timeout: timeout})
 	r := commandResult(ctx, ck, res, err, timeout)
+	ran, output := err == nil && !res.TimedOut, pyOutput(res.StdoutHead, res.StderrHead)
 	if r.Verdict == "" {
 		r = env.judgeReport(ck, spec.Report)
 		r.ExitCode, r.OutputTail = &res.ExitCode, res.Tail
 	} else {
-		// The original records the report path whatever the command did.
+		// The original records the report path whatever the command did,
+		// and reads it: a reason template may show what it says.
 		env.recordReportPath(spec.Report, &r)
+		if spec.Report != nil {
+			_, r.obj = env.judgeReportObj(ck, spec.Report)
+		}
 	}
+	r.ran, r.output = ran, output
 	r.Reason = red.String(r.Reason)
 	return r
 }

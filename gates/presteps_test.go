@@ -251,3 +251,42 @@ func TestPreStepsOnRecheck(t *testing.T) {
 	assert.False(t, rep.PreSteps[1].Ran)
 	assert.Equal(t, StatusPass, rep.Status)
 }
+
+// {today_utc} in a pre-step's argv is the evaluation day (UTC), as the
+// original's fill backfill gets --day of today.
+func TestPreStepToday(t *testing.T) {
+	root := t.TempDir()
+	c := preStepContract(config.PreStep{Name: "backfill", Argv: []string{"/bin/echo", "--day", "{today_utc}", "x{today_utc}y"}})
+	late := time.Date(2026, 2, 27, 1, 0, 0, 0, time.FixedZone("east", 3*3600)) // 26 Feb 22:00 UTC
+	rep := runContract(t, c, root, func(o *Options) { o.Now = func() time.Time { return late } })
+	require.Len(t, rep.PreSteps, 1)
+	assert.True(t, rep.PreSteps[0].OK)
+	assert.Equal(t, "--day 20260226 x20260226y\n", rep.PreSteps[0].OutputTail)
+	_, err := config.ParseContract([]byte("name: t\nfreshness: {window: 20m}\nchecks:\n  - {name: a, severity: critical, kind: files_present, files: [a]}\n" +
+		"pre_steps:\n  - {name: s, argv: [echo, '{today}']}\n"))
+	require.EqualError(t, err, "validate contract: pre_steps[0] (s): argv[1]: placeholder {today} is not {today_utc}")
+}
+
+// ci_argv replaces a pre-step's and a command check's argv in CI mode
+// only (the original's --strict and --max-age-min 15 under --ci).
+func TestCIArgv(t *testing.T) {
+	for _, ci := range []bool{false, true} {
+		root := t.TempDir()
+		c := oneCheckContract(config.Check{Name: "cmd", Kind: config.KindCommand, Command: &config.CommandSpec{
+			Argv:   sh(`printf "$0" > check.args`),
+			CIArgv: []string{"/bin/sh", "-c", `printf "$0" > check.args`, "ci"},
+		}})
+		c.PreSteps = []config.PreStep{{Name: "probe", Argv: []string{"/bin/echo", "plain"}, CIArgv: []string{"/bin/echo", "--strict", "{today_utc}"}}}
+		rep := runContract(t, c, root, func(o *Options) { o.CI = ci })
+		args, err := os.ReadFile(filepath.Join(root, "check.args"))
+		require.NoError(t, err)
+		if ci {
+			assert.Equal(t, "ci", string(args))
+			assert.Equal(t, "--strict 20260226\n", rep.PreSteps[0].OutputTail)
+		} else {
+			assert.Equal(t, "/bin/sh", string(args))
+			assert.Equal(t, "plain\n", rep.PreSteps[0].OutputTail)
+		}
+		assert.Equal(t, VerdictPass, rep.Checks[0].Verdict)
+	}
+}

@@ -91,6 +91,24 @@ type Result struct {
 	OutputTail string `json:"output_tail,omitempty"`
 	// FailsFirst is the check's contract flag (see config.Check).
 	FailsFirst bool `json:"-"`
+	// exact, when set on a non-pass verdict, is the original's reason for
+	// this case (a kind whose original words its failures several ways);
+	// what Reason says beyond it becomes the detail.
+	exact string
+	// What a reason template may name (config/reason.go): the judged
+	// report, its unrounded age, whether its condition held (a stale
+	// report that would pass takes the stale_reason), and the exit code
+	// of the pre-step that can fail the check.
+	obj    map[string]any
+	age    *float64
+	condOK bool
+	preRC  *int
+	// failTmpl is the fail_reasons template that matched, if any.
+	failTmpl string
+	// output is what the command printed as the original quotes it
+	// (stdout, newline, stderr, stripped); ran says a command ran.
+	output string
+	ran    bool
 }
 
 // Waiver lets a named critical check not block the status until Expires.

@@ -21,6 +21,11 @@ import (
 // TailBytes is how much of a command's output a result keeps.
 const TailBytes = 2000
 
+// HeadBytes is how much of the start of each of stdout and stderr a
+// result keeps (the hbot runner quotes the start of a checker's output in
+// its reasons).
+const HeadBytes = 4096
+
 // Spec is one argv to run without a shell.
 type Spec struct {
 	Argv []string
@@ -46,6 +51,9 @@ type Result struct {
 	Tail     string
 	Duration time.Duration
 	TimedOut bool
+	// StdoutHead and StderrHead are the first HeadBytes of each stream,
+	// secrets masked, as valid UTF-8.
+	StdoutHead, StderrHead string
 }
 
 // ErrStart marks a command that could not be started (not found, not
@@ -72,8 +80,11 @@ func Run(ctx context.Context, spec Spec) (Result, error) {
 	// The window is longer than the tail by the longest secret, so that a
 	// secret ending inside the tail is seen whole and masked.
 	tail := &tailBuffer{max: TailBytes + spec.Redactor.MaxLen()}
-	cmd.Stdout = tail
-	cmd.Stderr = tail
+	headMax := HeadBytes + spec.Redactor.MaxLen()
+	stdout := &headTee{tail: tail, max: headMax}
+	stderr := &headTee{tail: tail, max: headMax}
+	cmd.Stdout = stdout
+	cmd.Stderr = stderr
 	setProcessGroup(cmd)
 	// WaitDelay bounds the wait for pipes held open by grandchildren that
 	// escaped the group kill.
@@ -102,7 +113,8 @@ loop:
 			spec.Heartbeat(time.Since(start))
 		}
 	}
-	res := Result{Tail: tail.redacted(spec.Redactor, TailBytes), Duration: time.Since(start), ExitCode: -1}
+	res := Result{Tail: tail.redacted(spec.Redactor, TailBytes), Duration: time.Since(start), ExitCode: -1,
+		StdoutHead: stdout.redacted(spec.Redactor), StderrHead: stderr.redacted(spec.Redactor)}
 	if cmd.ProcessState != nil {
 		res.ExitCode = cmd.ProcessState.ExitCode()
 	}
@@ -179,4 +191,35 @@ func (b *tailBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return strings.ToValidUTF8(string(b.buf), "")
+}
+
+// headTee keeps the first max bytes of one stream and passes everything on
+// to the shared tail.
+type headTee struct {
+	tail *tailBuffer
+	mu   sync.Mutex
+	max  int
+	head []byte
+}
+
+func (h *headTee) Write(p []byte) (int, error) {
+	h.mu.Lock()
+	if room := h.max - len(h.head); room > 0 {
+		h.head = append(h.head, p[:min(room, len(p))]...)
+	}
+	h.mu.Unlock()
+	return h.tail.Write(p)
+}
+
+// redacted is the head with r's secrets masked, cut to HeadBytes (a cut
+// rune dropped). The head is longer than that by the longest secret, so a
+// secret starting inside it is seen whole.
+func (h *headTee) redacted(r *redact.Redactor) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := r.String(string(h.head))
+	if len(s) > HeadBytes {
+		s = s[:HeadBytes]
+	}
+	return strings.ToValidUTF8(s, "")
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/strictcycle/strictcycle/redact"
 )
 
 // TestMain lets the test binary act as the commands the tests run:
@@ -127,4 +129,18 @@ func processAlive(pid int) bool {
 	}
 	f := strings.Fields(string(b))
 	return len(f) > 2 && f[2] != "Z"
+}
+
+// The heads keep the start of stdout and of stderr apart, at most
+// HeadBytes each, with secrets masked; the tail still interleaves both.
+func TestRunHeads(t *testing.T) {
+	script := `printf 'out-start token=s3cretvalue '; head -c 6000 /dev/zero | tr '\0' o; printf 'err-start' >&2`
+	res, err := Run(context.Background(), Spec{Argv: []string{"/bin/sh", "-c", script}, Redactor: redact.New("s3cretvalue")})
+	require.NoError(t, err)
+	require.Equal(t, 0, res.ExitCode)
+	require.True(t, strings.HasPrefix(res.StdoutHead, "out-start token=[redacted] "), res.StdoutHead[:40])
+	require.NotContains(t, res.StdoutHead, "s3cretvalue")
+	require.Len(t, res.StdoutHead, HeadBytes)
+	require.Equal(t, "err-start", res.StderrHead)
+	require.Contains(t, res.Tail, "err-start")
 }
