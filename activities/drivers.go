@@ -318,8 +318,11 @@ func (d *composeDriver) Start(ctx context.Context, svc ServiceRef) error {
 }
 
 // composeArgv builds [command...] [--env-file F] [-f file]... [--profile p]...
-// <action> <service>. Profiles are passed even for restart/stop/start:
-// compose only activates a targeted service's profile for up/run.
+// <action> <service>. Profiles are passed for restart/stop/start too, as
+// the operator's own command line would have them: older compose v2
+// releases activate a targeted service's profile for up/run only (v2.40.3,
+// the one tested on a real engine, restarts a profiled service named
+// explicitly without them).
 func composeArgv(cfg config.ComposeDriver, svc ServiceRef, action string) []string {
 	argv := slices.Clone(cfg.Command)
 	if len(argv) == 0 {
