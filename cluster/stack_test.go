@@ -28,6 +28,7 @@ import (
 
 	"github.com/strictcycle/strictcycle/activities"
 	"github.com/strictcycle/strictcycle/simstack"
+	"github.com/strictcycle/strictcycle/temporalclient"
 	"github.com/strictcycle/strictcycle/workflows"
 )
 
@@ -242,7 +243,7 @@ func (r *round) wait(ctx context.Context) []*cycle {
 		if c.runID == "" {
 			continue
 		}
-		events, err := readHistory(ctx, workflows.CycleID(c.env.name), c.runID)
+		events, err := temporalclient.History(ctx, cl.client, workflows.CycleID(c.env.name), c.runID)
 		if err != nil {
 			r.t.Errorf("history of %s: %v", c.env.name, err)
 			continue
@@ -322,20 +323,6 @@ func (c *cycle) follow(ctx context.Context, since time.Time) {
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
-}
-
-// readHistory reads a run's whole history.
-func readHistory(ctx context.Context, id, runID string) ([]*historypb.HistoryEvent, error) {
-	it := cl.client.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	var out []*historypb.HistoryEvent
-	for it.HasNext() {
-		ev, err := it.Next()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ev)
-	}
-	return out, nil
 }
 
 // requireAllDecided fails on any cycle without a decision and on any cycle

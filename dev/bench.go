@@ -37,6 +37,7 @@ import (
 	"github.com/strictcycle/strictcycle/devserver"
 	"github.com/strictcycle/strictcycle/gates"
 	"github.com/strictcycle/strictcycle/simstack"
+	"github.com/strictcycle/strictcycle/temporalclient"
 	"github.com/strictcycle/strictcycle/worker/workerapp"
 	"github.com/strictcycle/strictcycle/workflows"
 )
@@ -640,20 +641,6 @@ func startCycle(ctx context.Context, cl client.Client, queue string, in *workflo
 	return run, nil
 }
 
-// history reads a run's whole history.
-func history(ctx context.Context, cl client.Client, id, runID string) ([]*historypb.HistoryEvent, error) {
-	it := cl.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	var events []*historypb.HistoryEvent
-	for it.HasNext() {
-		e, err := it.Next()
-		if err != nil {
-			return nil, fmt.Errorf("read history of %s: %w", id, err)
-		}
-		events = append(events, e)
-	}
-	return events, nil
-}
-
 type clusterBench struct {
 	o        benchOptions
 	cfg      config.Config
@@ -750,7 +737,7 @@ func (b *clusterBench) sequentialMode(ctx context.Context, skipReplay bool) erro
 			continue
 		}
 		lat = append(lat, d)
-		events, err := history(ctx, b.cl, run.GetID(), run.GetRunID())
+		events, err := temporalclient.History(ctx, b.cl, run.GetID(), run.GetRunID())
 		if err != nil {
 			return err
 		}
@@ -948,7 +935,7 @@ func (b *clusterBench) concurrent(ctx context.Context, queue string, n int, stat
 		cycles += n
 		lat = append(lat, each...)
 		for _, run := range runs {
-			events, err := history(ctx, b.cl, run.GetID(), run.GetRunID())
+			events, err := temporalclient.History(ctx, b.cl, run.GetID(), run.GetRunID())
 			if err != nil {
 				return 0, err
 			}

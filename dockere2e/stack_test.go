@@ -15,9 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.uber.org/zap"
@@ -27,7 +25,9 @@ import (
 	"github.com/strictcycle/strictcycle/config"
 	"github.com/strictcycle/strictcycle/devserver"
 	"github.com/strictcycle/strictcycle/gates"
+	"github.com/strictcycle/strictcycle/redistest"
 	"github.com/strictcycle/strictcycle/simstack"
+	"github.com/strictcycle/strictcycle/temporalclient"
 	"github.com/strictcycle/strictcycle/worker/workerapp"
 	"github.com/strictcycle/strictcycle/workflows"
 )
@@ -169,7 +169,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	cfg.Redis.URL = testRedisURL()
 	cfg.Redis.KeyPrefix = "strictcycle-test-docker-" + s.project
 	cfg.Redis.ScopeStreams()
-	t.Cleanup(func() { dropKeys(cfg.Redis.URL, cfg.Redis.KeyPrefix) })
+	t.Cleanup(func() { redistest.DropPrefix(t, cfg.Redis.URL, cfg.Redis.KeyPrefix) })
 	cfg.MetricsAddr = ""
 	s.cfg = cfg
 	cl, err := workerapp.Dial(context.Background(), cfg, zap.NewNop())
@@ -361,13 +361,12 @@ func (s *stack) timeline(run client.WorkflowRun) string {
 
 // restartResults are the RestartService results in the run's history.
 func (s *stack) restartResults(ctx context.Context, run client.WorkflowRun) []activities.RestartServiceResult {
-	it := s.cl.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	events, err := temporalclient.History(ctx, s.cl, run.GetID(), run.GetRunID())
+	require.NoError(s.t, err)
 	scheduled := map[int64]string{}
 	var out []activities.RestartServiceResult
 	dc := converter.GetDefaultDataConverter()
-	for it.HasNext() {
-		e, err := it.Next()
-		require.NoError(s.t, err)
+	for _, e := range events {
 		if a := e.GetActivityTaskScheduledEventAttributes(); a != nil {
 			scheduled[e.GetEventId()] = a.GetActivityType().GetName()
 		}
@@ -394,23 +393,6 @@ func freePort(t *testing.T) int {
 	require.NoError(t, err)
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
-}
-
-// dropKeys deletes the keys under prefix (streams included: they are
-// scoped under it).
-func dropKeys(url, prefix string) {
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		return
-	}
-	rc := redis.NewClient(opts)
-	defer rc.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	it := rc.Scan(ctx, 0, prefix+":*", 100).Iterator()
-	for it.Next(ctx) {
-		rc.Del(ctx, it.Val())
-	}
 }
 
 // writeReport writes the service's reports once, as its producer would.

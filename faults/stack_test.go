@@ -28,7 +28,9 @@ import (
 	"github.com/strictcycle/strictcycle/activities"
 	"github.com/strictcycle/strictcycle/cycletypes"
 	"github.com/strictcycle/strictcycle/devserver"
+	"github.com/strictcycle/strictcycle/redistest"
 	"github.com/strictcycle/strictcycle/simstack"
+	"github.com/strictcycle/strictcycle/temporalclient"
 	"github.com/strictcycle/strictcycle/workflows"
 )
 
@@ -350,12 +352,11 @@ func (a activityRun) decode(t *testing.T, v any) {
 // history returns the activities of a run in schedule order.
 func (s *stack) history(ctx context.Context, run client.WorkflowRun) []*activityRun {
 	s.t.Helper()
-	it := s.cl.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	events, err := temporalclient.History(ctx, s.cl, run.GetID(), run.GetRunID())
+	require.NoError(s.t, err)
 	byID := map[int64]*activityRun{}
 	var out []*activityRun
-	for it.HasNext() {
-		ev, err := it.Next()
-		require.NoError(s.t, err)
+	for _, ev := range events {
 		switch ev.GetEventType() {
 		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
 			a := &activityRun{Type: ev.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName()}
@@ -537,23 +538,4 @@ func simOptions(o simstack.Options) simstack.Options {
 
 // dropKeys deletes every key under the test's prefix (decisions stream,
 // latest decision, restart budgets, marks and locks).
-func (s *stack) dropKeys() {
-	opts, err := redis.ParseURL(s.redisURL)
-	if err != nil {
-		s.t.Errorf("drop redis keys: parse url: %v", err)
-		return
-	}
-	rc := redis.NewClient(opts)
-	defer rc.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	it := rc.Scan(ctx, 0, s.prefix+":*", 100).Iterator()
-	for it.Next(ctx) {
-		if err := rc.Del(ctx, it.Val()).Err(); err != nil {
-			s.t.Logf("drop redis key %s: %v", it.Val(), err)
-		}
-	}
-	if err := it.Err(); err != nil {
-		s.t.Logf("drop redis keys under %s: %v", s.prefix, err)
-	}
-}
+func (s *stack) dropKeys() { redistest.DropPrefix(s.t, s.redisURL, s.prefix) }

@@ -106,3 +106,28 @@ func (s *Server) Kill() {
 	<-s.done
 	s.cmd = nil
 }
+
+// DropPrefix deletes every key under prefix+":" on the Redis at url (a
+// test's decisions and transitions streams, latest decision, budgets,
+// marks and locks); a failure is reported to t, never fatal, as it runs at
+// cleanup.
+func DropPrefix(t testing.TB, url, prefix string) {
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		t.Errorf("drop redis keys under %s: parse url: %v", prefix, err)
+		return
+	}
+	rc := redis.NewClient(opts)
+	defer rc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	it := rc.Scan(ctx, 0, prefix+":*", 100).Iterator()
+	for it.Next(ctx) {
+		if err := rc.Del(ctx, it.Val()).Err(); err != nil {
+			t.Logf("drop redis key %s: %v", it.Val(), err)
+		}
+	}
+	if err := it.Err(); err != nil {
+		t.Logf("drop redis keys under %s: %v", prefix, err)
+	}
+}

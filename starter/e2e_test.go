@@ -23,7 +23,9 @@ import (
 	"github.com/strictcycle/strictcycle/activities"
 	"github.com/strictcycle/strictcycle/config"
 	"github.com/strictcycle/strictcycle/devserver"
+	"github.com/strictcycle/strictcycle/redistest"
 	"github.com/strictcycle/strictcycle/simstack"
+	"github.com/strictcycle/strictcycle/temporalclient"
 	"github.com/strictcycle/strictcycle/worker/workerapp"
 	"github.com/strictcycle/strictcycle/workflows"
 )
@@ -109,7 +111,7 @@ func newE2EStack(t *testing.T, mutate func(map[string]any)) *e2eStack {
 	cfg.Redis.ScopeStreams()
 	// Registered before the worker starts, so it runs after the worker has
 	// stopped: the shared Redis keeps no key of the test.
-	t.Cleanup(func() { dropKeys(cfg.Redis.URL, cfg.Redis.KeyPrefix) })
+	t.Cleanup(func() { redistest.DropPrefix(t, cfg.Redis.URL, cfg.Redis.KeyPrefix) })
 	cfg.MetricsAddr = ""
 	cl, err := workerapp.Dial(context.Background(), cfg, zap.NewNop())
 	require.NoError(t, err)
@@ -180,7 +182,7 @@ func TestE2EStaleIntegrityRestartsAndPasses(t *testing.T) {
 	require.Equal(t, []string{"1:" + DemoService + ":restarted"}, s.restartsInRedis())
 
 	// A second start while none runs is allowed; while one runs it is refused.
-	events, err := history(ctx, s.cl, run.GetID(), run.GetRunID())
+	events, err := temporalclient.History(ctx, s.cl, run.GetID(), run.GetRunID())
 	require.NoError(t, err)
 	tl := strings.Join(Timeline(events), "\n")
 	require.Contains(t, tl, "RestartService")
@@ -222,7 +224,7 @@ func saveHistory(t *testing.T, cl client.Client, id, runID, name string) {
 	if os.Getenv("STRICTCYCLE_UPDATE_HISTORIES") != "1" {
 		return
 	}
-	events, err := history(context.Background(), cl, id, runID)
+	events, err := temporalclient.History(context.Background(), cl, id, runID)
 	require.NoError(t, err)
 	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&historypb.History{Events: events})
 	require.NoError(t, err)
@@ -316,21 +318,5 @@ func waitReports(ctx context.Context, root string, services []string) error {
 			return fmt.Errorf("wait for %s: %w", missing, ctx.Err())
 		case <-time.After(50 * time.Millisecond):
 		}
-	}
-}
-
-// dropKeys deletes the keys under prefix.
-func dropKeys(url, prefix string) {
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		return
-	}
-	rc := redis.NewClient(opts)
-	defer rc.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	it := rc.Scan(ctx, 0, prefix+":*", 100).Iterator()
-	for it.Next(ctx) {
-		rc.Del(ctx, it.Val())
 	}
 }

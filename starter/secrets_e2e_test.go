@@ -19,6 +19,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/strictcycle/strictcycle/redistest"
+	"github.com/strictcycle/strictcycle/temporalclient"
 	"github.com/strictcycle/strictcycle/worker/workerapp"
 	"github.com/strictcycle/strictcycle/workflows"
 )
@@ -103,7 +104,7 @@ func TestE2ESecretsNeverLeak(t *testing.T) {
 	require.Equal(t, "PASS", string(res.Status), res.Reason)
 
 	// (b) workflow history: every event, every payload.
-	events, err := history(ctx, cl, run.GetID(), run.GetRunID())
+	events, err := temporalclient.History(ctx, cl, run.GetID(), run.GetRunID())
 	require.NoError(t, err)
 	require.NotEmpty(t, events)
 	var replayed bool

@@ -18,11 +18,12 @@ import (
 	"github.com/strictcycle/strictcycle/activities"
 	"github.com/strictcycle/strictcycle/config"
 	"github.com/strictcycle/strictcycle/gates"
+	"github.com/strictcycle/strictcycle/temporalclient"
 	"github.com/strictcycle/strictcycle/workflows"
 )
 
 var showCmd = cycleCmd("show", nil, func(ctx context.Context, cl client.Client, id, runID string, _ any, out io.Writer) error {
-	events, err := history(ctx, cl, id, runID)
+	events, err := temporalclient.History(ctx, cl, id, runID)
 	if err != nil {
 		return err
 	}
@@ -36,19 +37,6 @@ var showCmd = cycleCmd("show", nil, func(ctx context.Context, cl client.Client, 
 	}
 	return nil
 })
-
-func history(ctx context.Context, cl client.Client, id, runID string) ([]*historypb.HistoryEvent, error) {
-	it := cl.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	var events []*historypb.HistoryEvent
-	for it.HasNext() {
-		e, err := it.Next()
-		if err != nil {
-			return nil, fmt.Errorf("read history of %s: %w", id, err)
-		}
-		events = append(events, e)
-	}
-	return events, nil
-}
 
 // scheduled remembers what an activity was asked to do until it ends.
 type scheduled struct {
