@@ -105,7 +105,9 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer) (pass bool, err 
 			}
 			if rmErr := os.RemoveAll(made); rmErr != nil {
 				fmt.Fprintf(out, "remove demo root %s: %v\n", made, rmErr)
+				return
 			}
+			fmt.Fprintf(out, "demo root %s removed (--keep keeps it, with the server and its history)\n", made)
 		}()
 	}
 	if o.Root, err = filepath.Abs(o.Root); err != nil {

@@ -95,11 +95,24 @@ func (r *Result) render(tmpl string) string {
 				b.WriteString(fmt.Sprintf(p.Format, *r.age))
 			}
 		default:
-			b.WriteString(fieldText(r.obj, p))
+			b.WriteString(capField(fieldText(r.obj, p)))
 		}
 	}
 	b.WriteString(rest)
 	return b.String()
+}
+
+// maxFieldChars bounds one report field in a rendered reason: a report may
+// hold megabytes in one string, and the reason is carried in the gate
+// run's result, in workflow history (whose payloads are limited) and on
+// every operator's terminal. Longer values are cut, marked with "…".
+const maxFieldChars = 512
+
+func capField(s string) string {
+	if c := firstChars(s, maxFieldChars); len(c) < len(s) {
+		return c + "…"
+	}
+	return s
 }
 
 // fieldText is a report field as the original's f-string shows it:

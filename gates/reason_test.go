@@ -1,6 +1,7 @@
 package gates
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -43,6 +44,10 @@ func TestReasonTemplates(t *testing.T) {
 			assert.Equal(t, tt.want, r.render(tt.tmpl))
 		})
 	}
+	// A huge field is cut: the reason lives in history.
+	huge := Result{obj: map[string]any{"status": strings.Repeat("é", 3<<20)}}
+	got := huge.render("status={status}")
+	assert.Equal(t, "status="+strings.Repeat("é", maxFieldChars)+"…", got)
 	// With no report read, fields are absent.
 	var r Result
 	assert.Equal(t, "status=fail mode=None", r.render("status={status|fail} mode={mode}"))
