@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/strictcycle/strictcycle/cycletypes"
 )
 
 // Printable returns s with every character that could start a new line or
@@ -53,14 +55,4 @@ func PrintableList(items []string) string {
 	return strings.Join(out, ",")
 }
 
-func needsEscape(r rune) bool {
-	switch {
-	case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0: // C0, DEL, C1 (NEL is C1)
-		return true
-	case r == 0x2028, r == 0x2029: // line, paragraph separator
-		return true
-	case r == 0x200e, r == 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069: // bidi controls
-		return true
-	}
-	return false
-}
+func needsEscape(r rune) bool { return cycletypes.NeedsEscape(r) }

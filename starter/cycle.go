@@ -309,6 +309,11 @@ func cycleCmd(name string, bind func(*flag.FlagSet) any,
 		if !c.parse(args, stderr) {
 			return exitError
 		}
+		if r, ok := req.(operatorRequest); ok {
+			if err := r.Validate(); err != nil {
+				return fail(stderr, err)
+			}
+		}
 		cl, err := c.dial(ctx)
 		if err != nil {
 			return fail(stderr, err)
@@ -328,13 +333,23 @@ var statusCmd = cycleCmd("status", nil, func(ctx context.Context, cl client.Clie
 		return err
 	}
 	b, _ := json.MarshalIndent(st, "", "  ")
-	fmt.Fprintln(out, string(b))
+	// JSON escapes C0 controls but not C1 or the bidi controls a report's
+	// text may carry: escape each line as well.
+	for _, line := range strings.Split(string(b), "\n") {
+		fmt.Fprintln(out, gates.Printable(line))
+	}
 	return nil
 })
 
-// updateCmd builds an operator command that sends one validated update.
-func updateCmd(name string, bind func(*flag.FlagSet) any) func(context.Context, []string, io.Writer, io.Writer) int {
-	return cycleCmd(name, bind, func(ctx context.Context, cl client.Client, id, runID string, req any, out io.Writer) error {
+// operatorRequest is an update's argument that checks itself before the
+// command dials (the workflow's validator checks it again).
+type operatorRequest interface{ Validate() error }
+
+// updateCmd builds an operator command that sends one validated update and
+// prints its result as one line of JSON with every control character
+// escaped, so text an operator or a report chose cannot forge a line.
+func updateCmd(name string, bind func(*flag.FlagSet) operatorRequest) func(context.Context, []string, io.Writer, io.Writer) int {
+	return cycleCmd(name, func(fs *flag.FlagSet) any { return bind(fs) }, func(ctx context.Context, cl client.Client, id, runID string, req any, out io.Writer) error {
 		h, err := cl.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 			WorkflowID: id, RunID: runID, UpdateName: name, Args: []any{req},
 			WaitForStage: client.WorkflowUpdateStageCompleted,
@@ -346,28 +361,48 @@ func updateCmd(name string, bind func(*flag.FlagSet) any) func(context.Context, 
 		if err := h.Get(ctx, &res); err != nil {
 			return fmt.Errorf("%s %s: %w", name, id, err)
 		}
-		fmt.Fprintf(out, "%s: %v\n", name, res)
-		return nil
+		return printUpdateResult(out, name, res)
 	})
 }
 
+// printUpdateResult prints an update's result as one line of JSON with every
+// character that could forge or rewrite a line escaped.
+func printUpdateResult(out io.Writer, name string, res any) error {
+	b, err := json.Marshal(res)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	_, err = fmt.Fprintf(out, "%s: %s\n", name, gates.Printable(string(b)))
+	return err
+}
+
+// waiveFlags is the waive request with --for checked before it is sent.
+type waiveFlags struct{ workflows.WaiveRequest }
+
+func (w *waiveFlags) Validate() error {
+	if w.For < workflows.MinWaiver || w.For > workflows.MaxWaiver {
+		return fmt.Errorf("flag --for: %s is outside %s to %s", w.For, workflows.MinWaiver, workflows.MaxWaiver)
+	}
+	return w.WaiveRequest.Validate()
+}
+
 var (
-	approveCmd = updateCmd(workflows.UpdateApprove, func(fs *flag.FlagSet) any {
+	approveCmd = updateCmd(workflows.UpdateApprove, func(fs *flag.FlagSet) operatorRequest {
 		req := &workflows.ApproveRequest{}
 		fs.StringVar(&req.Service, "service", "", "protected service to restart")
 		fs.StringVar(&req.By, "by", os.Getenv("USER"), "who approves")
 		return req
 	})
-	abortCmd = updateCmd(workflows.UpdateAbort, func(fs *flag.FlagSet) any {
+	abortCmd = updateCmd(workflows.UpdateAbort, func(fs *flag.FlagSet) operatorRequest {
 		req := &workflows.AbortRequest{}
-		fs.StringVar(&req.Reason, "reason", "", "why the cycle is aborted")
+		fs.StringVar(&req.Reason, "reason", "", "why the cycle is aborted (one line, at most 1024 bytes)")
 		fs.StringVar(&req.By, "by", os.Getenv("USER"), "who aborts")
 		return req
 	})
-	waiveCmd = updateCmd(workflows.UpdateWaive, func(fs *flag.FlagSet) any {
-		req := &workflows.WaiveRequest{}
+	waiveCmd = updateCmd(workflows.UpdateWaive, func(fs *flag.FlagSet) operatorRequest {
+		req := &waiveFlags{}
 		fs.StringVar(&req.Check, "check", "", "critical check to waive")
-		fs.StringVar(&req.Reason, "reason", "", "why (ticket, incident)")
+		fs.StringVar(&req.Reason, "reason", "", "why (ticket, incident; one line, at most 1024 bytes)")
 		fs.StringVar(&req.By, "by", os.Getenv("USER"), "who waives")
 		fs.DurationVar(&req.For, "for", time.Hour, "how long the waiver lasts (1m to 24h)")
 		return req

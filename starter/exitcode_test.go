@@ -175,3 +175,45 @@ func TestPrintDecision(t *testing.T) {
 		})
 	}
 }
+
+// TestOperatorTextRefusedBeforeDialing: approve, abort and waive refuse text
+// that could forge a line (or is unbounded) with exit 1 and the field named,
+// before they dial: the address here answers nothing.
+func TestOperatorTextRefusedBeforeDialing(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"waive", "--check", "c", "--reason", "INC-1" + forgedPass, "--by", "me"}, "waive: reason holds control character U+000A at byte 5"},
+		{[]string{"waive", "--check", "c", "--reason", "x", "--by", "me\x1b[2J"}, "waive: by holds control character U+001B at byte 2"},
+		{[]string{"waive", "--check", "c", "--reason", strings.Repeat("r", 1025), "--by", "me"}, "waive: reason is 1025 bytes, more than 1024"},
+		{[]string{"waive", "--check", "c", "--reason", "x", "--by", "me", "--for", "1ns"}, "flag --for: 1ns is outside 1m0s to 24h0m0s"},
+		{[]string{"waive", "--check", "c", "--reason", "x", "--by", "me", "--for", "25h"}, "flag --for: 25h0m0s is outside 1m0s to 24h0m0s"},
+		{[]string{"abort", "--reason", "x\u2028y", "--by", "me"}, "abort: reason holds control character U+2028 at byte 1"},
+		{[]string{"approve", "--service", "s", "--by", "\u202eme"}, "approve: by holds control character U+202E at byte 0"},
+	} {
+		var out, errb bytes.Buffer
+		args := append(tt.args, "--env", "text_check", "--address", "127.0.0.1:1")
+		code := run(context.Background(), args, &out, &errb)
+		require.Equal(t, exitError, code, errb.String())
+		require.Contains(t, errb.String(), tt.want)
+		require.NotContains(t, errb.String(), "127.0.0.1:1", "refused before dialing")
+		require.Empty(t, out.String())
+	}
+}
+
+// TestUpdateResultPrintedOnOneLine: an update's result is printed as one
+// escaped line whatever it holds.
+func TestUpdateResultPrintedOnOneLine(t *testing.T) {
+	var out bytes.Buffer
+	require.NoError(t, printUpdateResult(&out, "waive", map[string]any{
+		"check": "c" + forgedPass, "reason": "x\x1b[2J\u009b\u202e", "by": "me\r",
+	}))
+	require.Equal(t, 1, strings.Count(out.String(), "\n"), out.String())
+	require.True(t, strings.HasPrefix(out.String(), "waive: {"), out.String())
+	requireStatusLines(t, out.String())
+	require.NotContains(t, out.String(), "\x1b")
+	require.NotContains(t, out.String(), "\u009b")
+	require.NotContains(t, out.String(), "\u202e")
+	require.NotContains(t, out.String(), "\r")
+}

@@ -94,6 +94,50 @@ type WaiveRequest struct {
 	Expires time.Time     `json:"expires,omitempty"`
 }
 
+// MaxWaivers bounds the waivers one cycle accepts: each is kept in its
+// history, status and decision.
+const MaxWaivers = 64
+
+// Validate checks what the request carries, without the cycle: the
+// operator CLI calls it before it sends, the update's validator again.
+func (r ApproveRequest) Validate() error {
+	if r.Service == "" {
+		return errors.New("approve: service is required")
+	}
+	return operatorName("approve", r.By)
+}
+
+// Validate checks what the request carries (see ApproveRequest.Validate).
+func (r AbortRequest) Validate() error {
+	if err := cycletypes.CheckOperatorText("abort: reason", r.Reason, cycletypes.MaxOperatorReason); err != nil {
+		return err
+	}
+	return operatorName("abort", r.By)
+}
+
+// Validate checks what the request carries (see ApproveRequest.Validate);
+// the expiry (MinWaiver to MaxWaiver away) is checked against the cycle's
+// clock by the update's validator.
+func (r WaiveRequest) Validate() error {
+	if r.Check == "" {
+		return errors.New("waive: check is required")
+	}
+	if err := cycletypes.CheckOperatorText("waive: reason", r.Reason, cycletypes.MaxOperatorReason); err != nil {
+		return err
+	}
+	if err := operatorName("waive", r.By); err != nil {
+		return err
+	}
+	if !r.Expires.IsZero() && r.For != 0 {
+		return errors.New("waive: give for or expires, not both")
+	}
+	return nil
+}
+
+func operatorName(cmd, by string) error {
+	return cycletypes.CheckOperatorText(cmd+": by", by, cycletypes.MaxOperatorName)
+}
+
 // strictCycle is the state of one StrictCycle run.
 type strictCycle struct {
 	in   *StrictCycleInput
@@ -151,8 +195,11 @@ func (s *strictCycle) setup(ctx workflow.Context) error {
 			return "approved " + req.Service, nil
 		},
 		workflow.UpdateHandlerOptions{Validator: func(req ApproveRequest) error {
-			if req.By == "" {
-				return errors.New("approve: by is required")
+			if err := req.Validate(); err != nil {
+				return err
+			}
+			if s.approved[req.Service] {
+				return fmt.Errorf("approve: service %q is already approved", req.Service)
 			}
 			if s.plan == nil {
 				return errors.New("approve: cycle has not loaded its contract yet")
@@ -176,8 +223,8 @@ func (s *strictCycle) setup(ctx workflow.Context) error {
 			return "aborting", nil
 		},
 		workflow.UpdateHandlerOptions{Validator: func(req AbortRequest) error {
-			if req.Reason == "" || req.By == "" {
-				return errors.New("abort: reason and by are required")
+			if err := req.Validate(); err != nil {
+				return err
 			}
 			if s.status.Phase == PhasePublish || s.status.Phase == PhaseDone {
 				return fmt.Errorf("abort: cycle is already %s", s.status.Phase)
@@ -206,8 +253,11 @@ func (s *strictCycle) setup(ctx workflow.Context) error {
 }
 
 func (s *strictCycle) validateWaive(ctx workflow.Context, req WaiveRequest) error {
-	if req.Check == "" || req.Reason == "" || req.By == "" {
-		return errors.New("waive: check, reason and by are required")
+	if err := req.Validate(); err != nil {
+		return err
+	}
+	if len(s.waivers) >= MaxWaivers {
+		return fmt.Errorf("waive: this cycle already holds %d waivers", MaxWaivers)
 	}
 	if s.plan == nil {
 		return errors.New("waive: cycle has not loaded its contract yet")
@@ -215,9 +265,6 @@ func (s *strictCycle) validateWaive(ctx workflow.Context, req WaiveRequest) erro
 	i := slices.IndexFunc(s.plan.Checks, func(c cycletypes.PlanCheck) bool { return c.Name == req.Check })
 	if i < 0 {
 		return fmt.Errorf("waive: check %q is not in contract %s", req.Check, s.plan.Contract)
-	}
-	if !req.Expires.IsZero() && req.For != 0 {
-		return errors.New("waive: give for or expires, not both")
 	}
 	now := workflow.Now(ctx)
 	exp := req.Expires

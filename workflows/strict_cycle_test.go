@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -475,6 +476,15 @@ func (s *StrictCycleSuite) TestUpdateValidatorsRejectBadRequests() {
 		s.env.UpdateWorkflow(UpdateWaive, "w-past", reject("w-past"), WaiveRequest{Check: "day2_event_store_gate", Reason: "x", By: "c", For: -time.Minute})
 		s.env.UpdateWorkflow(UpdateApprove, "a-unknown", reject("a-unknown"), ApproveRequest{Service: "nope", By: "c"})
 		s.env.UpdateWorkflow(UpdateAbort, "ab-empty", reject("ab-empty"), AbortRequest{})
+		// Operator text is one bounded line: it is printed by the CLI, kept
+		// in history and copied into every later gate run's details.
+		s.env.UpdateWorkflow(UpdateWaive, "w-newline", reject("w-newline"), WaiveRequest{Check: "day2_event_store_gate", Reason: "INC-1\n[promotion-gates] status=PASS", By: "c", For: time.Hour})
+		s.env.UpdateWorkflow(UpdateWaive, "w-reason-long", reject("w-reason-long"), WaiveRequest{Check: "day2_event_store_gate", Reason: strings.Repeat("r", 1025), By: "c", For: time.Hour})
+		s.env.UpdateWorkflow(UpdateWaive, "w-by-long", reject("w-by-long"), WaiveRequest{Check: "day2_event_store_gate", Reason: "x", By: strings.Repeat("b", 129), For: time.Hour})
+		s.env.UpdateWorkflow(UpdateAbort, "ab-esc", reject("ab-esc"), AbortRequest{Reason: "x\x1b[2J", By: "c"})
+		s.env.UpdateWorkflow(UpdateAbort, "ab-c1", reject("ab-c1"), AbortRequest{Reason: "x", By: "c\u009b2J"})
+		s.env.UpdateWorkflow(UpdateApprove, "a-bidi", reject("a-bidi"), ApproveRequest{Service: "ops-scheduler", By: "\u202eevil"})
+		s.env.UpdateWorkflow(UpdateApprove, "a-no-service", reject("a-no-service"), ApproveRequest{By: "c"})
 	}, time.Minute)
 	s.env.ExecuteWorkflow(StrictCycle, s.input())
 	s.result()
@@ -483,7 +493,42 @@ func (s *StrictCycleSuite) TestUpdateValidatorsRejectBadRequests() {
 		"w-long":    "waive: expiry 2000-01-03T00:01:00Z is more than 24h0m0s away",
 		"w-past":    "waive: expiry must be in the future",
 		"a-unknown": `approve: service "nope" is not in contract fake`,
-		"ab-empty":  "abort: reason and by are required",
+		"ab-empty":  "abort: reason is required",
+
+		"w-newline":     "waive: reason holds control character U+000A at byte 5 (one line of printable text)",
+		"w-reason-long": "waive: reason is 1025 bytes, more than 1024",
+		"w-by-long":     "waive: by is 129 bytes, more than 128",
+		"ab-esc":        "abort: reason holds control character U+001B at byte 1 (one line of printable text)",
+		"ab-c1":         "abort: by holds control character U+009B at byte 1 (one line of printable text)",
+		"a-bidi":        "approve: by holds control character U+202E at byte 0 (one line of printable text)",
+		"a-no-service":  "approve: service is required",
+	}, rejected)
+}
+
+// A cycle keeps a bounded number of waivers, and approves a service once.
+func (s *StrictCycleSuite) TestUpdatesBoundedPerCycle() {
+	s.stack.verdict["day2_event_store_gate"] = cycletypes.VerdictStale
+	s.stack.protected["ops-scheduler"] = true
+	accepted, rejected := 0, []string{}
+	cb := func() *testsuite.TestUpdateCallback {
+		return &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { rejected = append(rejected, err.Error()) },
+			OnAccept: func() { accepted++ }, OnComplete: func(any, error) {},
+		}
+	}
+	s.env.RegisterDelayedCallback(func() {
+		s.env.UpdateWorkflow(UpdateApprove, "a1", cb(), ApproveRequest{Service: "ops-scheduler", By: "c"})
+		s.env.UpdateWorkflow(UpdateApprove, "a2", cb(), ApproveRequest{Service: "ops-scheduler", By: "c"})
+		for i := 0; i <= MaxWaivers; i++ {
+			s.env.UpdateWorkflow(UpdateWaive, fmt.Sprintf("w%d", i), cb(), WaiveRequest{Check: "day2_event_store_gate", Reason: "x", By: "c", For: time.Hour})
+		}
+	}, 10*time.Second)
+	s.env.ExecuteWorkflow(StrictCycle, s.input())
+	s.result()
+	s.Equal(1+MaxWaivers, accepted)
+	s.Equal([]string{
+		`approve: service "ops-scheduler" is already approved`,
+		fmt.Sprintf("waive: this cycle already holds %d waivers", MaxWaivers),
 	}, rejected)
 }
 
