@@ -43,6 +43,9 @@ const (
 	// versionContractHash: activity inputs carry the sha256 of the contract
 	// the plan loaded, so every activity judges the same contract.
 	versionContractHash = "contract-hash-in-inputs"
+	// versionWaivedNoRestart: a service whose checks are all waived is not
+	// restarted (as a protected one already was not).
+	versionWaivedNoRestart = "waived-service-not-restarted"
 )
 
 // ApprovalTimeout bounds how long a cycle waits for an operator to approve
@@ -525,6 +528,12 @@ func (s *strictCycle) recoverRound(ctx workflow.Context, round int, groups []ser
 	}
 	var restarted []watched
 	for _, g := range pending {
+		if s.waivedAll(ctx, g.Checks) && workflow.GetVersion(ctx, versionWaivedNoRestart, workflow.DefaultVersion, 1) >= 1 {
+			// Every check this restart was for is waived: a restart would
+			// not change the decision, and a failed one would fail it.
+			workflow.GetLogger(ctx).Info("restart skipped: every check waived", "service", g.Service, "round", round)
+			continue
+		}
 		skip, end, err := s.awaitApproval(ctx, round, g, res)
 		if err != nil || end.Stop {
 			return end, err

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/stretchr/testify/suite"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
@@ -457,6 +458,31 @@ func (s *StrictCycleSuite) TestWaiveUnblocksCheck() {
 	res := s.result()
 	s.Equal(cycletypes.StatusPass, res.Status)
 	s.Empty(res.CriticalFailures)
+	s.Zero(s.stack.restartCalls["event-store-service"], "a waived check needs no restart")
+}
+
+// A waiver that covers every check of a service that is not protected
+// also spares its restart: a restart would not change the decision, and a
+// failed one would fail the cycle although its only failure is waived.
+func (s *StrictCycleSuite) TestWaivedServiceIsNotRestarted() {
+	s.stack.verdict["event_store_integrity_freshness"] = cycletypes.VerdictStale
+	// The waiver arrives while the cycle waits for a natural refresh.
+	sent := false
+	s.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		if info.ActivityType.Name != cycletypes.WatchUntilFreshName || sent {
+			return
+		}
+		sent = true
+		s.env.UpdateWorkflow(UpdateWaive, "w1", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { s.Fail("waive rejected", err.Error()) },
+			OnAccept: func() {}, OnComplete: func(any, error) {},
+		}, WaiveRequest{Check: "event_store_integrity_freshness", Reason: "INC-42 known outage", By: "carol", For: time.Hour})
+	})
+	s.env.ExecuteWorkflow(StrictCycle, s.input())
+	res := s.result()
+	s.True(sent)
+	s.Equal([]string{"event_store_integrity_freshness"}, res.Waived, "a PASS that relied on a waiver says so")
+	s.Empty(res.Restarts)
 	s.Zero(s.stack.restartCalls["event-store-service"], "a waived check needs no restart")
 }
 
