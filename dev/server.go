@@ -23,6 +23,18 @@ import (
 func serverCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `usage: go run ./dev server
+
+An embedded Temporal server (SQLite file, Web UI) with a strictcycle worker
+inside, until Ctrl-C; point the operator CLI (go run ./starter) at it.
+It takes no flags. It reads the worker's variables (the README's table;
+go run ./worker --check-config prints them) and these of its own:
+  STRICTCYCLE_DEV_DB        SQLite file (default .strictcycle/temporal.db; ":memory:" for none)
+  STRICTCYCLE_DEV_PORT      frontend port (default 7233)
+  STRICTCYCLE_DEV_UI_PORT   Web UI port (default 8233; 0 disables)
+`)
+	}
 	if err := fs.Parse(args); err != nil {
 		return exitError
 	}
