@@ -17,3 +17,21 @@ func direntsOf(des []fs.DirEntry) []dirent {
 	}
 	return out
 }
+
+// listing is one directory's entries in directory order: the raw records
+// of its directory reads (Linux: no allocation per entry, the names are
+// substrings of the records), else entries.
+type listing struct {
+	raw  []string
+	ents []dirent
+}
+
+// each calls fn for every entry, in directory order.
+func (l *listing) each(fn func(name string, typ fs.FileMode)) {
+	for _, d := range l.ents {
+		fn(d.name, d.typ)
+	}
+	for _, chunk := range l.raw {
+		eachRecord(chunk, fn)
+	}
+}

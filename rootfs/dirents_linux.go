@@ -5,34 +5,36 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 )
 
 // listDirents reads the entries of the directory dir, in directory order,
 // with the types getdents gives (DT_*), without a stat and without an
-// allocation per entry: the names are substrings of one string per
-// getdents buffer. The directory is opened as listDir opens it (O_DIRECTORY
-// and O_NONBLOCK inside the root: a FIFO or any other non-directory is an
-// error at once) and read through that descriptor only. A file system that
-// gives no type for an entry (DT_UNKNOWN) is listed by listDir instead.
-func (r *Root) listDirents(dir string) ([]dirent, error) {
+// allocation per entry: the listing keeps the raw records of each read
+// (one string per getdents buffer) and names are substrings of them. The
+// directory is opened as listDir opens it (O_DIRECTORY and O_NONBLOCK
+// inside the root: a FIFO or any other non-directory is an error at once)
+// and read through that descriptor only. A file system that gives no type
+// for an entry (DT_UNKNOWN) is listed by listDir instead.
+func (r *Root) listDirents(dir string) (listing, error) {
 	name, err := clean(dir)
 	if err != nil {
-		return nil, err
+		return listing{}, err
 	}
 	f, err := r.r.OpenFile(name, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, fmt.Errorf("open directory %s: %w", dir, unwrapPath(err))
+		return listing{}, fmt.Errorf("open directory %s: %w", dir, unwrapPath(err))
 	}
 	defer f.Close()
 	sc, err := f.SyscallConn()
 	if err != nil {
-		return nil, fmt.Errorf("read directory %s: %w", dir, err)
+		return listing{}, fmt.Errorf("read directory %s: %w", dir, err)
 	}
-	var out []dirent
+	var raw []string
 	var readErr error
-	unknown := false
+	typed := true
 	bp := direntBufs.Get().(*[]byte)
 	defer direntBufs.Put(bp)
 	buf := *bp
@@ -49,69 +51,84 @@ func (r *Root) listDirents(dir string) ([]dirent, error) {
 			if n <= 0 {
 				return
 			}
-			if out == nil {
-				out = make([]dirent, 0, n/40+8)
-			}
-			var ok bool
-			out, ok = parseDirents(buf[:n], string(buf[:n]), out)
-			if !ok {
-				unknown = true
+			chunk := string(buf[:n])
+			if !typedRecords(chunk) {
+				typed = false
 				return
 			}
+			raw = append(raw, chunk)
 		}
 	}); err != nil {
-		return nil, fmt.Errorf("read directory %s: %w", dir, err)
+		return listing{}, fmt.Errorf("read directory %s: %w", dir, err)
 	}
 	if readErr != nil {
-		return nil, fmt.Errorf("read directory %s: %w", dir, readErr)
+		return listing{}, fmt.Errorf("read directory %s: %w", dir, readErr)
 	}
-	if unknown {
+	if !typed {
 		des, err := r.listDir(dir)
 		if err != nil {
-			return nil, err
+			return listing{}, err
 		}
-		return direntsOf(des), nil
+		return listing{ents: direntsOf(des)}, nil
 	}
-	return out, nil
+	return listing{raw: raw}, nil
 }
 
-var direntBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+var direntBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
-// parseDirents appends the entries of one getdents buffer (linux_dirent64:
-// ino u64, off s64, reclen u16, type u8, name NUL-terminated) to out,
-// skipping ".", ".." and deleted entries (inode 0); names are substrings
-// of str, the buffer as a string. ok is false when an entry has no known
-// type, or the buffer is malformed.
-func parseDirents(buf []byte, str string, out []dirent) ([]dirent, bool) {
-	const hdr = 19 // offset of the name
-	for off := 0; off < len(buf); {
-		if len(buf)-off < hdr {
-			return out, false
+// The layout of a getdents64 record (linux_dirent64): inode u64, offset
+// s64, record length u16, type u8, then the name, NUL-terminated.
+const (
+	recReclen = 16
+	recType   = 18
+	recName   = 19
+)
+
+func recLen(chunk string, off int) int {
+	b := [2]byte{chunk[off+recReclen], chunk[off+recReclen+1]}
+	return int(binary.NativeEndian.Uint16(b[:]))
+}
+
+// live is false for a record whose inode is 0 (a deleted entry).
+func live(chunk string, off int) bool {
+	return chunk[off:off+8] != "\x00\x00\x00\x00\x00\x00\x00\x00"
+}
+
+// typedRecords reports whether chunk is well formed and gives a known type
+// for every live entry.
+func typedRecords(chunk string) bool {
+	for off := 0; off < len(chunk); {
+		if len(chunk)-off < recName {
+			return false
 		}
-		ino := binary.NativeEndian.Uint64(buf[off : off+8])
-		reclen := int(binary.NativeEndian.Uint16(buf[off+16 : off+18]))
-		if reclen < hdr || off+reclen > len(buf) {
-			return out, false
+		n := recLen(chunk, off)
+		if n < recName || off+n > len(chunk) {
+			return false
 		}
-		dt := buf[off+18]
-		name := str[off+hdr : off+reclen]
-		for i := 0; i < len(name); i++ {
-			if name[i] == 0 {
-				name = name[:i]
-				break
-			}
+		if _, ok := dtType(chunk[off+recType]); !ok && live(chunk, off) {
+			return false
 		}
-		off += reclen
-		if ino == 0 || name == "." || name == ".." {
-			continue
-		}
-		typ, known := dtType(dt)
-		if !known {
-			return out, false
-		}
-		out = append(out, dirent{name: name, typ: typ})
+		off += n
 	}
-	return out, true
+	return true
+}
+
+// eachRecord calls fn for every entry of a chunk typedRecords accepted,
+// skipping ".", ".." and deleted entries.
+func eachRecord(chunk string, fn func(name string, typ fs.FileMode)) {
+	for off := 0; off < len(chunk); {
+		n := recLen(chunk, off)
+		name := chunk[off+recName : off+n]
+		if i := strings.IndexByte(name, 0); i >= 0 {
+			name = name[:i]
+		}
+		ok := live(chunk, off) && name != "." && name != ".."
+		typ, _ := dtType(chunk[off+recType])
+		off += n
+		if ok {
+			fn(name, typ)
+		}
+	}
 }
 
 // dtType is the file type of a DT_* value, as os.ReadDir maps it.

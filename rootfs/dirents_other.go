@@ -2,11 +2,16 @@
 
 package rootfs
 
+import "io/fs"
+
 // listDirents lists dir through listDir outside Linux.
-func (r *Root) listDirents(dir string) ([]dirent, error) {
+func (r *Root) listDirents(dir string) (listing, error) {
 	des, err := r.listDir(dir)
 	if err != nil {
-		return nil, err
+		return listing{}, err
 	}
-	return direntsOf(des), nil
+	return listing{ents: direntsOf(des)}, nil
 }
+
+// eachRecord: there are no raw records outside Linux.
+func eachRecord(string, func(name string, typ fs.FileMode)) {}

@@ -1,6 +1,7 @@
 package rootfs
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io/fs"
 	"net"
@@ -46,9 +47,8 @@ func TestListDirentsAgreesWithReadDir(t *testing.T) {
 	got := []ent{}
 	ds, err := r.listDirents("reports/big")
 	require.NoError(t, err)
-	for _, d := range ds {
-		got = append(got, ent{d.name, d.typ})
-	}
+	ds.each(func(name string, typ fs.FileMode) { got = append(got, ent{name, typ}) })
+	require.Greater(t, len(ds.raw), 2, "several directory reads")
 	cmp := func(a, b ent) int { return strings.Compare(a.name, b.name) }
 	slices.SortFunc(got, cmp)
 	slices.SortFunc(want, cmp)
@@ -129,4 +129,48 @@ func TestGlobScanAgreesWithWalk(t *testing.T) {
 	require.EqualError(t, err, `glob "reports/[": syntax error in pattern`)
 	_, err = r.GlobScan("/etc/*", nil, func(string, string, fs.FileMode) {})
 	require.Error(t, err)
+}
+
+// record is one getdents64 record for the parser tests.
+func record(ino uint64, dt byte, name string) []byte {
+	n := (recName + len(name) + 1 + 7) &^ 7
+	b := make([]byte, n)
+	binary.NativeEndian.PutUint64(b[0:8], ino)
+	binary.NativeEndian.PutUint16(b[recReclen:recReclen+2], uint16(n))
+	b[recType] = dt
+	copy(b[recName:], name)
+	return b
+}
+
+// The record parser skips ".", ".." and deleted entries (inode 0), cuts
+// each name at its NUL, and refuses a buffer with an untyped live entry
+// or a record that does not fit (the listing then goes through os).
+func TestParseRecords(t *testing.T) {
+	var buf []byte
+	for _, r := range [][]byte{
+		record(2, syscall.DT_DIR, "."), record(1, syscall.DT_DIR, ".."),
+		record(11, syscall.DT_REG, "parity_20260226T014022Z.json"),
+		record(0, syscall.DT_REG, "deleted.json"),
+		record(12, syscall.DT_LNK, "l"),
+		record(13, syscall.DT_FIFO, "p.json"),
+		record(14, syscall.DT_DIR, "sub"),
+		record(0, syscall.DT_UNKNOWN, "deleted-untyped"),
+	} {
+		buf = append(buf, r...)
+	}
+	chunk := string(buf)
+	require.True(t, typedRecords(chunk))
+	type ent struct {
+		name string
+		typ  fs.FileMode
+	}
+	var got []ent
+	eachRecord(chunk, func(name string, typ fs.FileMode) { got = append(got, ent{name, typ}) })
+	require.Equal(t, []ent{{"parity_20260226T014022Z.json", 0}, {"l", fs.ModeSymlink}, {"p.json", fs.ModeNamedPipe}, {"sub", fs.ModeDir}}, got)
+
+	require.False(t, typedRecords(chunk+string(record(15, syscall.DT_UNKNOWN, "x"))), "a live entry without a type")
+	require.False(t, typedRecords(chunk[:len(chunk)-3]), "a cut record")
+	bad := record(16, syscall.DT_REG, "y")
+	binary.NativeEndian.PutUint16(bad[recReclen:recReclen+2], 3)
+	require.False(t, typedRecords(string(bad)), "a record length shorter than its header")
 }

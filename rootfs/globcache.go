@@ -41,7 +41,7 @@ type DirCache struct {
 
 type cachedDir struct {
 	id      dirID
-	entries []dirent
+	entries listing
 }
 
 // cachedGlob is a glob's result and the directories it listed: it stands
@@ -118,6 +118,10 @@ type Listed struct {
 	ok      bool
 }
 
+// Complete reports whether l can stand for its walk later: every directory
+// was listed, through a cache, and is older than the racy window.
+func (l Listed) Complete() bool { return l.ok }
+
 // GlobScan walks what GlobMatches walks and calls fn for each match, in
 // directory order (not sorted, nothing collected): the match's directory
 // (root-relative, slash-separated, "." for the root), its name and the
@@ -189,19 +193,19 @@ func (r *Root) walkGlob(pattern string, c *DirCache, fn func(dir, name string, t
 		sub := make([]string, len(parts)+1)
 		copy(sub, parts)
 		last := len(parts)
-		for _, d := range des {
-			sub[last] = d.name
+		des.each(func(name string, typ fs.FileMode) {
+			sub[last] = name
 			if matchCompiled(rest, sub) {
-				fn(dir, d.name, d.typ)
+				fn(dir, name, typ)
 			}
-			if d.typ.IsDir() && canMatchBelowCompiled(rest, sub) {
-				p := d.name
+			if typ.IsDir() && canMatchBelowCompiled(rest, sub) {
+				p := name
 				if dir != "." {
-					p = dir + "/" + d.name
+					p = dir + "/" + name
 				}
 				walk(p, sub)
 			}
-		}
+		})
 	}
 	walk(base, nil)
 	return pattern, l, nil
@@ -234,7 +238,7 @@ func (c *DirCache) lookupGlob(r *Root, pattern string) ([]Match, bool) {
 
 // readDir lists dir (in directory order), from c when the directory is the one
 // listed before. stored is true when the listing is (now) in c under id.
-func (r *Root) readDir(dir string, c *DirCache) (des []dirent, id dirID, stored bool, err error) {
+func (r *Root) readDir(dir string, c *DirCache) (des listing, id dirID, stored bool, err error) {
 	if c == nil {
 		des, err = r.listDirents(dir)
 		return des, id, false, err
@@ -242,7 +246,7 @@ func (r *Root) readDir(dir string, c *DirCache) (des []dirent, id dirID, stored 
 	start := c.Now()
 	st, err := r.r.Stat(dir)
 	if err != nil {
-		return nil, id, false, err
+		return des, id, false, err
 	}
 	id, ok := identify(st)
 	if ok {
@@ -256,7 +260,7 @@ func (r *Root) readDir(dir string, c *DirCache) (des []dirent, id dirID, stored 
 	}
 	des, err = r.listDirents(dir)
 	if err != nil {
-		return nil, id, false, err
+		return des, id, false, err
 	}
 	if ok && start.Sub(time.Unix(0, id.ctime)) >= racyWindow {
 		c.mu.Lock()

@@ -38,18 +38,36 @@ func TestPropertyCompiledSegMatchesFilepathMatch(t *testing.T) {
 		switch rapid.IntRange(0, 3).Draw(t, "shape") {
 		case 0:
 			pat = drawSeg(t, "pat", segAlphabet, 8)
-		case 1: // prefix*suffix, as a report family's glob
-			pat = drawSeg(t, "prefix", nameChars[:10], 5) + "*" + drawSeg(t, "suffix", nameChars[:10], 5)
+		case 1: // prefix*suffix, as a report family's glob, at times with
+			// another wildcard in it; on two letters prefix and suffix
+			// often overlap ("ab*ba" against "aba")
+			chars := rapid.SampledFrom([][]rune{nameChars[:2], nameChars[:10]}).Draw(t, "chars")
+			prefix, suffix := drawSeg(t, "prefix", chars, 4), drawSeg(t, "suffix", chars, 4)
+			wild := rapid.SampledFrom([]string{"", "", "?", "[ab]", `\*`, "*"}).Draw(t, "wild")
+			if rapid.Bool().Draw(t, "wildInPrefix") {
+				prefix += wild
+			} else {
+				suffix = wild + suffix
+			}
+			pat = prefix + "*" + suffix
 		case 2: // a literal name
 			pat = drawSeg(t, "literal", nameChars[:10], 6)
 		default:
 			pat = "**"
 		}
 		var name string
-		if rapid.Bool().Draw(t, "nameFromPat") {
+		switch rapid.IntRange(0, 2).Draw(t, "nameFrom") {
+		case 0:
 			// A name built from the pattern's own bytes meets it more often.
 			name = strings.NewReplacer("*", drawSeg(t, "fill", nameChars[:10], 3), "?", "a", "[", "", "]", "", "\\", "").Replace(pat)
-		} else {
+		case 1:
+			// The same with a piece cut out of it: shorter than prefix
+			// and suffix together.
+			name = strings.NewReplacer("*", "", "?", "a", "[", "", "]", "", "\\", "").Replace(pat)
+			i := rapid.IntRange(0, len(name)).Draw(t, "cutFrom")
+			j := rapid.IntRange(i, len(name)).Draw(t, "cutTo")
+			name = name[:i] + name[j:]
+		default:
 			name = drawSeg(t, "name", nameChars, 10)
 		}
 		want, err := filepath.Match(pat, name)
