@@ -16,7 +16,6 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/strictcycle/strictcycle/config"
-	"github.com/strictcycle/strictcycle/rootfs"
 )
 
 // builtin collects the errors and evidence of a built-in check.
@@ -505,12 +504,7 @@ func pyInt(v any) int64 {
 // 0, as the original's max(0, signed) (ingestion ahead of production since
 // the baseline is no backlog).
 func (e *evalEnv) day2Lag(d *config.Day2Spec, r *Result) (string, bool, error) {
-	ms, err := e.globMatches(d.SourceCompareGlob)
-	if err != nil {
-		return "", false, err
-	}
-	cands := e.candidatesFrom("day2", nil, []string{d.SourceCompareGlob}, [][]rootfs.Match{ms})
-	c, n, err := e.chooseCandidate(cands, []string{TSSourceTsUTC}, false, false)
+	c, n, _, err := e.chooseAmong("day2", nil, []string{d.SourceCompareGlob}, []string{TSSourceTsUTC}, false, false)
 	if err != nil {
 		return "", false, err
 	}

@@ -141,7 +141,20 @@ func (e *evalEnv) chooseCandidate(cands []cand, keys []string, allowMtime, noTim
 		}
 		return nil, 0, nil
 	}
-	if len(cands) == 1 {
+	return e.chooseRanked(cands, keys, allowMtime, 0)
+}
+
+// errFamilyChanged: a candidate of a reduced list (see family) vanished
+// before it was read, so the candidates left out may decide: the caller
+// lists the family again in full.
+var errFamilyChanged = errors.New("family changed while it was read")
+
+// chooseRanked is rules 2 to 4 over cands. below is the number of
+// existing candidates left out of cands because they rank below one in it
+// (see family): they count in n, and if a candidate of cands vanishes
+// before it is read, errFamilyChanged says they may decide now.
+func (e *evalEnv) chooseRanked(cands []cand, keys []string, allowMtime bool, below int) (*scanned, int, error) {
+	if len(cands) == 1 && below == 0 {
 		// One candidate: nothing to rank.
 		rel := cands[0].rel
 		c, err := e.judgeCandidate(rel, keys, allowMtime)
@@ -190,12 +203,18 @@ func (e *evalEnv) chooseCandidate(cands []cand, keys []string, allowMtime, noTim
 			}
 		}
 		if top == nil {
+			if below > 0 {
+				return nil, 0, errFamilyChanged
+			}
 			return nil, 0, nil
 		}
 		var decider *scanned
 		for _, t := range top {
 			c, err := e.judgeCandidate(cands[t.i].rel, keys, allowMtime)
 			if errors.Is(err, fs.ErrNotExist) {
+				if below > 0 {
+					return nil, 0, errFamilyChanged
+				}
 				if gone == nil {
 					gone = map[int]bool{}
 				}
@@ -215,7 +234,7 @@ func (e *evalEnv) chooseCandidate(cands []cand, keys []string, allowMtime, noTim
 			if decider.rankBy == "name stamp" {
 				e.refuseFutureName(decider)
 			}
-			return decider, n, nil
+			return decider, n + below, nil
 		}
 	}
 }
@@ -284,13 +303,37 @@ func (e *evalEnv) judgeCandidate(rel string, keys []string, allowMtime bool) (*s
 // scans the name once, without allocating: a family of thousands of names
 // is ranked on every run.
 func nameStamp(base string) (time.Time, bool) {
-	_, t, ok := nameStampSpan(base)
-	return t, ok
+	sec, day, ok := stampSecs(base)
+	if !ok {
+		return time.Time{}, false
+	}
+	return stampEnd(sec, day), true
 }
 
 // nameStampSpan is the span of time a name stamp stands for: its second,
 // or its whole day for a date alone.
 func nameStampSpan(base string) (from, to time.Time, ok bool) {
+	sec, day, ok := stampSecs(base)
+	if !ok {
+		return time.Time{}, time.Time{}, false
+	}
+	return time.Unix(sec, 0).UTC(), stampEnd(sec, day), true
+}
+
+// stampEnd is the last instant of the second (or, for a date alone, the
+// day) that starts at sec.
+func stampEnd(sec int64, day bool) time.Time {
+	if day {
+		sec += 86399
+	}
+	return time.Unix(sec, int64(time.Second-1)).UTC()
+}
+
+// stampSecs finds the stamp of a name (see nameStamp) and returns the Unix
+// second it starts at, and whether it is a date alone. Every stamp's span
+// ends at a whole second minus 1 ns, so stamps compare by the last second
+// of their span without building a time.
+func stampSecs(base string) (sec int64, day, ok bool) {
 	end := len(base)
 	for end > 0 {
 		// The last digit run ending at or before end.
@@ -302,34 +345,33 @@ func nameStampSpan(base string) (from, to time.Time, ok bool) {
 			start--
 		}
 		if end-start == 8 {
-			if from, to, ok := stampAt(base, start); ok {
-				return from, to, true
+			if sec, day, ok := stampAt(base, start); ok {
+				return sec, day, true
 			}
 		}
 		end = start
 	}
-	return time.Time{}, time.Time{}, false
+	return 0, false, false
 }
 
 // stampAt parses the date at base[i:i+8] and the clock that may follow.
-// It validates the fields itself and builds the time from its day number
-// (time.Date normalises, which costs more than the whole scan).
-func stampAt(base string, i int) (from, to time.Time, ok bool) {
+// It validates the fields itself and computes the second from the day
+// number (time.Date normalises, which costs more than the whole scan).
+func stampAt(base string, i int) (sec int64, day, ok bool) {
 	y, mo, d := digits(base[i:i+4]), digits(base[i+4:i+6]), digits(base[i+6:i+8])
 	if mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo) {
-		return time.Time{}, time.Time{}, false
+		return 0, false, false
 	}
 	days := daysFromCivil(y, mo, d)
 	j := i + 8
 	if j+7 <= len(base) && base[j] == 'T' && allDigits(base[j+1:j+7]) && (j+7 == len(base) || !isDigit(base[j+7])) {
-		h, mi, sec := digits(base[j+1:j+3]), digits(base[j+3:j+5]), digits(base[j+5:j+7])
-		if h > 23 || mi > 59 || sec > 59 {
-			return time.Time{}, time.Time{}, false
+		h, mi, s := digits(base[j+1:j+3]), digits(base[j+3:j+5]), digits(base[j+5:j+7])
+		if h > 23 || mi > 59 || s > 59 {
+			return 0, false, false
 		}
-		at := days*86400 + int64(h*3600+mi*60+sec)
-		return time.Unix(at, 0).UTC(), time.Unix(at, int64(time.Second-1)).UTC(), true
+		return days*86400 + int64(h*3600+mi*60+s), false, true
 	}
-	return time.Unix(days*86400, 0).UTC(), time.Unix(days*86400+86399, int64(time.Second-1)).UTC(), true
+	return days * 86400, true, true
 }
 
 func daysIn(y, m int) int {

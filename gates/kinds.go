@@ -18,7 +18,6 @@ import (
 	"github.com/strictcycle/strictcycle/config"
 	"github.com/strictcycle/strictcycle/procrun"
 	"github.com/strictcycle/strictcycle/redact"
-	"github.com/strictcycle/strictcycle/rootfs"
 )
 
 // checkFunc evaluates one check. It fills the verdict, reason, evidence and
@@ -127,16 +126,11 @@ func (e *evalEnv) judgeReport(ck *config.Check, spec *config.ReportSpec) Result 
 func (e *evalEnv) judgeReportObj(ck *config.Check, spec *config.ReportSpec) (Result, map[string]any) {
 	var r Result
 	fail := failText(ck)
-	rels, err := e.candidates(spec)
-	if err != nil {
-		r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: %v", fail, err)
-		return r, nil
-	}
 	maxAge := spec.MaxAge
 	if maxAge <= 0 {
 		maxAge = e.window
 	}
-	c, n, err := e.chooseCandidate(rels, spec.TimestampKeys, spec.AllowMtime, spec.NoFreshness)
+	c, n, total, err := e.chooseReport(spec)
 	if err != nil {
 		r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: %v", fail, err)
 		return r, nil
@@ -166,7 +160,7 @@ func (e *evalEnv) judgeReportObj(ck *config.Check, spec *config.ReportSpec) (Res
 		}
 		return r, nil
 	}
-	if len(rels) > 1 {
+	if total > 1 {
 		r.Chosen = c.describe(n)
 	}
 	obj, ts := c.obj, c.ts
@@ -228,22 +222,16 @@ func (e *evalEnv) judgeReportObj(ck *config.Check, spec *config.ReportSpec) (Res
 	return r, obj
 }
 
-// candidates lists Path, or Paths then each glob's sorted matches, without
-// duplicates (the first occurrence keeps its place, which decides ties),
-// with the types the glob listings gave.
-func (e *evalEnv) candidates(spec *config.ReportSpec) ([]cand, error) {
+// chooseReport applies the candidate rule to Path, or to Paths then each
+// glob's sorted matches, without duplicates (the first occurrence keeps its
+// place, which decides ties), with the types the glob listings gave; total
+// is the number of candidates listed.
+func (e *evalEnv) chooseReport(spec *config.ReportSpec) (c *scanned, n, total int, err error) {
 	if spec.Path != "" {
-		return []cand{{rel: spec.Path}}, nil
+		c, n, err = e.chooseCandidate([]cand{{rel: spec.Path}}, spec.TimestampKeys, spec.AllowMtime, spec.NoFreshness)
+		return c, n, 1, err
 	}
-	matches := make([][]rootfs.Match, len(spec.Globs))
-	for gi, g := range spec.Globs {
-		ms, err := e.globMatches(g)
-		if err != nil {
-			return nil, err
-		}
-		matches[gi] = ms
-	}
-	return e.candidatesFrom("report", spec.Paths, spec.Globs, matches), nil
+	return e.chooseAmong("report", spec.Paths, spec.Globs, spec.TimestampKeys, spec.AllowMtime, spec.NoFreshness)
 }
 
 // evalCondition runs a compiled condition over the report object. detail

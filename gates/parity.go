@@ -100,11 +100,7 @@ func checkParity(_ context.Context, env *evalEnv, ck *config.Check) Result {
 // insufficient buckets. Stale and unreadable stop there.
 func (e *evalEnv) judgeDrift(p *config.ParitySpec, r *Result, active []string) []parityPart {
 	family := strings.Join(append(append([]string{}, p.DriftPaths...), p.DriftGlobs...), ", ")
-	cands, err := e.candidates(&config.ReportSpec{Paths: p.DriftPaths, Globs: p.DriftGlobs})
-	if err != nil {
-		return []parityPart{{parityDriftStale, VerdictError, fmt.Sprintf("drift audit: %v", err)}}
-	}
-	c, n, err := e.chooseCandidate(cands, []string{TSSourceTsUTC}, false, false)
+	c, n, total, err := e.chooseReport(&config.ReportSpec{Paths: p.DriftPaths, Globs: p.DriftGlobs, TimestampKeys: []string{TSSourceTsUTC}})
 	if err != nil {
 		return []parityPart{{parityDriftStale, VerdictError, fmt.Sprintf("drift audit: %v", err)}}
 	}
@@ -118,7 +114,7 @@ func (e *evalEnv) judgeDrift(p *config.ParitySpec, r *Result, active []string) [
 	if c.ef.Exists {
 		r.Evidence = append(r.Evidence, c.ef)
 	}
-	if len(cands) > 1 {
+	if total > 1 {
 		r.Chosen = joinDetail(r.Chosen, "drift audit "+c.describe(n))
 	}
 	if c.problem != nil {

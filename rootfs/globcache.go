@@ -41,7 +41,7 @@ type DirCache struct {
 
 type cachedDir struct {
 	id      dirID
-	entries []fs.DirEntry
+	entries listing
 }
 
 // cachedGlob is a glob's result and the directories it listed: it stands
@@ -85,14 +85,84 @@ func (r *Root) GlobMatches(pattern string, c *DirCache) ([]Match, error) {
 	if ms, ok := c.lookupGlob(r, pattern); ok {
 		return ms, nil
 	}
-	if _, err := clean(pattern); err != nil {
+	var out []Match
+	pattern, l, err := r.walkGlob(pattern, c, func(dir, name string, typ fs.FileMode) {
+		p := name
+		if dir != "." {
+			p = dir + "/" + name
+		}
+		out = append(out, Match{Path: p, Type: typ})
+	})
+	if err != nil {
 		return nil, err
+	}
+	slices.SortFunc(out, func(a, b Match) int { return strings.Compare(a.Path, b.Path) })
+	if c != nil && l.ok {
+		c.mu.Lock()
+		if len(c.globs) >= maxCachedDirs {
+			c.globs = map[string]cachedGlob{}
+		}
+		c.globs[pattern] = cachedGlob{matches: out, visited: l.visited}
+		c.mu.Unlock()
+	}
+	return out, nil
+}
+
+// Listed is what one glob walk listed: every directory and its identity.
+// While all of them are unchanged (Unchanged), the walk would find the
+// same matches. It is complete only when every directory was listed and
+// is older than the cache's racy window (see DirCache); an incomplete
+// Listed is never unchanged.
+type Listed struct {
+	visited []visitedDir
+	ok      bool
+}
+
+// Complete reports whether l can stand for its walk later: every directory
+// was listed, through a cache, and is older than the racy window.
+func (l Listed) Complete() bool { return l.ok }
+
+// GlobScan walks what GlobMatches walks and calls fn for each match, in
+// directory order (not sorted, nothing collected): the match's directory
+// (root-relative, slash-separated, "." for the root), its name and the
+// type its listing gave. Directories are listed through c (nil: no cache);
+// the Listed returned can tell later whether they changed. Errors are
+// GlobMatches' errors; a directory that cannot be listed has no matches.
+func (r *Root) GlobScan(pattern string, c *DirCache, fn func(dir, name string, typ fs.FileMode)) (Listed, error) {
+	_, l, err := r.walkGlob(pattern, c, fn)
+	return l, err
+}
+
+// Unchanged reports whether every directory of l has the identity it had
+// when it was listed (one stat each), so a walk would list the same
+// entries. An incomplete Listed is never unchanged.
+func (r *Root) Unchanged(l Listed) bool {
+	if !l.ok {
+		return false
+	}
+	for _, v := range l.visited {
+		st, err := r.r.Stat(v.dir)
+		if err != nil {
+			return false
+		}
+		if id, ok := identify(st); !ok || id != v.id {
+			return false
+		}
+	}
+	return true
+}
+
+// walkGlob lists the directories pattern can match in and calls fn for
+// every match. It returns the cleaned pattern and what it listed.
+func (r *Root) walkGlob(pattern string, c *DirCache, fn func(dir, name string, typ fs.FileMode)) (string, Listed, error) {
+	if _, err := clean(pattern); err != nil {
+		return "", Listed{}, err
 	}
 	pattern = strings.TrimPrefix(path.Clean(filepath.ToSlash(pattern)), "./")
 	segs := strings.Split(pattern, "/")
 	for _, s := range segs {
 		if _, err := path.Match(s, ""); err != nil {
-			return nil, fmt.Errorf("glob %q: %w", pattern, err)
+			return "", Listed{}, fmt.Errorf("glob %q: %w", pattern, err)
 		}
 	}
 	i := 0
@@ -103,52 +173,42 @@ func (r *Root) GlobMatches(pattern string, c *DirCache) ([]Match, error) {
 	if base == "" {
 		base = "."
 	}
-	rest := segs[i:]
-	var out []Match
-	var visited []visitedDir
-	cacheable := true
+	rest := compileSegs(segs[i:])
+	l := Listed{ok: c != nil}
 	var walk func(dir string, parts []string)
 	walk = func(dir string, parts []string) {
 		// A directory that cannot be listed has no matches below it (as
-		// Glob: a missing base means no matches); such a result is not
-		// cached, since the directory may appear.
+		// Glob: a missing base means no matches); such a walk is not
+		// complete, since the directory may appear.
 		des, id, stored, err := r.readDir(dir, c)
 		if err != nil || !stored {
-			cacheable = false
+			l.ok = false
 		}
 		if err != nil {
 			return
 		}
-		visited = append(visited, visitedDir{dir, id})
+		l.visited = append(l.visited, visitedDir{dir, id})
 		// One segment buffer per directory: a subdirectory's walk copies
 		// it before appending, and it is rewritten only after that walk.
 		sub := make([]string, len(parts)+1)
 		copy(sub, parts)
-		for _, d := range des {
-			p := d.Name()
-			if dir != "." {
-				p = dir + "/" + p
+		last := len(parts)
+		des.each(func(name string, typ fs.FileMode) {
+			sub[last] = name
+			if matchCompiled(rest, sub) {
+				fn(dir, name, typ)
 			}
-			sub[len(parts)] = d.Name()
-			if matchSegsFast(rest, sub) {
-				out = append(out, Match{Path: p, Type: d.Type()})
-			}
-			if d.IsDir() && canMatchBelow(rest, sub) {
+			if typ.IsDir() && canMatchBelowCompiled(rest, sub) {
+				p := name
+				if dir != "." {
+					p = dir + "/" + name
+				}
 				walk(p, sub)
 			}
-		}
+		})
 	}
 	walk(base, nil)
-	slices.SortFunc(out, func(a, b Match) int { return strings.Compare(a.Path, b.Path) })
-	if c != nil && cacheable {
-		c.mu.Lock()
-		if len(c.globs) >= maxCachedDirs {
-			c.globs = map[string]cachedGlob{}
-		}
-		c.globs[pattern] = cachedGlob{matches: out, visited: visited}
-		c.mu.Unlock()
-	}
-	return out, nil
+	return pattern, l, nil
 }
 
 // lookupGlob returns the cached result of pattern if every directory its
@@ -178,15 +238,15 @@ func (c *DirCache) lookupGlob(r *Root, pattern string) ([]Match, bool) {
 
 // readDir lists dir (in directory order), from c when the directory is the one
 // listed before. stored is true when the listing is (now) in c under id.
-func (r *Root) readDir(dir string, c *DirCache) (des []fs.DirEntry, id dirID, stored bool, err error) {
+func (r *Root) readDir(dir string, c *DirCache) (des listing, id dirID, stored bool, err error) {
 	if c == nil {
-		des, err = r.listDir(dir)
+		des, err = r.listDirents(dir)
 		return des, id, false, err
 	}
 	start := c.Now()
 	st, err := r.r.Stat(dir)
 	if err != nil {
-		return nil, id, false, err
+		return des, id, false, err
 	}
 	id, ok := identify(st)
 	if ok {
@@ -198,9 +258,9 @@ func (r *Root) readDir(dir string, c *DirCache) (des []fs.DirEntry, id dirID, st
 			return ent.entries, id, true, nil
 		}
 	}
-	des, err = r.listDir(dir)
+	des, err = r.listDirents(dir)
 	if err != nil {
-		return nil, id, false, err
+		return des, id, false, err
 	}
 	if ok && start.Sub(time.Unix(0, id.ctime)) >= racyWindow {
 		c.mu.Lock()
@@ -254,36 +314,4 @@ func (r *Root) listDir(dir string) ([]fs.DirEntry, error) {
 		return nil, fmt.Errorf("read directory %s: %w", dir, err)
 	}
 	return des, nil
-}
-
-// matchSegsFast is matchSegs with a fast path for the segments report
-// families use (one "*" and no other wildcard: "parity_*.json"), which it
-// matches by prefix and suffix; every other segment goes through
-// path.Match, as in matchSegs.
-func matchSegsFast(pat, name []string) bool {
-	if len(pat) == 0 {
-		return len(name) == 0
-	}
-	if pat[0] == "**" {
-		for k := 0; k <= len(name); k++ {
-			if matchSegsFast(pat[1:], name[k:]) {
-				return true
-			}
-		}
-		return false
-	}
-	if len(name) == 0 || !matchSeg(pat[0], name[0]) {
-		return false
-	}
-	return matchSegsFast(pat[1:], name[1:])
-}
-
-func matchSeg(pat, name string) bool {
-	star := strings.IndexByte(pat, '*')
-	if star >= 0 && strings.IndexByte(pat[star+1:], '*') < 0 && !strings.ContainsAny(pat, `?[\`) {
-		prefix, suffix := pat[:star], pat[star+1:]
-		return len(name) >= len(prefix)+len(suffix) && strings.HasPrefix(name, prefix) && strings.HasSuffix(name, suffix)
-	}
-	ok, err := path.Match(pat, name)
-	return err == nil && ok
 }
