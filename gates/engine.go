@@ -398,6 +398,11 @@ func (e *Engine) selectChecks(only []string) ([]*config.Check, error) {
 
 func (e *Engine) runCheck(ctx context.Context, env *evalEnv, ck *config.Check, waivers []Waiver) Result {
 	start := time.Now()
+	if !ck.IsEnforced() {
+		r := env.notEnforced(ck)
+		r.DurationMS = float64(time.Since(start).Microseconds()) / 1000
+		return r
+	}
 	r := registry[ck.Kind](ctx, env, ck)
 	r.Name, r.Severity, r.Kind, r.Producer, r.FailsFirst = ck.Name, ck.Severity, ck.Kind, ck.Producer, ck.FailsFirst
 	r.preRC = env.preExit[ck.Name]

@@ -268,6 +268,8 @@ func TestHeadVariants(t *testing.T) {
 			write("reports/event_store/day2_gate_eval_latest.json", `{"ts_utc":"2026-02-26T01:00:00Z","go":false,"source_compare_file":"/elsewhere/x.json"}`)(root)
 			write("reports/event_store/source_compare_20991231T000000Z.json", `{"lag_produced_minus_ingested_since_baseline":{"a":-40,"b":"17","c":6.9,"d":"x"}}`)(root)
 		}, map[string]want{"day2_event_store_gate": {VerdictPass, "day2 gate GO/fresh with lag in tolerance (age_min=60.0 max_delta=17)"}}, []string{}},
+		{"ops DB writer empty counts: a warning with the original's non-live words", write("reports/ops_db_writer/latest.json", `{"ts_utc":"`+ts+`","status":"pass","counts":{"bot_snapshot_minute":0,"exchange_snapshot":3}}`),
+			map[string]want{"ops_db_writer_freshness": {VerdictFail, "ops_db_writer missing/stale/failing or counts empty (warning-only non-live scope)"}}, []string{}},
 		{"portfolio risk critical: a warning", write("reports/portfolio_risk/latest.json", `{"ts_utc":"`+ts+`","status":"critical","critical_count":1}`),
 			map[string]want{"portfolio_risk_status": {VerdictFail, "portfolio risk critical/stale (non-live scope; warning only)"}}, []string{}},
 	}
