@@ -109,6 +109,9 @@ func TestHeadDay2Evidence(t *testing.T) {
 			[]string{day2Eval, day2Newer}, "day2 gate GO/fresh with lag in tolerance (age_min=60.0 max_delta=2)"},
 		{"nothing named: the last by name", day2Tree(t, ""), VerdictPass,
 			[]string{day2Eval, day2Newer}, "day2 gate GO/fresh with lag in tolerance (age_min=60.0 max_delta=2)"},
+		{"a JSON boolean lag is Python's int() of it", then(day2Tree(t, ""), func(root string) {
+			writeFile(t, root, day2Newer, `{"lag_produced_minus_ingested_since_baseline":{"f":false,"t":true}}`)
+		}), VerdictPass, []string{day2Eval, day2Newer}, "day2 gate GO/fresh with lag in tolerance (age_min=60.0 max_delta=1)"},
 		{"no source compare file: the evaluation only", then(day2Tree(t, ""), func(root string) {
 			require.NoError(t, os.Remove(filepath.Join(root, day2Newer)))
 			require.NoError(t, os.Remove(filepath.Join(root, day2Older)))
@@ -229,14 +232,29 @@ func TestHeadHistoryNotEnforced(t *testing.T) {
 			assert.Contains(t, md, "- [PASS] history_seed_rollout: startup history seeding disabled; runtime seed gate not enforced\n")
 		})
 	}
+	// An evidence file that exists but cannot be read (a symlink out of
+	// the root) makes the unenforced check an error naming it; its words
+	// stay the original's and it never blocks.
+	root := headRoot(t, func(root string) {
+		p := filepath.Join(root, "scripts/ops/backfill_market_bar_v2.py")
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.Symlink("/etc/passwd", p))
+	})
+	rep := runHeadWith(t, root, true, nil)
+	b := resultOf(t, rep, "history_market_bar_v2_backfill")
+	assert.Equal(t, VerdictError, b.Verdict)
+	assert.Equal(t, "shared history read rollout disabled; backfill evidence not enforced", b.Reason)
+	assert.Contains(t, b.Detail, "scripts/ops/backfill_market_bar_v2.py")
+	assert.Equal(t, StatusPass, rep.Status)
+
 	enforce := func(c *config.Contract) {
 		on := true
 		checkOf(c, "history_market_bar_v2_backfill").Enforced = &on
 		checkOf(c, "history_seed_rollout").Enforced = &on
 	}
-	root := headRoot(t, broken)
-	rep := runHeadWith(t, root, true, enforce)
-	b := resultOf(t, rep, "history_market_bar_v2_backfill")
+	root = headRoot(t, broken)
+	rep = runHeadWith(t, root, true, enforce)
+	b = resultOf(t, rep, "history_market_bar_v2_backfill")
 	assert.Equal(t, VerdictFail, b.Verdict)
 	assert.Equal(t, "critical", b.Severity)
 	assert.Equal(t, "market_bar_v2 backfill parity failed", b.Reason)
