@@ -411,9 +411,9 @@ func (e *Engine) runCheck(ctx context.Context, env *evalEnv, ck *config.Check, w
 	// A failed pre-step fails the checks it names (the original's
 	// alerting probe rc and alerting_health).
 	for _, why := range env.preFailed[ck.Name] {
-		// A stale report is then not the only thing wrong: the plain fail
-		// reason, not the stale_reason.
-		r.condOK = false
+		// A report that holds what the condition asks but is too old
+		// keeps its stale_reason, as the original words the L2 check
+		// whatever its checker's rc; the failed step is in the detail.
 		if r.Verdict == VerdictPass {
 			r.Verdict, r.Reason = VerdictFail, failText(ck)+": "+why
 		} else {

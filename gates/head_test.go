@@ -234,7 +234,13 @@ func TestHeadVariants(t *testing.T) {
 		{"L2 checker fails on a stale passing report", func(root string) {
 			fail("check_realtime_l2_data_quality=3")(root)
 			write("reports/verification/realtime_l2_data_quality_latest.json", `{"ts_utc":"2026-02-26T01:30:00Z","status":"pass"}`)(root)
-		}, map[string]want{"realtime_l2_data_quality": {VerdictStale, "realtime/L2 data quality failed (status=pass, rc=3)"}}, []string{"realtime_l2_data_quality"}},
+		}, map[string]want{"realtime_l2_data_quality": {VerdictStale, "realtime/L2 data quality stale evidence selected (age_min=30.00)"}}, []string{"realtime_l2_data_quality"}},
+		{"L2 checker fails on a fresh report without a status", func(root string) {
+			fail("check_realtime_l2_data_quality=3")(root)
+			write("reports/verification/realtime_l2_data_quality_latest.json", `{"ts_utc":"`+ts+`"}`)(root)
+		}, map[string]want{"realtime_l2_data_quality": {VerdictFail, "realtime/L2 data quality failed (status=fail, rc=3)"}}, []string{"realtime_l2_data_quality"}},
+		{"L2 status is shown stripped and lower-cased", write("reports/verification/realtime_l2_data_quality_latest.json", `{"ts_utc":"`+ts+`","status":" Degraded "}`),
+			map[string]want{"realtime_l2_data_quality": {VerdictFail, "realtime/L2 data quality failed (status=degraded, rc=0)"}}, []string{"realtime_l2_data_quality"}},
 		{"golden path fails with categories", func(root string) {
 			fail("run_paper_exchange_golden_path=2")(root)
 			write("reports/verification/paper_exchange_golden_path_latest.json", `{"ts_utc":"`+ts+`","status":"fail","failed_remediation_categories":["fills","book"]}`)(root)
@@ -242,7 +248,12 @@ func TestHeadVariants(t *testing.T) {
 			"paper-exchange functional golden-path suite failed (status=fail, rc=2, failed_categories=fills,book)"}}, []string{"paper_exchange_functional_golden_path"}},
 		{"golden path fails without categories", write("reports/verification/paper_exchange_golden_path_latest.json", `{"ts_utc":"`+ts+`","status":"FAIL"}`),
 			map[string]want{"paper_exchange_functional_golden_path": {VerdictFail,
-				"paper-exchange functional golden-path suite failed (status=FAIL, rc=0, failed_categories=n/a)"}}, []string{"paper_exchange_functional_golden_path"}},
+				"paper-exchange functional golden-path suite failed (status=fail, rc=0, failed_categories=n/a)"}}, []string{"paper_exchange_functional_golden_path"}},
+		{"golden path without a status, blank categories left out", write("reports/verification/paper_exchange_golden_path_latest.json", `{"ts_utc":"`+ts+`","failed_remediation_categories":[" ","book",""]}`),
+			map[string]want{"paper_exchange_functional_golden_path": {VerdictFail,
+				"paper-exchange functional golden-path suite failed (status=unknown, rc=0, failed_categories=book)"}}, []string{"paper_exchange_functional_golden_path"}},
+		{"alerting status and mode lower-cased, unknown when empty", write("reports/reconciliation/last_webhook_sent.json", `{"ts_utc":"`+ts+`","status":" FAILED "}`),
+			map[string]want{"alerting_health": {VerdictFail, "alert webhook unhealthy/stale (status=failed, mode=unknown, rc=0)"}}, []string{"alerting_health"}},
 		{"integrity clean but stale", write("reports/event_store/integrity_20260226.json",
 			`{"last_update_utc":"2026-02-26T01:00:00Z","missing_correlation_count":0,"events_by_stream":{"hb.market_data.v1":5,"hb.signal.v1":5,"hb.risk_decision.v1":5,"hb.execution_intent.v1":5,"hb.audit.v1":5,"hb.bot_telemetry.v1":5}}`),
 			map[string]want{
@@ -260,7 +271,7 @@ func TestHeadVariants(t *testing.T) {
 			map[string]want{"validation_ladder_post_trade": {VerdictFail, "post-trade validation CRITICAL"}}, []string{}},
 		{"alerting local_dev_degraded fails under --ci", write("reports/reconciliation/last_webhook_sent.json", `{"ts_utc":"`+ts+`","status":"local_dev_degraded","mode":"local"}`),
 			map[string]want{"alerting_health": {VerdictFail, "alert webhook unhealthy/stale (status=local_dev_degraded, mode=local, rc=0)"}}, []string{"alerting_health"}},
-		{"reconciliation coverage gap", write("reports/reconciliation/latest.json", `{"ts_utc":"`+ts+`","status":"ok","critical_count":0,"active_bots_unchecked":["bot2","bot4"]}`),
+		{"reconciliation coverage gap, sorted and stripped", write("reports/reconciliation/latest.json", `{"ts_utc":"`+ts+`","status":"ok","critical_count":0,"active_bots_unchecked":["bot4"," bot2"]}`),
 			map[string]want{"reconciliation_status": {VerdictFail, "reconciliation active-bot coverage gap: bot2,bot4"}}, []string{"reconciliation_status"}},
 		{"reconciliation critical with a gap: the plain reason", write("reports/reconciliation/latest.json", `{"ts_utc":"`+ts+`","status":"critical","critical_count":1,"active_bots_unchecked":["bot2"]}`),
 			map[string]want{"reconciliation_status": {VerdictFail, "reconciliation critical or stale"}}, []string{"reconciliation_status"}},
