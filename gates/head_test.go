@@ -216,6 +216,10 @@ func TestHeadVariants(t *testing.T) {
 		}, []string{"trading_validation_ladder", "portfolio_risk_status"}},
 		{"any bot of the account map can be live", write("config/exchange_account_map.json", `{"bots":{"bot3":{"account_mode":"paper_only"},"bot7":{"account_mode":"live"}}}`),
 			map[string]want{"trading_validation_ladder": {VerdictFail, "trading validation ladder incomplete"}}, []string{"trading_validation_ladder"}},
+		{"live bot with a null enabled: enabled, as the original's default", func(root string) {
+			write("config/exchange_account_map.json", `{"bots":{"bot1":{"account_mode":"live"}}}`)(root)
+			write("config/multi_bot_policy_v1.json", `{"bots":{"bot1":{"enabled":null}}}`)(root)
+		}, map[string]want{"trading_validation_ladder": {VerdictFail, "trading validation ladder incomplete"}}, []string{"trading_validation_ladder"}},
 		{"live bot disabled in the policy: bypassed", func(root string) {
 			write("config/exchange_account_map.json", `{"bots":{"bot1":{"account_mode":"live"}}}`)(root)
 			write("config/multi_bot_policy_v1.json", `{"bots":{"bot1":{"enabled":false}}}`)(root)

@@ -28,7 +28,8 @@ func (l liveScope) enforced() bool { return l.declared && (len(l.bots) > 0 || l.
 // readLiveScope reads the account map and the policy. A missing file is
 // an empty one (the original's _read_json gives {}); a bot is live when
 // its account_mode, stripped and lower-cased, is "live", and enabled
-// unless its policy entry's enabled is falsy (absent: enabled).
+// unless its policy entry's enabled is falsy (absent or null: enabled, as
+// the original's _safe_bool default).
 func (e *evalEnv) readLiveScope(spec *config.LiveScopeSpec) liveScope {
 	if spec == nil {
 		return liveScope{}
@@ -53,7 +54,8 @@ func (e *evalEnv) readLiveScope(spec *config.LiveScopeSpec) liveScope {
 			continue
 		}
 		if pc, ok := policyBots[name].(map[string]any); ok {
-			if en, has := pc["enabled"]; has && !pyTruthy(en) {
+			// A null enabled is the original's default (true): enabled.
+			if en, has := pc["enabled"]; has && en != nil && !pyTruthy(en) {
 				continue
 			}
 		}
