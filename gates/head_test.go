@@ -206,20 +206,20 @@ func TestHeadVariants(t *testing.T) {
 			`{"last_update_utc":"`+ts+`","missing_correlation_count":0,"events_by_stream":{"hb.market_data.v1":5}}`),
 			map[string]want{"event_stream_coverage": {VerdictFail, "one or more required streams missing/zero in event_store integrity artifact"}}, []string{"event_stream_coverage"}},
 		{"live bot: the ladder is enforced and critical", write("config/exchange_account_map.json", `{"bots":{"bot1":{"account_mode":"live"}}}`),
-			map[string]want{"trading_validation_ladder": {VerdictFail, "trading validation ladder incomplete"}}, []string{"trading_validation_ladder"}},
+			map[string]want{"trading_validation_ladder": {VerdictFail, ladderNothing}}, []string{"trading_validation_ladder"}},
 		{"live bot: portfolio risk is critical with the live words, after the ladder", func(root string) {
 			write("config/exchange_account_map.json", `{"bots":{"bot3":{"account_mode":" LIVE "}}}`)(root)
 			write("reports/portfolio_risk/latest.json", `{"ts_utc":"`+ts+`","status":"critical","critical_count":1}`)(root)
 		}, map[string]want{
-			"trading_validation_ladder": {VerdictFail, "trading validation ladder incomplete"},
+			"trading_validation_ladder": {VerdictFail, ladderNothing},
 			"portfolio_risk_status":     {VerdictFail, "portfolio risk critical or stale"},
 		}, []string{"trading_validation_ladder", "portfolio_risk_status"}},
 		{"any bot of the account map can be live", write("config/exchange_account_map.json", `{"bots":{"bot3":{"account_mode":"paper_only"},"bot7":{"account_mode":"live"}}}`),
-			map[string]want{"trading_validation_ladder": {VerdictFail, "trading validation ladder incomplete"}}, []string{"trading_validation_ladder"}},
+			map[string]want{"trading_validation_ladder": {VerdictFail, ladderNothing}}, []string{"trading_validation_ladder"}},
 		{"live bot with a null enabled: enabled, as the original's default", func(root string) {
 			write("config/exchange_account_map.json", `{"bots":{"bot1":{"account_mode":"live"}}}`)(root)
 			write("config/multi_bot_policy_v1.json", `{"bots":{"bot1":{"enabled":null}}}`)(root)
-		}, map[string]want{"trading_validation_ladder": {VerdictFail, "trading validation ladder incomplete"}}, []string{"trading_validation_ladder"}},
+		}, map[string]want{"trading_validation_ladder": {VerdictFail, ladderNothing}}, []string{"trading_validation_ladder"}},
 		{"live bot disabled in the policy: bypassed", func(root string) {
 			write("config/exchange_account_map.json", `{"bots":{"bot1":{"account_mode":"live"}}}`)(root)
 			write("config/multi_bot_policy_v1.json", `{"bots":{"bot1":{"enabled":false}}}`)(root)
