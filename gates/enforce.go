@@ -68,7 +68,7 @@ func ReplayArgv(c *config.Contract, rootDir string) ([]string, error) {
 	}
 	root, err := rootfs.Open(rootDir)
 	if err != nil {
-		return nil, fmt.Errorf("replay: live scope: %w", err)
+		return nil, fmt.Errorf("read live scope: %w", err)
 	}
 	defer root.Close()
 	e := &evalEnv{root: rootDir, fs: root}
