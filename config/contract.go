@@ -157,7 +157,10 @@ type Check struct {
 	// Enforced false leaves the check unread: it passes with the
 	// NotEnforced block's reason, severity and evidence (config/enforce.go;
 	// only for the checks the original passes unread by default).
-	Enforced    *bool            `yaml:"enforced,omitempty" json:"enforced,omitempty"`
+	Enforced *bool `yaml:"enforced,omitempty" json:"enforced,omitempty"`
+	// Words selects a built-in reason function (config/words.go) for the
+	// original's reasons a template cannot write.
+	Words       string           `yaml:"words,omitempty" json:"words,omitempty"`
 	NotEnforced *NotEnforcedSpec `yaml:"not_enforced,omitempty" json:"not_enforced,omitempty"`
 }
 

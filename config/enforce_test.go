@@ -111,3 +111,23 @@ func TestLiveArgvErrors(t *testing.T) {
 		}
 	}
 }
+
+// words names a known built-in reason function, on a check that judges a
+// report.
+func TestWordsErrors(t *testing.T) {
+	tests := []struct{ name, yaml, want string }{
+		{"unknown", strings.Replace(base, "    kind: report\n", "    kind: report\n    words: dossier\n", 1),
+			`validate contract: checks[0] (a): words "dossier" is not one of performance_dossier`},
+		{"no report", strings.Replace(base, "    kind: report\n    report: {path: reports/a.json, condition: status == \"pass\"}\n",
+			"    kind: files_present\n    files: [a]\n    words: performance_dossier\n", 1),
+			`validate contract: checks[0] (a): words is for checks that judge a report`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseContract([]byte(tt.yaml))
+			require.EqualError(t, err, tt.want)
+		})
+	}
+	_, err := ParseContract([]byte(strings.Replace(base, "    kind: report\n", "    kind: report\n    words: performance_dossier\n", 1)))
+	require.NoError(t, err)
+}

@@ -177,6 +177,7 @@ func (ps *problems) check(at string, ck *Check, c *Contract) {
 	ps.failReasons(at, ck)
 	ps.live(at, ck, c)
 	ps.enforcement(at, ck)
+	ps.words(at, ck)
 	if ck.Command != nil {
 		ps.liveArgv(at+": command", ck.Command.LiveArgv, ck.Command.CIArgv, c)
 	}

@@ -41,6 +41,9 @@ func splitReason(ck *config.Check, r *Result, live bool) {
 			pass = ck.Live.PassReason
 		}
 		r.Reason = r.render(pass)
+		if r.passWords != "" {
+			r.Reason = r.passWords
+		}
 	} else {
 		fail := failText(ck)
 		switch {

@@ -408,6 +408,7 @@ func (e *Engine) runCheck(ctx context.Context, env *evalEnv, ck *config.Check, w
 	r.preRC = env.preExit[ck.Name]
 	live := applyLive(env, ck, &r)
 	env.matchFailReason(ck, &r)
+	applyWords(ck, &r)
 	// A failed pre-step fails the checks it names (the original's
 	// alerting probe rc and alerting_health).
 	for _, why := range env.preFailed[ck.Name] {

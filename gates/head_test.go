@@ -141,6 +141,7 @@ func TestHeadOnGeneratedTree(t *testing.T) {
 		byName[r.Name] = r
 	}
 	assert.Equal(t, "alert webhook evidence healthy (status=ok, mode=webhook)", byName["alerting_health"].Reason)
+	assert.Equal(t, "rolling expectancy gate not armed yet (sample=0 < min_fills=1)", byName["performance_dossier_expectancy_ci"].Reason)
 	assert.Equal(t, "paper soak PASS (age=1m)", byName["validation_ladder_paper_soak"].Reason)
 	assert.Equal(t, "post-trade validation PASS", byName["validation_ladder_post_trade"].Reason)
 	assert.Equal(t, "day2 gate GO/fresh with lag in tolerance (age_min=8.0 max_delta=2)", byName["day2_event_store_gate"].Reason)
@@ -290,8 +291,29 @@ func TestHeadVariants(t *testing.T) {
 		{"dossier without a summary object", write("reports/analysis/performance_dossier_latest.json", `{"ts_utc":"`+ts+`","summary":"ok"}`),
 			map[string]want{"performance_dossier_expectancy_ci": {VerdictFail, "performance dossier summary missing"}}, []string{"performance_dossier_expectancy_ci"}},
 		{"dossier gate fail as a string: the original's _safe_bool", write("reports/analysis/performance_dossier_latest.json", `{"ts_utc":"`+ts+`","summary":{"rolling_expectancy_gate_fail":" Yes "}}`),
-			map[string]want{"performance_dossier_expectancy_ci": {VerdictFail, "rolling expectancy CI upper bound below zero"}}, []string{"performance_dossier_expectancy_ci"}},
+			map[string]want{"performance_dossier_expectancy_ci": {VerdictFail, "rolling expectancy CI upper bound below zero (ci95_high=0.000000, sample=0, min_fills=1)"}}, []string{"performance_dossier_expectancy_ci"}},
 		{"dossier gate fail true", write("reports/analysis/performance_dossier_latest.json", `{"ts_utc":"`+ts+`","summary":{"rolling_expectancy_gate_fail":true}}`),
+			map[string]want{"performance_dossier_expectancy_ci": {VerdictFail, "rolling expectancy CI upper bound below zero (ci95_high=0.000000, sample=0, min_fills=1)"}}, []string{"performance_dossier_expectancy_ci"}},
+		{"dossier gate fail, values as the original coerces them", write("reports/analysis/performance_dossier_latest.json",
+			`{"ts_utc":"`+ts+`","summary":{"rolling_expectancy_gate_fail":"yes","rolling_expectancy_sample_count":12.9,"rolling_expectancy_gate_min_fills":0,"rolling_expectancy_ci95_high_quote":" -0.5"}}`),
+			map[string]want{"performance_dossier_expectancy_ci": {VerdictFail, "rolling expectancy CI upper bound below zero (ci95_high=-0.500000, sample=12, min_fills=1)"}}, []string{"performance_dossier_expectancy_ci"}},
+		{"dossier negative counts clamped as the original", write("reports/analysis/performance_dossier_latest.json",
+			`{"ts_utc":"`+ts+`","summary":{"rolling_expectancy_gate_fail":"on","rolling_expectancy_sample_count":-3,"rolling_expectancy_gate_min_fills":"-5"}}`),
+			map[string]want{"performance_dossier_expectancy_ci": {VerdictFail, "rolling expectancy CI upper bound below zero (ci95_high=0.000000, sample=0, min_fills=1)"}}, []string{"performance_dossier_expectancy_ci"}},
+		{"dossier armed and passing", write("reports/analysis/performance_dossier_latest.json",
+			`{"ts_utc":"`+ts+`","summary":{"rolling_expectancy_gate_fail":false,"rolling_expectancy_sample_count":42,"rolling_expectancy_gate_min_fills":"30","rolling_expectancy_ci95_high_quote":0.0012345678}}`),
+			map[string]want{"performance_dossier_expectancy_ci": {VerdictPass, "rolling expectancy gate pass (ci95_high=0.001235, sample=42, min_fills=30)"}}, []string{}},
+		{"dossier checker fails on a passing summary: the original keeps its pass words", func(root string) {
+			fail("performance_dossier=2")(root)
+			write("reports/analysis/performance_dossier_latest.json",
+				`{"ts_utc":"`+ts+`","summary":{"rolling_expectancy_sample_count":"bad","rolling_expectancy_gate_min_fills":7}}`)(root)
+		}, map[string]want{"performance_dossier_expectancy_ci": {VerdictFail, "rolling expectancy gate not armed yet (sample=0 < min_fills=7)"}}, []string{"performance_dossier_expectancy_ci"}},
+		{"dossier not written: summary missing", func(root string) {
+			require.NoError(t, os.Remove(filepath.Join(root, "reports/analysis/performance_dossier_latest.json")))
+		}, map[string]want{"performance_dossier_expectancy_ci": {VerdictMissing, "performance dossier summary missing"}}, []string{"performance_dossier_expectancy_ci"}},
+		{"dossier stale: the contract's words (the original judges no age)", write("reports/analysis/performance_dossier_latest.json", `{"ts_utc":"2026-02-26T01:00:00Z","summary":{"rolling_expectancy_gate_fail":false}}`),
+			map[string]want{"performance_dossier_expectancy_ci": {VerdictStale, "rolling expectancy CI upper bound below zero"}}, []string{"performance_dossier_expectancy_ci"}},
+		{"dossier failing only under the stricter rule: the contract's words", write("reports/analysis/performance_dossier_latest.json", `{"ts_utc":"`+ts+`","summary":{"rolling_expectancy_gate_fail":1.0}}`),
 			map[string]want{"performance_dossier_expectancy_ci": {VerdictFail, "rolling expectancy CI upper bound below zero"}}, []string{"performance_dossier_expectancy_ci"}},
 		{"dossier gate fail \"no\": passes", write("reports/analysis/performance_dossier_latest.json", `{"ts_utc":"`+ts+`","summary":{"rolling_expectancy_gate_fail":"no","rolling_expectancy_sample_count":3}}`),
 			map[string]want{}, []string{}},
