@@ -117,7 +117,7 @@ func TestLiveArgvErrors(t *testing.T) {
 func TestWordsErrors(t *testing.T) {
 	tests := []struct{ name, yaml, want string }{
 		{"unknown", strings.Replace(base, "    kind: report\n", "    kind: report\n    words: dossier\n", 1),
-			`validate contract: checks[0] (a): words "dossier" is not one of performance_dossier`},
+			`validate contract: checks[0] (a): words "dossier" is not one of history_backfill|performance_dossier`},
 		{"no report", strings.Replace(base, "    kind: report\n    report: {path: reports/a.json, condition: status == \"pass\"}\n",
 			"    kind: files_present\n    files: [a]\n    words: performance_dossier\n", 1),
 			`validate contract: checks[0] (a): words is for checks that judge a report`},

@@ -11,6 +11,7 @@ import (
 // of the report the check judged; the verdict stays the check's.
 var KnownWords = map[string]string{
 	"performance_dossier": "the rolling-expectancy reasons of performance_dossier_expectancy_ci (summary.rolling_expectancy_*)",
+	"history_backfill":    "the enforced reasons of history_market_bar_v2_backfill (age, status, missing_count_after, sample_mismatch_count)",
 }
 
 func (ps *problems) words(at string, ck *Check) {

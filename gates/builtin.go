@@ -516,10 +516,13 @@ func day2Verdict(env *evalEnv, ck *config.Check) (Result, map[string]any) {
 // require_* options as the contract sets them.
 func (e *evalEnv) day2ReasonValues(d *config.Day2Spec, eval map[string]any, r *Result) {
 	if r.age == nil {
+		// As the original's words: 1e9 when the age cannot be had (no
+		// file, a ts_utc that does not parse).
+		age := 1e9
 		if ts, prob := e.resolveTimestamp(d.Eval, eval, []string{TSSourceTsUTC}, true); prob == nil {
-			age, _ := e.freshness(ts, e.window)
-			r.age = &age
+			age, _ = e.freshness(ts, e.window)
 		}
+		r.age = &age
 	}
 	vars := make(map[string]any, len(eval)+7)
 	for k, v := range eval {

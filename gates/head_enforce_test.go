@@ -178,6 +178,15 @@ func TestHeadDay2FailReason(t *testing.T) {
 			assert.Equal(t, filepath.Join(root, day2Eval), r.EvidencePaths[0])
 		})
 	}
+	// An evaluation whose ts_utc does not parse: age_min as the original's
+	// 1e9.
+	root0 := headRoot(t, func(root string) {
+		day2Tree(t, "")(root)
+		writeFile(t, root, day2Eval, `{"ts_utc":"garbage","go":false}`)
+	})
+	r0 := resultOf(t, runHeadWith(t, root0, true, func(c *config.Contract) { checkOf(c, "day2_event_store_gate").Day2.RequireGo = true }), "day2_event_store_gate")
+	assert.True(t, strings.HasPrefix(r0.Reason, "day2 gate status: go=False age_min=1000000000.0 max_delta=2/5 worst_stream=a "), r0.Reason)
+
 	// A truthy go that is not a JSON boolean reads True in the words, as
 	// Python's bool() shows it; the verdict is an error (W18).
 	root := headRoot(t, func(root string) {
@@ -257,7 +266,7 @@ func TestHeadHistoryNotEnforced(t *testing.T) {
 	b = resultOf(t, rep, "history_market_bar_v2_backfill")
 	assert.Equal(t, VerdictFail, b.Verdict)
 	assert.Equal(t, "critical", b.Severity)
-	assert.Equal(t, "market_bar_v2 backfill parity failed", b.Reason)
+	assert.Equal(t, "market_bar_v2 backfill parity failed (exists=True, status=fail, age_min=1.00, missing_after=4, mismatches=0)", b.Reason)
 	assert.Contains(t, b.EvidencePaths, filepath.Join(root, "scripts/ops/backfill_market_bar_v2.py"))
 	s := resultOf(t, rep, "history_seed_rollout")
 	assert.Equal(t, VerdictMissing, s.Verdict)
@@ -267,7 +276,33 @@ func TestHeadHistoryNotEnforced(t *testing.T) {
 	rep = runHeadWith(t, headRoot(t, nil), true, enforce)
 	b = resultOf(t, rep, "history_market_bar_v2_backfill")
 	assert.Equal(t, VerdictPass, b.Verdict)
-	assert.Equal(t, "market_bar_v2 backfill parity PASS", b.Reason)
+	assert.Equal(t, "market_bar_v2 backfill parity PASS (age_min=1.00, missing_after=0, mismatches=0)", b.Reason)
+
+	// Enforced, the original's words with its values, as it coerces them.
+	for _, tt := range []struct {
+		name, report string
+		v            Verdict
+		reason       string
+	}{
+		{"no report", "", VerdictMissing, "market_bar_v2 backfill parity failed (exists=False, status=missing, age_min=1000000000.00, missing_after=0, mismatches=0)"},
+		{"older than a day", `{"ts_utc":"2026-02-24T01:00:00Z","status":" PASS ","missing_count_after":null,"sample_mismatch_count":"0"}`, VerdictStale,
+			"market_bar_v2 backfill parity failed (exists=True, status=pass, age_min=2940.00, missing_after=0, mismatches=0)"},
+		{"counts as int()", `{"ts_utc":"2026-02-26T01:59:00Z","status":"","missing_count_after":2.7,"sample_mismatch_count":"3"}`, VerdictFail,
+			"market_bar_v2 backfill parity failed (exists=True, status=missing, age_min=1.00, missing_after=2, mismatches=3)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			root := headRoot(t, func(root string) {
+				p := filepath.Join(root, "reports/ops/market_bar_v2_backfill_latest.json")
+				require.NoError(t, os.Remove(p))
+				if tt.report != "" {
+					writeFile(t, root, "reports/ops/market_bar_v2_backfill_latest.json", tt.report)
+				}
+			})
+			b := resultOf(t, runHeadWith(t, root, true, enforce), "history_market_bar_v2_backfill")
+			assert.Equal(t, tt.v, b.Verdict, b.Text())
+			assert.Equal(t, tt.reason, b.Reason)
+		})
+	}
 }
 
 // argvPython is an interpreter that prints its arguments and exits 0.

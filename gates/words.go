@@ -3,6 +3,7 @@ package gates
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -13,18 +14,20 @@ import (
 // wordFuncs are the built-in reason functions of config.KnownWords: the
 // original's reason from its own reading of the report, and whether that
 // reading passes.
-var wordFuncs = map[string]func(obj map[string]any) (string, bool){
-	"performance_dossier": dossierWords,
+var wordFuncs = map[string]func(ck *config.Check, r *Result, obj map[string]any) (string, bool){
+	"performance_dossier": func(_ *config.Check, _ *Result, obj map[string]any) (string, bool) { return dossierWords(obj) },
+	"history_backfill":    backfillWords,
 }
 
 // applyWords gives a check with words the original's reason where the
 // original would say it: on a pass (the check's rule is at least as strict
 // as the original's, so the original passes too), on a report that is not
-// there (the original reads {}), and on a failure that the original's
-// reading also fails, or that a non-zero exit code fails (the original
-// then keeps the words of its reading, whatever they say). Elsewhere (a
-// stale or unreadable report, a failure only the stricter rule here sees)
-// the contract's reasons stay.
+// there (the original reads {}), and on a failure or staleness that the
+// original's reading also fails, or that a non-zero exit code fails (the
+// original then keeps the words of its reading, whatever they say).
+// Elsewhere (an unreadable report, a failure only the stricter rule here
+// sees, a stale report the original does not judge by age) the contract's
+// reasons stay.
 func applyWords(ck *config.Check, r *Result) {
 	f := wordFuncs[ck.Words]
 	if f == nil {
@@ -34,12 +37,12 @@ func applyWords(ck *config.Check, r *Result) {
 	if obj == nil {
 		obj = map[string]any{}
 	}
-	words, pass := f(obj)
+	words, pass := f(ck, r, obj)
 	rcFailed := r.ExitCode != nil && *r.ExitCode != 0
 	switch {
 	case r.Verdict == VerdictPass:
 		r.passWords = words
-	case r.Verdict == VerdictMissing && r.obj == nil, r.Verdict == VerdictFail && (!pass || rcFailed):
+	case r.Verdict == VerdictMissing && r.obj == nil, (r.Verdict == VerdictFail || r.Verdict == VerdictStale) && (!pass || rcFailed):
 		fail := failText(ck)
 		r.exact = words
 		r.Reason = words + ": " + strings.TrimPrefix(strings.TrimPrefix(r.Reason, fail), ": ")
@@ -150,4 +153,44 @@ func pyFixed6(f float64) string {
 		return "-inf"
 	}
 	return strconv.FormatFloat(f, 'f', 6, 64)
+}
+
+// backfillWords is history_market_bar_v2_backfill's reason as the HEAD
+// script words it when the history rollout is enforced: the report's age
+// by ts_utc (1e9 when there is no report), status stripped and
+// lower-cased ("missing" when empty), missing_count_after and
+// sample_mismatch_count by int(x or 0); ready when the report exists, is
+// no older than the check's max_age, says "pass" and both counts are 0.
+func backfillWords(ck *config.Check, r *Result, obj map[string]any) (string, bool) {
+	exists := r.obj != nil
+	age := 1e9
+	if r.age != nil {
+		age = *r.age
+	}
+	status := ""
+	if v, ok := obj["status"]; ok {
+		status = strings.ToLower(strings.TrimFunc(pyStr(v), isPySpace))
+	}
+	count := func(k string) int64 {
+		if v := obj[k]; pyTruthy(v) {
+			return pyInt(v)
+		}
+		return 0
+	}
+	missing, mismatches := count("missing_count_after"), count("sample_mismatch_count")
+	maxAge := 1440.0
+	if ck.Report != nil && ck.Report.MaxAge > 0 {
+		maxAge = ck.Report.MaxAge.Minutes()
+	}
+	ready := exists && age <= maxAge && status == "pass" && missing == 0 && mismatches == 0
+	ageText := strconv.FormatFloat(age, 'f', 2, 64)
+	if ready {
+		return fmt.Sprintf("market_bar_v2 backfill parity PASS (age_min=%s, missing_after=%d, mismatches=%d)", ageText, missing, mismatches), true
+	}
+	shown := status
+	if shown == "" {
+		shown = "missing"
+	}
+	return fmt.Sprintf("market_bar_v2 backfill parity failed (exists=%s, status=%s, age_min=%s, missing_after=%d, mismatches=%d)",
+		pyRepr(exists), capField(shown), ageText, missing, mismatches), false
 }
