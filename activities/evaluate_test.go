@@ -116,6 +116,7 @@ func TestRunReplay(t *testing.T) {
 		wantExit   int
 		wantStatus string
 		wantReason string
+		setup      func(t *testing.T, root string)
 	}{
 		{name: "pass artifact", wantRan: true, wantStatus: "pass"},
 		{name: "{root} expands in the argv", mutate: func(y string) string {
@@ -139,6 +140,21 @@ func TestRunReplay(t *testing.T) {
 			y = strings.Replace(y, "  argv: ["+self+`, "helper:replay"`, `  argv: [python, "helper:replay"`, 1)
 			return strings.Replace(y, "name: activities-test\n", "name: activities-test\ninterpreter: "+self+"\n", 1)
 		}, wantRan: true, wantStatus: "pass"},
+		// live_argv runs when an enabled bot is live (the original drops
+		// --no-require-portfolio-risk-healthy then), argv otherwise.
+		{name: "live bot: live_argv runs", mutate: liveReplay, setup: func(t *testing.T, root string) {
+			writeTestFile(t, root, "config/exchange_account_map.json", `{"bots":{"bot1":{"account_mode":"live"}}}`)
+		}, wantRan: true, wantExit: 3, wantStatus: "fail"},
+		{name: "no live bot: argv runs", mutate: liveReplay, setup: func(t *testing.T, root string) {
+			writeTestFile(t, root, "config/exchange_account_map.json", `{"bots":{"bot1":{"account_mode":"probe"}}}`)
+		}, wantRan: true, wantStatus: "pass"},
+		{name: "live bot disabled in the policy: argv runs", mutate: liveReplay, setup: func(t *testing.T, root string) {
+			writeTestFile(t, root, "config/exchange_account_map.json", `{"bots":{"bot1":{"account_mode":"live"}}}`)
+			writeTestFile(t, root, "config/multi_bot_policy_v1.json", `{"bots":{"bot1":{"enabled":false}}}`)
+		}, wantRan: true, wantStatus: "pass"},
+		{name: "unreadable account map: live assumed", mutate: liveReplay, setup: func(t *testing.T, root string) {
+			writeTestFile(t, root, "config/exchange_account_map.json", `{"bots":`)
+		}, wantRan: true, wantExit: 3, wantStatus: "fail"},
 		{name: "no replay", mutate: func(y string) string {
 			i, j := strings.Index(y, "replay:\n"), strings.Index(y, "checks:\n")
 			return y[:i] + y[j:]
@@ -148,6 +164,9 @@ func TestRunReplay(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			contract := loadTestContract(t, tt.mutate)
 			root := t.TempDir()
+			if tt.setup != nil {
+				tt.setup(t, root)
+			}
 			var beats atomic.Int64
 			var s testsuite.WorkflowTestSuite
 			env := s.NewTestActivityEnvironment()
@@ -176,4 +195,26 @@ func TestRunReplay(t *testing.T) {
 			}
 		})
 	}
+}
+
+// liveReplay gives the test contract a live scope and a replay live_argv
+// that writes a failing artifact and exits 3.
+func liveReplay(y string) string {
+	i := strings.Index(y, "  argv: [SELF")
+	if i < 0 {
+		i = strings.Index(y, "replay:\n")
+		j := strings.Index(y[i:], "  argv: [")
+		i += j
+	}
+	line := y[i : i+strings.Index(y[i:], "\n")+1]
+	live := strings.Replace(strings.Replace(line, "  argv:", "  live_argv:", 1), "latest.json, pass]", `latest.json, fail, "3"]`, 1)
+	y = strings.Replace(y, line, line+live, 1)
+	return strings.Replace(y, "replay:\n", "live_scope: {}\nreplay:\n", 1)
+}
+
+func writeTestFile(t *testing.T, root, rel, body string) {
+	t.Helper()
+	p := filepath.Join(root, rel)
+	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+	require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
 }

@@ -43,9 +43,15 @@ func (a *Activities) RunReplay(ctx context.Context, in *RunReplayInput) (*RunRep
 	}
 	logger := activity.GetLogger(ctx)
 	logger.Info("running replay", "argv0", rp.Argv[0], "timeout", rp.Timeout)
+	// With an enabled live bot the contract's live_argv runs (the original
+	// drops --no-require-portfolio-risk-healthy then).
+	src, err := gates.ReplayArgv(c, in.Root)
+	if err != nil {
+		return nil, fmt.Errorf("run replay: %w", err)
+	}
 	// {root} in the argv is the stack root, as in the exec driver's templates.
-	argv := make([]string, len(rp.Argv))
-	for i, arg := range rp.Argv {
+	argv := make([]string, len(src))
+	for i, arg := range src {
 		argv[i] = strings.ReplaceAll(arg, "{root}", in.Root)
 	}
 	// "python" is the contract's interpreter (python3, else python, or the

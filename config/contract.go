@@ -154,6 +154,14 @@ type Check struct {
 	// becomes in the live scope (config/live.go).
 	TradingLadder *TradingLadderSpec `yaml:"trading_ladder,omitempty" json:"trading_ladder,omitempty"`
 	Live          *LiveSpec          `yaml:"live,omitempty" json:"live,omitempty"`
+	// Enforced false leaves the check unread: it passes with the
+	// NotEnforced block's reason, severity and evidence (config/enforce.go;
+	// only for the checks the original passes unread by default).
+	Enforced *bool `yaml:"enforced,omitempty" json:"enforced,omitempty"`
+	// Words selects a built-in reason function (config/words.go) for the
+	// original's reasons a template cannot write.
+	Words       string           `yaml:"words,omitempty" json:"words,omitempty"`
+	NotEnforced *NotEnforcedSpec `yaml:"not_enforced,omitempty" json:"not_enforced,omitempty"`
 }
 
 // GlobSpec is files_glob: at least MinMatches files match Pattern.
@@ -207,6 +215,11 @@ type CommandSpec struct {
 	// CIArgv, when set, replaces Argv in CI mode (the original passes
 	// --strict and the CI window to its checkers under --ci).
 	CIArgv []string `yaml:"ci_argv,omitempty" json:"ci_argv,omitempty"`
+	// LiveArgv, when set, replaces Argv when the contract's live scope is
+	// enforced (the original drops the replay's
+	// --no-require-portfolio-risk-healthy with a live bot). Not together
+	// with CIArgv.
+	LiveArgv []string `yaml:"live_argv,omitempty" json:"live_argv,omitempty"`
 	// Report, when set, is read after the command exits 0 (and, with
 	// --no-commands, instead of running it).
 	Report *ReportSpec `yaml:"report,omitempty" json:"report,omitempty"`
@@ -258,6 +271,9 @@ type Replay struct {
 	Env      map[string]string `yaml:"env,omitempty" json:"env,omitempty"`
 	ChildEnv `yaml:",inline"`
 	Timeout  time.Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// LiveArgv, when set, replaces Argv when the contract's live scope is
+	// enforced, as the command check's live_argv.
+	LiveArgv []string `yaml:"live_argv,omitempty" json:"live_argv,omitempty"`
 	// Artifact is the report the command writes (relative to root).
 	Artifact string `yaml:"artifact" json:"artifact"`
 }

@@ -22,7 +22,7 @@ func TestLiveScopeErrors(t *testing.T) {
 		{"bad live severity", scope + with("    live: {severity: fatal}\n"),
 			`validate contract: checks[0] (a): live.severity "fatal" is not critical|warning|info`},
 		{"bad live reason", scope + with("    live: {fail_reason: \"x {y!}\"}\n"),
-			`validate contract: checks[0] (a): live.fail_reason: placeholder {y!} is not {rc}, {age_min:%.Nf}, {output:N}, {field}, {field|default}, {field:upper} or {field:join[|default]}`},
+			`validate contract: checks[0] (a): live.fail_reason: placeholder {y!} is not {rc}, {age_min:%.Nf}, {output:N}, {field}, {field|default}, {field:upper|lower|join|sorted[|default]}`},
 		{"ladder without live_scope", strings.Replace(base, "    kind: report\n    report: {path: reports/a.json, condition: status == \"pass\"}\n", "    kind: trading_ladder\n    trading_ladder: {}\n", 1),
 			`validate contract: checks[0] (a): kind trading_ladder needs the contract's live_scope (it is bypassed without a live bot)`},
 		{"live_scope escapes", "live_scope: {policy: ../p.json}\n" + base,

@@ -20,8 +20,16 @@ import (
 //	{field|text}      the same, text when the field is absent
 //	{field:upper}     str() of the field upper-cased ("" when absent or
 //	                  null); with |text, text when that is empty
-//	{field:join}      the list's items joined by ","; with |text, text
-//	                  when the list is empty or absent
+//	{field:lower}     str() of the field stripped and lower-cased (""
+//	                  when absent, "none" when null); with |text, text when
+//	                  that is empty (the original's
+//	                  str(r.get(k, "")).strip().lower() or "unknown")
+//	{field:join}      the list's items joined by ",", items whose str()
+//	                  is blank left out; with |text, text when nothing is
+//	                  left or the field is absent
+//	{field:sorted}    the list's items' str(), stripped, blank ones left
+//	                  out, sorted, joined by "," (the original's bot lists);
+//	                  with |text, text when nothing is left
 //	{output:200}      the first 200 characters of what the command printed:
 //	                  stdout, a newline, stderr, stripped (? when no
 //	                  command ran)
@@ -32,7 +40,7 @@ import (
 var (
 	agePlaceholderRE    = regexp.MustCompile(`^age_min:%\.[0-9]f$`)
 	outputPlaceholderRE = regexp.MustCompile(`^output:[1-9][0-9]{0,3}$`)
-	fieldPlaceholderRE  = regexp.MustCompile(`^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*(:upper|:join)?(\|[^|]*)?$`)
+	fieldPlaceholderRE  = regexp.MustCompile(`^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*(:upper|:lower|:join|:sorted)?(\|[^|]*)?$`)
 )
 
 // Placeholder is one parsed reason placeholder.
@@ -46,7 +54,8 @@ type Placeholder struct {
 	Chars int
 	// Format is the age's printf verb (e.g. %.2f).
 	Format string
-	// Field is the dotted report path, Transform "", "upper" or "join",
+	// Field is the dotted report path, Transform "", "upper", "lower",
+	// "join" or "sorted",
 	// Default the text after | and HasDefault whether there was one.
 	Field, Transform, Default string
 	HasDefault                bool
@@ -72,7 +81,7 @@ func ParsePlaceholders(reason string) ([]Placeholder, error) {
 			p.Field, p.Transform, _ = strings.Cut(body, ":")
 			out = append(out, p)
 		default:
-			return nil, fmt.Errorf("placeholder %s is not {rc}, {age_min:%%.Nf}, {output:N}, {field}, {field|default}, {field:upper} or {field:join[|default]}", raw)
+			return nil, fmt.Errorf("placeholder %s is not {rc}, {age_min:%%.Nf}, {output:N}, {field}, {field|default}, {field:upper|lower|join|sorted[|default]}", raw)
 		}
 	}
 	if rest := placeholderRE.ReplaceAllString(reason, ""); strings.ContainsAny(rest, "{}") {

@@ -16,17 +16,17 @@ func TestReasonTemplateErrors(t *testing.T) {
 	}
 	tests := []struct{ name, yaml, want string }{
 		{"unknown placeholder", with("    fail_reason: bad {status!r}\n"),
-			`validate contract: checks[0] (a): fail_reason: placeholder {status!r} is not {rc}, {age_min:%.Nf}, {output:N}, {field}, {field|default}, {field:upper} or {field:join[|default]}`},
+			`validate contract: checks[0] (a): fail_reason: placeholder {status!r} is not {rc}, {age_min:%.Nf}, {output:N}, {field}, {field|default}, {field:upper|lower|join|sorted[|default]}`},
 		{"unbalanced", with("    pass_reason: ok {status\n"),
 			`validate contract: checks[0] (a): pass_reason: unbalanced brace in "ok {status"`},
 		{"age format", with("    stale_reason: old {age_min:%d}\n"),
-			`validate contract: checks[0] (a): stale_reason: placeholder {age_min:%d} is not {rc}, {age_min:%.Nf}, {output:N}, {field}, {field|default}, {field:upper} or {field:join[|default]}`},
+			`validate contract: checks[0] (a): stale_reason: placeholder {age_min:%d} is not {rc}, {age_min:%.Nf}, {output:N}, {field}, {field|default}, {field:upper|lower|join|sorted[|default]}`},
 		{"fail_reasons without reason", with("    fail_reasons: [{when: status == \"x\"}]\n"),
 			`validate contract: checks[0] (a): fail_reasons[0]: needs when and reason`},
 		{"fail_reasons bad when", with("    fail_reasons: [{when: \"status ==\", reason: r}]\n"),
 			`validate contract: checks[0] (a): fail_reasons[0].when: compile "status ==": unexpected token EOF (1:9)`},
 		{"fail_reasons bad reason", with("    fail_reasons: [{when: \"true\", reason: \"r {x!}\"}]\n"),
-			`validate contract: checks[0] (a): fail_reasons[0].reason: placeholder {x!} is not {rc}, {age_min:%.Nf}, {output:N}, {field}, {field|default}, {field:upper} or {field:join[|default]}`},
+			`validate contract: checks[0] (a): fail_reasons[0].reason: placeholder {x!} is not {rc}, {age_min:%.Nf}, {output:N}, {field}, {field|default}, {field:upper|lower|join|sorted[|default]}`},
 		{"stale_reason without freshness", strings.Replace(with("    stale_reason: old\n"), "condition: status", "no_freshness: true, condition: status", 1),
 			`validate contract: checks[0] (a): stale_reason is for checks that judge a report's freshness`},
 	}

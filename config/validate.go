@@ -98,6 +98,7 @@ func (c *Contract) Validate() error {
 			ps.addf("replay.check: %q is not a check of the contract", r.Check)
 		}
 		ps.argv("replay.argv", r.Argv, false)
+		ps.liveArgv("replay", r.LiveArgv, nil, c)
 		ps.childEnv("replay", r.ChildEnv, r.Env)
 		ps.relPath("replay.artifact", r.Artifact)
 		ps.duration("replay.timeout", r.Timeout)
@@ -175,6 +176,11 @@ func (ps *problems) check(at string, ck *Check, c *Contract) {
 	ps.reasons(at, ck)
 	ps.failReasons(at, ck)
 	ps.live(at, ck, c)
+	ps.enforcement(at, ck)
+	ps.words(at, ck)
+	if ck.Command != nil {
+		ps.liveArgv(at+": command", ck.Command.LiveArgv, ck.Command.CIArgv, c)
+	}
 }
 
 func (ps *problems) report(at string, r *ReportSpec) {

@@ -353,20 +353,105 @@ func composeEnv(v any) map[string]bool {
 // source_compare file by its ts_utc, reading lag_… then delta_…, and a
 // missing lag map fails.
 func checkDay2(_ context.Context, env *evalEnv, ck *config.Check) Result {
+	r, eval := day2Verdict(env, ck)
+	if strings.Contains(passText(ck)+failText(ck), "{") {
+		env.day2ReasonValues(ck.Day2, eval, &r)
+	}
+	env.day2Evidence(ck, eval, &r)
+	return r
+}
+
+// day2Evidence records what the HEAD runner records for day2: the
+// evaluation (present or not), then the source compare file its lag rule
+// read, when there is one (day2SourceCompare). A file the require_lag rule
+// judged instead (the newest by ts_utc) is kept in the read list. A
+// contract's evidence_paths (hbot-day28: the evaluation only) replace this
+// afterwards, as for any check.
+func (e *evalEnv) day2Evidence(ck *config.Check, eval map[string]any, r *Result) {
+	d := ck.Day2
+	evalAbs := e.abs(d.Eval)
+	if len(r.Evidence) == 0 || r.Evidence[0].Path != evalAbs {
+		r.Evidence = append([]EvidenceFile{{Path: evalAbs}}, r.Evidence...)
+	}
+	rel := e.day2SourceCompare(d, eval)
+	if rel == "" {
+		return
+	}
+	var ef EvidenceFile
+	if e.isDir(rel) {
+		// A directory the glob matched: recorded as absent, as the
+		// original records it (a directory is no file).
+		ef = EvidenceFile{Path: e.abs(rel)}
+	} else {
+		var err error
+		if ef, err = e.hashFile(rel); err != nil {
+			e.evidenceError(ck, r, err)
+			ef = EvidenceFile{Path: e.abs(rel)}
+		}
+	}
+	read := r.Read[:0]
+	for _, f := range r.Read {
+		if f.Path != ef.Path {
+			read = append(read, f)
+		}
+	}
+	r.Read = read
+	r.Evidence = append(r.Evidence, ef)
+}
+
+// day2SourceCompare is the source compare file the HEAD runner's day2
+// check reads and records: the one the evaluation's source_compare_file
+// names, when it exists (an absolute path under the root, or under
+// /workspace/hbot/, the root of the original's container, is taken
+// relative to the root), else the last match of the glob by name; "" when
+// there is none.
+func (e *evalEnv) day2SourceCompare(d *config.Day2Spec, eval map[string]any) string {
+	raw, _ := eval["source_compare_file"].(string)
+	raw = strings.TrimSpace(raw)
+	rel := raw
+	for _, prefix := range []string{strings.TrimSuffix(e.root, "/") + "/", "/workspace/hbot/"} {
+		if strings.HasPrefix(raw, prefix) {
+			rel = strings.TrimPrefix(raw, prefix)
+			break
+		}
+	}
+	if rel != "" && !path.IsAbs(rel) {
+		if ok, err := e.exists(rel); err == nil && ok {
+			return rel
+		}
+	}
+	if d.SourceCompareGlob == "" {
+		return ""
+	}
+	ms, err := e.globMatches(d.SourceCompareGlob)
+	if err != nil || len(ms) == 0 {
+		return ""
+	}
+	names := make([]string, len(ms))
+	for i, m := range ms {
+		names[i] = m.Path
+	}
+	sort.Strings(names)
+	return names[len(names)-1]
+}
+
+// day2Verdict judges the evaluation; it returns the evaluation it read (nil
+// when there is none).
+func day2Verdict(env *evalEnv, ck *config.Check) (Result, map[string]any) {
 	d := ck.Day2
 	fail := failText(ck)
 	var r Result
 	obj, ef, err := env.readReport(d.Eval, nil)
 	if errors.Is(err, fs.ErrNotExist) {
 		r.Verdict, r.Reason = VerdictMissing, fmt.Sprintf("%s: missing %s", fail, d.Eval)
-		return r
+		return r, nil
 	}
 	if ef.Exists {
 		r.Evidence = append(r.Evidence, ef)
 	}
 	if err != nil {
 		r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: %v", fail, err)
-		return r
+		return r, obj
 	}
 	var failures, staleness []string
 	// go
@@ -375,7 +460,7 @@ func checkDay2(_ context.Context, env *evalEnv, ck *config.Check) Result {
 		switch {
 		case !isBool:
 			r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: %s: go is not a JSON boolean (got %s)", fail, d.Eval, compact(obj["go"]))
-			return r
+			return r, obj
 		case !goVal:
 			failures = append(failures, "go=false")
 		}
@@ -385,7 +470,7 @@ func checkDay2(_ context.Context, env *evalEnv, ck *config.Check) Result {
 		ts, prob := env.resolveTimestamp(d.Eval, obj, d.TimestampKeys, d.AllowMtime)
 		if prob != nil {
 			r.Verdict, r.Reason = prob.verdict, fmt.Sprintf("%s: %s", fail, prob.reason)
-			return r
+			return r, obj
 		}
 		age, detail := env.freshness(ts, env.window)
 		t := ts.t
@@ -399,7 +484,7 @@ func checkDay2(_ context.Context, env *evalEnv, ck *config.Check) Result {
 		msg, ok, lagErr := env.day2Lag(d, &r)
 		if lagErr != nil {
 			r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: %v", fail, lagErr)
-			return r
+			return r, obj
 		}
 		if !ok {
 			failures = append(failures, msg)
@@ -414,66 +499,65 @@ func checkDay2(_ context.Context, env *evalEnv, ck *config.Check) Result {
 		r.Reason = fmt.Sprintf("%s: %s", fail, strings.Join(staleness, "; "))
 	default:
 		r.Verdict, r.Reason = VerdictPass, passText(ck)
-		if strings.Contains(passText(ck), "{") {
-			env.day2ReasonValues(d, obj, &r)
-		}
 	}
-	return r
+	return r, obj
 }
 
-// day2ReasonValues gives a passing day2 check's reason template what the
-// original's pass reason shows: the evaluation's age (ts_utc, else its
-// mtime, as the original; for the words only, never for the verdict) and
-// max_delta_observed, the largest lag (negative and non-integer values as
-// 0) under lag_produced_minus_ingested_since_baseline of the file the
-// evaluation's source_compare_file names (its /workspace/hbot/ prefix is
-// the root), else of the last source compare file by name.
+// day2ReasonValues gives the day2 check's reason templates what the HEAD
+// runner's pass and fail reasons show, from what its rule reads whatever
+// this check judged: the evaluation's fields; its age by ts_utc, else its
+// mtime (for the words only, never for the verdict); go as Python's
+// bool(day2.get("go", False)); from the source compare file the original
+// reads (day2SourceCompare), under lag_produced_minus_ingested_since_baseline
+// only, max_delta_observed (the largest lag, Python's int() of each value,
+// negatives and non-integers as 0) and worst_stream (the first stream by
+// name with that lag; empty when there is none); max_allowed_delta and the
+// require_* options as the contract sets them.
 func (e *evalEnv) day2ReasonValues(d *config.Day2Spec, eval map[string]any, r *Result) {
 	if r.age == nil {
+		// As the original's words: 1e9 when the age cannot be had (no
+		// file, a ts_utc that does not parse).
+		age := 1e9
 		if ts, prob := e.resolveTimestamp(d.Eval, eval, []string{TSSourceTsUTC}, true); prob == nil {
-			age, _ := e.freshness(ts, e.window)
-			r.age = &age
+			age, _ = e.freshness(ts, e.window)
 		}
+		r.age = &age
 	}
-	vars := make(map[string]any, len(eval)+1)
+	vars := make(map[string]any, len(eval)+7)
 	for k, v := range eval {
 		vars[k] = v
 	}
-	vars["max_delta_observed"] = e.day2ObservedDelta(d, eval)
+	vars["go"] = pyTruthy(eval["go"])
+	vars["max_delta_observed"], vars["worst_stream"] = e.day2ObservedDelta(d, eval)
+	vars["max_allowed_delta"] = d.MaxDelta
+	vars["require_go"], vars["require_fresh"], vars["require_lag_tolerance"] = d.RequireGo, d.RequireFresh, d.RequireLag
 	r.obj = vars
 }
 
-func (e *evalEnv) day2ObservedDelta(d *config.Day2Spec, eval map[string]any) int64 {
-	rel, _ := eval["source_compare_file"].(string)
-	rel = strings.TrimPrefix(rel, "/workspace/hbot/")
-	if ok, err := e.exists(rel); rel == "" || path.IsAbs(rel) || err != nil || !ok {
-		rel = ""
-		if d.SourceCompareGlob != "" {
-			if ms, err := e.globMatches(d.SourceCompareGlob); err == nil && len(ms) > 0 {
-				names := make([]string, len(ms))
-				for i, m := range ms {
-					names[i] = m.Path
-				}
-				sort.Strings(names)
-				rel = names[len(names)-1]
-			}
-		}
-	}
-	if rel == "" {
-		return 0
+func (e *evalEnv) day2ObservedDelta(d *config.Day2Spec, eval map[string]any) (int64, string) {
+	rel := e.day2SourceCompare(d, eval)
+	if rel == "" || e.isDir(rel) {
+		return 0, ""
 	}
 	obj, _, err := e.readReport(rel, nil)
 	if err != nil {
-		return 0
+		return 0, ""
 	}
 	lags, _ := obj["lag_produced_minus_ingested_since_baseline"].(map[string]any)
+	streams := make([]string, 0, len(lags))
+	for k := range lags {
+		streams = append(streams, k)
+	}
+	sort.Strings(streams)
 	var worst int64
-	for _, v := range lags {
-		if n := pyInt(v); n > worst {
-			worst = n
+	worstStream := ""
+	for i, k := range streams {
+		n := max(pyInt(lags[k]), 0)
+		if i == 0 || n > worst {
+			worst, worstStream = n, k
 		}
 	}
-	return worst
+	return worst, worstStream
 }
 
 // pyInt is Python's int() of a JSON value as the original uses it: a
@@ -481,6 +565,11 @@ func (e *evalEnv) day2ObservedDelta(d *config.Day2Spec, eval map[string]any) int
 // (or out of range) 0.
 func pyInt(v any) int64 {
 	switch x := v.(type) {
+	case bool:
+		// Python's int(True) is 1.
+		if x {
+			return 1
+		}
 	case int64:
 		return x
 	case float64:
@@ -516,7 +605,9 @@ func (e *evalEnv) day2Lag(d *config.Day2Spec, r *Result) (string, bool, error) {
 		obj = e.readChosen(c)
 	}
 	if c.ef.Exists {
-		r.Evidence = append(r.Evidence, c.ef)
+		// Judged, not recorded: the recorded one is the original's pick
+		// (day2Evidence).
+		r.Read = append(r.Read, c.ef)
 	}
 	if c.problem != nil {
 		return fmt.Sprintf("lag unknown: newest source compare file (by %s of %d) cannot be judged: %s", c.rankBy, n, c.problem.reason), false, nil

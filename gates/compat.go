@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -40,6 +41,9 @@ func splitReason(ck *config.Check, r *Result, live bool) {
 			pass = ck.Live.PassReason
 		}
 		r.Reason = r.render(pass)
+		if r.passWords != "" {
+			r.Reason = r.passWords
+		}
 	} else {
 		fail := failText(ck)
 		switch {
@@ -130,14 +134,34 @@ func fieldText(obj map[string]any, p config.Placeholder) string {
 			return p.Default
 		}
 		return s
-	case "join":
-		list, _ := v.([]any)
-		if len(list) == 0 && p.HasDefault {
+	case "lower":
+		s := ""
+		if ok {
+			s = strings.ToLower(strings.TrimFunc(pyStr(v), isPySpace))
+		}
+		if s == "" && p.HasDefault {
 			return p.Default
 		}
-		parts := make([]string, len(list))
-		for i, it := range list {
-			parts[i] = pyStr(it)
+		return s
+	case "join", "sorted":
+		list, _ := v.([]any)
+		parts := make([]string, 0, len(list))
+		for _, it := range list {
+			s := pyStr(it)
+			trimmed := strings.TrimFunc(s, isPySpace)
+			if trimmed == "" {
+				continue
+			}
+			if p.Transform == "sorted" {
+				s = trimmed
+			}
+			parts = append(parts, s)
+		}
+		if p.Transform == "sorted" {
+			sort.Strings(parts)
+		}
+		if len(parts) == 0 && p.HasDefault {
+			return p.Default
 		}
 		return strings.Join(parts, ",")
 	}

@@ -398,17 +398,23 @@ func (e *Engine) selectChecks(only []string) ([]*config.Check, error) {
 
 func (e *Engine) runCheck(ctx context.Context, env *evalEnv, ck *config.Check, waivers []Waiver) Result {
 	start := time.Now()
+	if !ck.IsEnforced() {
+		r := env.notEnforced(ck)
+		r.DurationMS = float64(time.Since(start).Microseconds()) / 1000
+		return r
+	}
 	r := registry[ck.Kind](ctx, env, ck)
 	r.Name, r.Severity, r.Kind, r.Producer, r.FailsFirst = ck.Name, ck.Severity, ck.Kind, ck.Producer, ck.FailsFirst
 	r.preRC = env.preExit[ck.Name]
 	live := applyLive(env, ck, &r)
 	env.matchFailReason(ck, &r)
+	applyWords(ck, &r)
 	// A failed pre-step fails the checks it names (the original's
 	// alerting probe rc and alerting_health).
 	for _, why := range env.preFailed[ck.Name] {
-		// A stale report is then not the only thing wrong: the plain fail
-		// reason, not the stale_reason.
-		r.condOK = false
+		// A report that holds what the condition asks but is too old
+		// keeps its stale_reason, as the original words the L2 check
+		// whatever its checker's rc; the failed step is in the detail.
 		if r.Verdict == VerdictPass {
 			r.Verdict, r.Reason = VerdictFail, failText(ck)+": "+why
 		} else {

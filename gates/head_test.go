@@ -141,6 +141,7 @@ func TestHeadOnGeneratedTree(t *testing.T) {
 		byName[r.Name] = r
 	}
 	assert.Equal(t, "alert webhook evidence healthy (status=ok, mode=webhook)", byName["alerting_health"].Reason)
+	assert.Equal(t, "rolling expectancy gate not armed yet (sample=0 < min_fills=1)", byName["performance_dossier_expectancy_ci"].Reason)
 	assert.Equal(t, "paper soak PASS (age=1m)", byName["validation_ladder_paper_soak"].Reason)
 	assert.Equal(t, "post-trade validation PASS", byName["validation_ladder_post_trade"].Reason)
 	assert.Equal(t, "day2 gate GO/fresh with lag in tolerance (age_min=8.0 max_delta=2)", byName["day2_event_store_gate"].Reason)
@@ -206,16 +207,20 @@ func TestHeadVariants(t *testing.T) {
 			`{"last_update_utc":"`+ts+`","missing_correlation_count":0,"events_by_stream":{"hb.market_data.v1":5}}`),
 			map[string]want{"event_stream_coverage": {VerdictFail, "one or more required streams missing/zero in event_store integrity artifact"}}, []string{"event_stream_coverage"}},
 		{"live bot: the ladder is enforced and critical", write("config/exchange_account_map.json", `{"bots":{"bot1":{"account_mode":"live"}}}`),
-			map[string]want{"trading_validation_ladder": {VerdictFail, "trading validation ladder incomplete"}}, []string{"trading_validation_ladder"}},
+			map[string]want{"trading_validation_ladder": {VerdictFail, ladderNothing}}, []string{"trading_validation_ladder"}},
 		{"live bot: portfolio risk is critical with the live words, after the ladder", func(root string) {
 			write("config/exchange_account_map.json", `{"bots":{"bot3":{"account_mode":" LIVE "}}}`)(root)
 			write("reports/portfolio_risk/latest.json", `{"ts_utc":"`+ts+`","status":"critical","critical_count":1}`)(root)
 		}, map[string]want{
-			"trading_validation_ladder": {VerdictFail, "trading validation ladder incomplete"},
+			"trading_validation_ladder": {VerdictFail, ladderNothing},
 			"portfolio_risk_status":     {VerdictFail, "portfolio risk critical or stale"},
 		}, []string{"trading_validation_ladder", "portfolio_risk_status"}},
 		{"any bot of the account map can be live", write("config/exchange_account_map.json", `{"bots":{"bot3":{"account_mode":"paper_only"},"bot7":{"account_mode":"live"}}}`),
-			map[string]want{"trading_validation_ladder": {VerdictFail, "trading validation ladder incomplete"}}, []string{"trading_validation_ladder"}},
+			map[string]want{"trading_validation_ladder": {VerdictFail, ladderNothing}}, []string{"trading_validation_ladder"}},
+		{"live bot with a null enabled: enabled, as the original's default", func(root string) {
+			write("config/exchange_account_map.json", `{"bots":{"bot1":{"account_mode":"live"}}}`)(root)
+			write("config/multi_bot_policy_v1.json", `{"bots":{"bot1":{"enabled":null}}}`)(root)
+		}, map[string]want{"trading_validation_ladder": {VerdictFail, ladderNothing}}, []string{"trading_validation_ladder"}},
 		{"live bot disabled in the policy: bypassed", func(root string) {
 			write("config/exchange_account_map.json", `{"bots":{"bot1":{"account_mode":"live"}}}`)(root)
 			write("config/multi_bot_policy_v1.json", `{"bots":{"bot1":{"enabled":false}}}`)(root)
@@ -234,7 +239,13 @@ func TestHeadVariants(t *testing.T) {
 		{"L2 checker fails on a stale passing report", func(root string) {
 			fail("check_realtime_l2_data_quality=3")(root)
 			write("reports/verification/realtime_l2_data_quality_latest.json", `{"ts_utc":"2026-02-26T01:30:00Z","status":"pass"}`)(root)
-		}, map[string]want{"realtime_l2_data_quality": {VerdictStale, "realtime/L2 data quality failed (status=pass, rc=3)"}}, []string{"realtime_l2_data_quality"}},
+		}, map[string]want{"realtime_l2_data_quality": {VerdictStale, "realtime/L2 data quality stale evidence selected (age_min=30.00)"}}, []string{"realtime_l2_data_quality"}},
+		{"L2 checker fails on a fresh report without a status", func(root string) {
+			fail("check_realtime_l2_data_quality=3")(root)
+			write("reports/verification/realtime_l2_data_quality_latest.json", `{"ts_utc":"`+ts+`"}`)(root)
+		}, map[string]want{"realtime_l2_data_quality": {VerdictFail, "realtime/L2 data quality failed (status=fail, rc=3)"}}, []string{"realtime_l2_data_quality"}},
+		{"L2 status is shown stripped and lower-cased", write("reports/verification/realtime_l2_data_quality_latest.json", `{"ts_utc":"`+ts+`","status":" Degraded "}`),
+			map[string]want{"realtime_l2_data_quality": {VerdictFail, "realtime/L2 data quality failed (status=degraded, rc=0)"}}, []string{"realtime_l2_data_quality"}},
 		{"golden path fails with categories", func(root string) {
 			fail("run_paper_exchange_golden_path=2")(root)
 			write("reports/verification/paper_exchange_golden_path_latest.json", `{"ts_utc":"`+ts+`","status":"fail","failed_remediation_categories":["fills","book"]}`)(root)
@@ -242,7 +253,12 @@ func TestHeadVariants(t *testing.T) {
 			"paper-exchange functional golden-path suite failed (status=fail, rc=2, failed_categories=fills,book)"}}, []string{"paper_exchange_functional_golden_path"}},
 		{"golden path fails without categories", write("reports/verification/paper_exchange_golden_path_latest.json", `{"ts_utc":"`+ts+`","status":"FAIL"}`),
 			map[string]want{"paper_exchange_functional_golden_path": {VerdictFail,
-				"paper-exchange functional golden-path suite failed (status=FAIL, rc=0, failed_categories=n/a)"}}, []string{"paper_exchange_functional_golden_path"}},
+				"paper-exchange functional golden-path suite failed (status=fail, rc=0, failed_categories=n/a)"}}, []string{"paper_exchange_functional_golden_path"}},
+		{"golden path without a status, blank categories left out", write("reports/verification/paper_exchange_golden_path_latest.json", `{"ts_utc":"`+ts+`","failed_remediation_categories":[" ","book",""]}`),
+			map[string]want{"paper_exchange_functional_golden_path": {VerdictFail,
+				"paper-exchange functional golden-path suite failed (status=unknown, rc=0, failed_categories=book)"}}, []string{"paper_exchange_functional_golden_path"}},
+		{"alerting status and mode lower-cased, unknown when empty", write("reports/reconciliation/last_webhook_sent.json", `{"ts_utc":"`+ts+`","status":" FAILED "}`),
+			map[string]want{"alerting_health": {VerdictFail, "alert webhook unhealthy/stale (status=failed, mode=unknown, rc=0)"}}, []string{"alerting_health"}},
 		{"integrity clean but stale", write("reports/event_store/integrity_20260226.json",
 			`{"last_update_utc":"2026-02-26T01:00:00Z","missing_correlation_count":0,"events_by_stream":{"hb.market_data.v1":5,"hb.signal.v1":5,"hb.risk_decision.v1":5,"hb.execution_intent.v1":5,"hb.audit.v1":5,"hb.bot_telemetry.v1":5}}`),
 			map[string]want{
@@ -260,7 +276,7 @@ func TestHeadVariants(t *testing.T) {
 			map[string]want{"validation_ladder_post_trade": {VerdictFail, "post-trade validation CRITICAL"}}, []string{}},
 		{"alerting local_dev_degraded fails under --ci", write("reports/reconciliation/last_webhook_sent.json", `{"ts_utc":"`+ts+`","status":"local_dev_degraded","mode":"local"}`),
 			map[string]want{"alerting_health": {VerdictFail, "alert webhook unhealthy/stale (status=local_dev_degraded, mode=local, rc=0)"}}, []string{"alerting_health"}},
-		{"reconciliation coverage gap", write("reports/reconciliation/latest.json", `{"ts_utc":"`+ts+`","status":"ok","critical_count":0,"active_bots_unchecked":["bot2","bot4"]}`),
+		{"reconciliation coverage gap, sorted and stripped", write("reports/reconciliation/latest.json", `{"ts_utc":"`+ts+`","status":"ok","critical_count":0,"active_bots_unchecked":["bot4"," bot2"]}`),
 			map[string]want{"reconciliation_status": {VerdictFail, "reconciliation active-bot coverage gap: bot2,bot4"}}, []string{"reconciliation_status"}},
 		{"reconciliation critical with a gap: the plain reason", write("reports/reconciliation/latest.json", `{"ts_utc":"`+ts+`","status":"critical","critical_count":1,"active_bots_unchecked":["bot2"]}`),
 			map[string]want{"reconciliation_status": {VerdictFail, "reconciliation critical or stale"}}, []string{"reconciliation_status"}},
@@ -268,6 +284,39 @@ func TestHeadVariants(t *testing.T) {
 			write("reports/event_store/day2_gate_eval_latest.json", `{"ts_utc":"2026-02-26T01:00:00Z","go":false,"source_compare_file":"/elsewhere/x.json"}`)(root)
 			write("reports/event_store/source_compare_20991231T000000Z.json", `{"lag_produced_minus_ingested_since_baseline":{"a":-40,"b":"17","c":6.9,"d":"x"}}`)(root)
 		}, map[string]want{"day2_event_store_gate": {VerdictPass, "day2 gate GO/fresh with lag in tolerance (age_min=60.0 max_delta=17)"}}, []string{}},
+		{"ops DB writer empty counts: a warning with the original's non-live words", write("reports/ops_db_writer/latest.json", `{"ts_utc":"`+ts+`","status":"pass","counts":{"bot_snapshot_minute":0,"exchange_snapshot":3}}`),
+			map[string]want{"ops_db_writer_freshness": {VerdictFail, "ops_db_writer missing/stale/failing or counts empty (warning-only non-live scope)"}}, []string{}},
+		{"dossier with an empty summary: missing, as the original", write("reports/analysis/performance_dossier_latest.json", `{"ts_utc":"`+ts+`","summary":{}}`),
+			map[string]want{"performance_dossier_expectancy_ci": {VerdictFail, "performance dossier summary missing"}}, []string{"performance_dossier_expectancy_ci"}},
+		{"dossier without a summary object", write("reports/analysis/performance_dossier_latest.json", `{"ts_utc":"`+ts+`","summary":"ok"}`),
+			map[string]want{"performance_dossier_expectancy_ci": {VerdictFail, "performance dossier summary missing"}}, []string{"performance_dossier_expectancy_ci"}},
+		{"dossier gate fail as a string: the original's _safe_bool", write("reports/analysis/performance_dossier_latest.json", `{"ts_utc":"`+ts+`","summary":{"rolling_expectancy_gate_fail":" Yes "}}`),
+			map[string]want{"performance_dossier_expectancy_ci": {VerdictFail, "rolling expectancy CI upper bound below zero (ci95_high=0.000000, sample=0, min_fills=1)"}}, []string{"performance_dossier_expectancy_ci"}},
+		{"dossier gate fail true", write("reports/analysis/performance_dossier_latest.json", `{"ts_utc":"`+ts+`","summary":{"rolling_expectancy_gate_fail":true}}`),
+			map[string]want{"performance_dossier_expectancy_ci": {VerdictFail, "rolling expectancy CI upper bound below zero (ci95_high=0.000000, sample=0, min_fills=1)"}}, []string{"performance_dossier_expectancy_ci"}},
+		{"dossier gate fail, values as the original coerces them", write("reports/analysis/performance_dossier_latest.json",
+			`{"ts_utc":"`+ts+`","summary":{"rolling_expectancy_gate_fail":"yes","rolling_expectancy_sample_count":12.9,"rolling_expectancy_gate_min_fills":0,"rolling_expectancy_ci95_high_quote":" -0.5"}}`),
+			map[string]want{"performance_dossier_expectancy_ci": {VerdictFail, "rolling expectancy CI upper bound below zero (ci95_high=-0.500000, sample=12, min_fills=1)"}}, []string{"performance_dossier_expectancy_ci"}},
+		{"dossier negative counts clamped as the original", write("reports/analysis/performance_dossier_latest.json",
+			`{"ts_utc":"`+ts+`","summary":{"rolling_expectancy_gate_fail":"on","rolling_expectancy_sample_count":-3,"rolling_expectancy_gate_min_fills":"-5"}}`),
+			map[string]want{"performance_dossier_expectancy_ci": {VerdictFail, "rolling expectancy CI upper bound below zero (ci95_high=0.000000, sample=0, min_fills=1)"}}, []string{"performance_dossier_expectancy_ci"}},
+		{"dossier armed and passing", write("reports/analysis/performance_dossier_latest.json",
+			`{"ts_utc":"`+ts+`","summary":{"rolling_expectancy_gate_fail":false,"rolling_expectancy_sample_count":42,"rolling_expectancy_gate_min_fills":"30","rolling_expectancy_ci95_high_quote":0.0012345678}}`),
+			map[string]want{"performance_dossier_expectancy_ci": {VerdictPass, "rolling expectancy gate pass (ci95_high=0.001235, sample=42, min_fills=30)"}}, []string{}},
+		{"dossier checker fails on a passing summary: the original keeps its pass words", func(root string) {
+			fail("performance_dossier=2")(root)
+			write("reports/analysis/performance_dossier_latest.json",
+				`{"ts_utc":"`+ts+`","summary":{"rolling_expectancy_sample_count":"bad","rolling_expectancy_gate_min_fills":7}}`)(root)
+		}, map[string]want{"performance_dossier_expectancy_ci": {VerdictFail, "rolling expectancy gate not armed yet (sample=0 < min_fills=7)"}}, []string{"performance_dossier_expectancy_ci"}},
+		{"dossier not written: summary missing", func(root string) {
+			require.NoError(t, os.Remove(filepath.Join(root, "reports/analysis/performance_dossier_latest.json")))
+		}, map[string]want{"performance_dossier_expectancy_ci": {VerdictMissing, "performance dossier summary missing"}}, []string{"performance_dossier_expectancy_ci"}},
+		{"dossier stale: the contract's words (the original judges no age)", write("reports/analysis/performance_dossier_latest.json", `{"ts_utc":"2026-02-26T01:00:00Z","summary":{"rolling_expectancy_gate_fail":false}}`),
+			map[string]want{"performance_dossier_expectancy_ci": {VerdictStale, "rolling expectancy CI upper bound below zero"}}, []string{"performance_dossier_expectancy_ci"}},
+		{"dossier failing only under the stricter rule: the contract's words", write("reports/analysis/performance_dossier_latest.json", `{"ts_utc":"`+ts+`","summary":{"rolling_expectancy_gate_fail":1.0}}`),
+			map[string]want{"performance_dossier_expectancy_ci": {VerdictFail, "rolling expectancy CI upper bound below zero"}}, []string{"performance_dossier_expectancy_ci"}},
+		{"dossier gate fail \"no\": passes", write("reports/analysis/performance_dossier_latest.json", `{"ts_utc":"`+ts+`","summary":{"rolling_expectancy_gate_fail":"no","rolling_expectancy_sample_count":3}}`),
+			map[string]want{}, []string{}},
 		{"portfolio risk critical: a warning", write("reports/portfolio_risk/latest.json", `{"ts_utc":"`+ts+`","status":"critical","critical_count":1}`),
 			map[string]want{"portfolio_risk_status": {VerdictFail, "portfolio risk critical/stale (non-live scope; warning only)"}}, []string{}},
 	}

@@ -388,7 +388,7 @@ func checkCommand(ctx context.Context, env *evalEnv, ck *config.Check) Result {
 	// hung script's children do not outlive the check. The command gets an
 	// explicit environment (its env map and the variables it names), never
 	// the worker's.
-	argv, err := env.argv(ciOr(env.ci, spec.CIArgv, spec.Argv))
+	argv, err := env.argv(env.commandArgv(spec))
 	if err != nil {
 		return Result{Verdict: VerdictError, Reason: fmt.Sprintf("%s: %v", failText(ck), err)}
 	}

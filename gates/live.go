@@ -28,7 +28,8 @@ func (l liveScope) enforced() bool { return l.declared && (len(l.bots) > 0 || l.
 // readLiveScope reads the account map and the policy. A missing file is
 // an empty one (the original's _read_json gives {}); a bot is live when
 // its account_mode, stripped and lower-cased, is "live", and enabled
-// unless its policy entry's enabled is falsy (absent: enabled).
+// unless its policy entry's enabled is falsy (absent or null: enabled, as
+// the original's _safe_bool default).
 func (e *evalEnv) readLiveScope(spec *config.LiveScopeSpec) liveScope {
 	if spec == nil {
 		return liveScope{}
@@ -53,7 +54,8 @@ func (e *evalEnv) readLiveScope(spec *config.LiveScopeSpec) liveScope {
 			continue
 		}
 		if pc, ok := policyBots[name].(map[string]any); ok {
-			if en, has := pc["enabled"]; has && !pyTruthy(en) {
+			// A null enabled is the original's default (true): enabled.
+			if en, has := pc["enabled"]; has && en != nil && !pyTruthy(en) {
 				continue
 			}
 		}
@@ -108,13 +110,27 @@ func checkTradingLadder(_ context.Context, env *evalEnv, ck *config.Check) Resul
 	var r Result
 	fail := failText(ck)
 	if !env.live.enforced() {
+		// Bypassed: the original records the ladder's five files all the
+		// same (present or not); the account map that decided is read.
 		ef, err := env.hashFile(env.live.accountMap)
 		if err != nil {
 			r.Verdict, r.Reason = VerdictError, fmt.Sprintf("%s: %v", fail, err)
 			return r
 		}
-		r.Evidence = append(r.Evidence, ef)
+		r.Read = append(r.Read, ef)
 		r.Verdict, r.Reason = VerdictPass, passText(ck)
+		for _, rel := range ck.TradingLadder.Files() {
+			if env.isDir(rel) {
+				r.Evidence = append(r.Evidence, EvidenceFile{Path: env.abs(rel)})
+				continue
+			}
+			ef, err := env.hashFile(rel)
+			if err != nil {
+				env.evidenceError(ck, &r, err)
+				ef = EvidenceFile{Path: env.abs(rel)}
+			}
+			r.Evidence = append(r.Evidence, ef)
+		}
 		return r
 	}
 	if env.live.err != nil {
@@ -148,6 +164,12 @@ func checkTradingLadder(_ context.Context, env *evalEnv, ck *config.Check) Resul
 	if len(gaps) > 0 {
 		r.Verdict = VerdictFail
 		r.Reason = fmt.Sprintf("%s: live bots %s: %s", fail, strings.Join(env.live.bots, ","), strings.Join(gaps, "; "))
+		// The original's words, when its own (laxer) reading of the
+		// files also blocks; else the contract's fail reason.
+		if words := ladderWords(objs); words != "" {
+			r.exact = words
+			r.Reason = words + ": " + strings.TrimPrefix(r.Reason, fail+": ")
+		}
 		return r
 	}
 	r.Verdict, r.Reason = VerdictPass, passText(ck)
@@ -217,4 +239,79 @@ func fieldOrNone(o map[string]any, k string) string {
 		return "missing"
 	}
 	return pyStr(v)
+}
+
+// ladderWords is the HEAD script's reason for an incomplete ladder, from
+// its own reading of the five files (the verdict here is the stricter rule
+// above): statuses stripped and lower-cased, counts and days by Python's
+// int() (of the value, or 0 when it is falsy), gate passes and criteria by
+// bool(); each part that blocks, joined by "; ", then "; no live promotion
+// path allowed". It is "" when that reading blocks nothing. A status is
+// cut as a report field in a reason is.
+func ladderWords(objs []map[string]any) string {
+	obj := func(o map[string]any, k string) map[string]any {
+		m, _ := o[k].(map[string]any)
+		return m
+	}
+	status := func(o map[string]any, k string) string {
+		v, ok := o[k]
+		if !ok {
+			return ""
+		}
+		return strings.ToLower(strings.TrimFunc(pyStr(v), isPySpace))
+	}
+	count := func(o map[string]any, k string) int64 {
+		v := o[k]
+		if !pyTruthy(v) {
+			return 0
+		}
+		return pyInt(v)
+	}
+	criteria := func(gate map[string]any, keys []string) (missing, failed []any) {
+		c := obj(gate, "criteria")
+		missing, failed = []any{}, []any{}
+		for _, k := range keys {
+			v, ok := c[k]
+			switch {
+			case !ok:
+				missing = append(missing, k)
+			case !pyTruthy(v):
+				failed = append(failed, k)
+			}
+		}
+		return missing, failed
+	}
+	var parts []string
+	check := obj(objs[0], "status_counts")
+	overall := status(objs[0], "overall_status")
+	inProgress, failN, unknown := count(check, "in_progress"), count(check, "fail"), count(check, "unknown")
+	if overall != "pass" || inProgress != 0 || failN != 0 || unknown != 0 {
+		shown := overall
+		if shown == "" {
+			shown = "missing"
+		}
+		parts = append(parts, fmt.Sprintf("p0_4_go_live_checklist_incomplete(overall=%s, in_progress=%d, fail=%d, unknown=%d)",
+			capField(shown), inProgress, failN, unknown))
+	}
+	days := count(objs[1], "n_days")
+	gate1 := obj(objs[1], "road1_gate")
+	pass1 := pyTruthy(gate1["pass"])
+	miss1, fail1 := criteria(gate1, road1Criteria)
+	if days < 20 || !pass1 || len(miss1) > 0 || len(fail1) > 0 {
+		parts = append(parts, fmt.Sprintf("road1_not_ready(n_days=%d, min_days=20, gate_pass=%s, criteria_ready=%s, missing_criteria=%s, failed_criteria=%s)",
+			days, pyRepr(pass1), pyRepr(len(miss1) == 0), pyRepr(miss1), pyRepr(fail1)))
+	}
+	readiness, scorecard := status(objs[2], "status") == "pass", status(objs[3], "status") == "pass"
+	gate5 := obj(objs[4], "road5_gate")
+	pass5 := pyTruthy(gate5["pass"])
+	miss5, fail5 := criteria(gate5, road5Criteria)
+	if !readiness || !scorecard || !pass5 || len(miss5) > 0 || len(fail5) > 0 {
+		parts = append(parts, fmt.Sprintf("road5_not_ready(readiness_pass=%s, scorecard_pass=%s, coverage_days=%d, trading_days=%d, gate_pass=%s, criteria_ready=%s, missing_criteria=%s, failed_criteria=%s)",
+			pyRepr(readiness), pyRepr(scorecard), count(objs[4], "coverage_days"), count(objs[4], "trading_days_count"),
+			pyRepr(pass5), pyRepr(len(miss5) == 0), pyRepr(miss5), pyRepr(fail5)))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "trading validation ladder incomplete: " + strings.Join(parts, "; ") + "; no live promotion path allowed"
 }

@@ -61,7 +61,7 @@ func checkParity(_ context.Context, env *evalEnv, ck *config.Check) Result {
 	active := parityActiveScope(obj)
 	if p.RequireInformativeCore {
 		if bad := parityInsufficient(obj, active); len(bad) > 0 {
-			parts = append(parts, parityPart{parityCoreInsufficient + ": " + strings.Join(bad, ", "), VerdictFail,
+			parts = append(parts, parityPart{parityCoreInsufficient + ": " + strings.Join(bad, ","), VerdictFail,
 				"core metrics " + strings.Join(parityCoreMetrics, ", ") + " all insufficient for " + strings.Join(bad, ", ")})
 		}
 	}
@@ -73,10 +73,11 @@ func checkParity(_ context.Context, env *evalEnv, ck *config.Check) Result {
 	if parityVerdict == VerdictPass && len(parts) == 0 {
 		return r
 	}
-	// The reason: the first part in the original's order; the plain fail
-	// reason when only the parity report itself failed.
+	// The reason: the plain fail reason when the parity report itself
+	// fails or is stale (the original words the other rules only for a
+	// passing, fresh report), else the first part in the original's order.
 	chosen := parityPart{verdict: parityVerdict}
-	if len(parts) > 0 {
+	if parityVerdict == VerdictPass && len(parts) > 0 {
 		chosen = parts[0]
 	}
 	r.Verdict = chosen.verdict
@@ -127,11 +128,11 @@ func (e *evalEnv) judgeDrift(p *config.ParitySpec, r *Result, active []string) [
 	failing, thin := driftBots(obj, scope)
 	var parts []parityPart
 	if len(failing) > 0 {
-		parts = append(parts, parityPart{parityDriftFailing + ": " + strings.Join(failing, ", "), VerdictFail,
+		parts = append(parts, parityPart{parityDriftFailing + ": " + strings.Join(failing, ","), VerdictFail,
 			fmt.Sprintf("drift audit %s: pass is not true for %s", c.rel, strings.Join(failing, ", "))})
 	}
 	if len(thin) > 0 {
-		parts = append(parts, parityPart{parityDriftInsufficient + ": " + strings.Join(thin, ", "), VerdictFail,
+		parts = append(parts, parityPart{parityDriftInsufficient + ": " + strings.Join(thin, ","), VerdictFail,
 			fmt.Sprintf("drift audit %s: insufficient-evidence bucket for %s", c.rel, strings.Join(thin, ", "))})
 	}
 	return parts

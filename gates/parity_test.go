@@ -78,7 +78,11 @@ func TestParityGate(t *testing.T) {
 		{"parity status fail", `{` + fresh + `,"status":"fail","active_bots":["bot1"]}`, driftOK, false, VerdictFail, "parity fail or stale"},
 		{"parity status is case-sensitive", `{` + fresh + `,"status":"PASS"}`, driftOK, false, VerdictFail, "parity fail or stale"},
 		{"parity stale", `{` + old + `,"status":"pass"}`, driftOK, false, VerdictStale, "parity fail or stale"},
-		{"parity fail and drift stale: the drift reason comes first", `{` + fresh + `,"status":"fail"}`, `{` + old + `}`, false, VerdictStale, "parity drift audit stale"},
+		// The stored HEAD script words the drift audit and the core
+		// metrics only for a passing, fresh parity report.
+		{"parity fail and drift stale: the plain reason", `{` + fresh + `,"status":"fail"}`, `{` + old + `}`, false, VerdictFail, "parity fail or stale"},
+		{"two failing bots joined by a comma", parityOK, `{` + fresh + `,"active_bots":["bot1","bot2"],"bots":[{"bot":"bot1","pass":false},{"bot":"bot2","pass":false}]}`, false, VerdictFail,
+			"parity drift audit failing for active bots: bot1,bot2"},
 		{"core metrics not required by default", `{` + fresh + `,"status":"pass","active_bots":["bot1"],"bots":[{"bot":"bot1",` + thin + `}]}`, driftOK, false, VerdictPass, pass},
 		{"core metrics all insufficient, required", `{` + fresh + `,"status":"pass","active_bots":["bot1"],"bots":[{"bot":"bot1",` + thin + `}]}`, driftOK, true, VerdictFail,
 			"parity core metrics insufficient_data for active bots: bot1"},

@@ -14,7 +14,7 @@ import (
 // a list joined by "," (or the default when empty), the age with the
 // printf verb, {rc} from the command, else the pre-step, else "?".
 func TestReasonTemplates(t *testing.T) {
-	const report = `{"status":"pass","nul":null,"flag":true,"int":3,"float":1.0,"tiny":0.00001,"big":1e16,"cats":["a",2,1.5],"none":[],"low":"warn","nest":{"k":"v"}}`
+	const report = `{"status":"pass","nul":null,"flag":true,"int":3,"float":1.0,"tiny":0.00001,"big":1e16,"cats":["a",2,1.5],"none":[],"low":"warn","nest":{"k":"v"},"blanks":["b"," ",""," a"],"onlyblank":[" "],"padded":" MiXed ","blank":" "}`
 	var obj map[string]any
 	v, err := decodeExact([]byte(report), nil)
 	require.NoError(t, err)
@@ -30,6 +30,8 @@ func TestReasonTemplates(t *testing.T) {
 		{"{absent} {absent|fail} {nul|fail} {nest.k}", Result{}, "None fail None v"},
 		{"{low:upper} {absent:upper} {absent:upper|not yet run} {nul:upper|x}", Result{}, "WARN  not yet run x"},
 		{"{cats:join} [{none:join}] {none:join|n/a} {absent:join|n/a}", Result{}, "a,2,1.5 [] n/a n/a"},
+		{"{blanks:join} {blanks:sorted} {onlyblank:join|n/a} {onlyblank:sorted|n/a} {low:sorted|n/a}", Result{}, "b, a a,b n/a n/a n/a"},
+		{"{padded:lower} {nul:lower} [{absent:lower}] {absent:lower|unknown} {blank:lower|unknown} {flag:lower}", Result{}, "mixed none [] unknown unknown true"},
 		{"{age_min:%.2f} {age_min:%.0f} {age_min:%.1f}", Result{age: &age}, "12.35 12 12.3"},
 		{"age={age_min:%.2f}", Result{}, "age=?"},
 		{"rc={rc}", Result{ExitCode: &rc, preRC: &pre}, "rc=2"},

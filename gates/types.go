@@ -105,6 +105,9 @@ type Result struct {
 	preRC  *int
 	// failTmpl is the fail_reasons template that matched, if any.
 	failTmpl string
+	// passWords, when set, is the original's pass reason from a check's
+	// words (gates/words.go).
+	passWords string
 	// output is what the command printed as the original quotes it
 	// (stdout, newline, stderr, stripped); ran says a command ran.
 	output string
