@@ -43,8 +43,8 @@ func TestCIVariants(t *testing.T) {
 	}
 	assert.Equal(t, map[string]string{
 		"paper_exchange_functional_golden_path": "--strict",
-		"accounting_integrity_v2":               "--max-age-min 15",
-		"market_data_freshness":                 "--max-age-min 15",
+		"accounting_integrity_v2":               "--max-age-min 15.0",
+		"market_data_freshness":                 "--max-age-min 15.0",
 		"alerting_health":                       `lower(trim(string(status ?? ""))) == "ok"`,
 		"alerting-health-probe":                 "--strict",
 	}, ci)

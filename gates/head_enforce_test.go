@@ -338,7 +338,7 @@ func TestHeadLiveArgv(t *testing.T) {
 			require.NotNil(t, r.ExitCode)
 			assert.Contains(t, r.OutputTail, "run_replay_regression_multi_window.py --windows 500,1000,2000 --repeat 2")
 			assert.Equal(t, tt.withFlag, strings.Contains(r.OutputTail, flag), r.OutputTail)
-			assert.Contains(t, resultOf(t, rep, "accounting_integrity_v2").OutputTail, "--max-age-min 15", "ci_argv still applies")
+			assert.Contains(t, resultOf(t, rep, "accounting_integrity_v2").OutputTail, "--max-age-min 15.0", "ci_argv still applies")
 			c, err := config.LoadContract("hbot-head")
 			require.NoError(t, err)
 			argv, err := ReplayArgv(c, root)
