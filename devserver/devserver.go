@@ -390,9 +390,9 @@ func dynamicConfig(opts Options) dynamicconfig.StaticClient {
 		// history shard (default 20, sized for clusters of hundreds of
 		// shards); with the one shard here that is the whole server's rate,
 		// and a cycle's tasks waited ~40 ms each for a token once a few
-		// cycles a second had used them up (PASS cycle p50 ~230 ms, of
-		// which ~120 ms between WorkflowTaskScheduled and Started; ~100 ms
-		// and ~10 ms with 1000, docs/PERFORMANCE.md). Loads happen only
+		// cycles a second had used them up (bench PASS cycle p50 ~230 ms,
+		// ~120 ms of it between WorkflowTaskScheduled and Started; ~115 ms
+		// and ~13 ms with 1000, docs/PERFORMANCE.md). Loads happen only
 		// when a task is written, so an idle server does not poll more.
 		dynamicconfig.TransferProcessorMaxPollRPS.Key(): TransferPollRPS,
 	}
