@@ -20,22 +20,20 @@ const stampLayout = "20060102T150405Z"
 // complete file, which fails rather than replace one).
 func writeStamped(root *rootfs.Root, dir, prefix string, at time.Time, b []byte) (string, error) {
 	stamp := at.UTC().Format(stampLayout)
-	for i := 0; i < 1000; i++ {
-		name := prefix + stamp + ".json"
-		if i > 0 {
-			name = fmt.Sprintf("%s%s-%d.json", prefix, stamp, i)
+	name := func(i int) string {
+		if i == 0 {
+			return prefix + stamp + ".json"
 		}
-		rel := path.Join(dir, name)
-		err := root.CreateExclusive(rel, b)
-		if errors.Is(err, fs.ErrExist) {
-			continue
-		}
-		if err != nil {
-			return "", fmt.Errorf("create report %q: %w", root.Abs(rel), escapeHint(err))
-		}
-		return rel, nil
+		return fmt.Sprintf("%s%s-%d.json", prefix, stamp, i)
 	}
-	return "", fmt.Errorf("create report in %q: no free stamp for %s", root.Abs(dir), stamp)
+	rel, err := root.CreateFirstFree(dir, b, name, 1000)
+	if errors.Is(err, fs.ErrExist) {
+		return "", fmt.Errorf("create report in %q: no free stamp for %s", root.Abs(dir), stamp)
+	}
+	if err != nil {
+		return "", fmt.Errorf("create report %q: %w", root.Abs(path.Join(dir, name(0))), escapeHint(err))
+	}
+	return rel, nil
 }
 
 // writeAtomic writes rel inside root through a temp file in the same

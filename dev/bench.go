@@ -722,6 +722,7 @@ func (b *clusterBench) sequentialMode(ctx context.Context, skipReplay bool) erro
 	const env = "bench_seq"
 	var lat durations
 	steps := map[string]durations{}
+	gaps := map[string]durations{}
 	for i := -2; i < b.o.Cycles; i++ {
 		root, err := b.seedEnv(ctx, env)
 		if err != nil {
@@ -729,6 +730,7 @@ func (b *clusterBench) sequentialMode(ctx context.Context, skipReplay bool) erro
 		}
 		in := b.input(env, root)
 		in.SkipReplay = skipReplay
+		t0 := time.Now()
 		run, d, err := b.cycle(ctx, b.cfg.TaskQueue, in)
 		if err != nil {
 			return err
@@ -740,6 +742,9 @@ func (b *clusterBench) sequentialMode(ctx context.Context, skipReplay bool) erro
 		events, err := temporalclient.History(ctx, b.cl, run.GetID(), run.GetRunID())
 		if err != nil {
 			return err
+		}
+		for k, v := range historyGaps(t0, t0.Add(d), events) {
+			gaps[k] = append(gaps[k], v)
 		}
 		if d > 3*time.Second {
 			fmt.Fprintf(b.out, "   slow cycle %d: %s; %s\n", i+1, msf(d), slowCause(events))
@@ -769,7 +774,62 @@ func (b *clusterBench) sequentialMode(ctx context.Context, skipReplay bool) erro
 		fmt.Fprintf(b.out, "%s %s", k, msf(steps[k].pct(0.5)))
 	}
 	fmt.Fprintln(b.out)
+	printGaps(b.out, gaps)
 	return nil
+}
+
+// gapKinds orders the segments of a cycle printed by printGaps.
+var gapKinds = []string{
+	"start", "workflow task queued", "workflow task run", "activity queued", "activity run",
+	"result", "other",
+}
+
+// historyGaps splits one cycle, from t0 (before ExecuteWorkflow) to end
+// (its result at the client), into segments by the history events that
+// bound them: the time between two consecutive events is charged to the
+// first event's kind (workflow task scheduled -> started is "workflow task
+// queued", started -> completed "workflow task run", and so on), the time
+// before the first event to "start" and after the last to "result".
+func historyGaps(t0, end time.Time, events []*historypb.HistoryEvent) map[string]time.Duration {
+	out := map[string]time.Duration{}
+	if len(events) == 0 {
+		return out
+	}
+	out["start"] = events[0].GetEventTime().AsTime().Sub(t0)
+	for i := 1; i < len(events); i++ {
+		gap := events[i].GetEventTime().AsTime().Sub(events[i-1].GetEventTime().AsTime())
+		kind := "other"
+		switch events[i-1].GetEventType() {
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
+			kind = "workflow task queued"
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+			kind = "workflow task run"
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+			kind = "activity queued"
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+			kind = "activity run"
+		}
+		out[kind] += gap
+	}
+	out["result"] = end.Sub(events[len(events)-1].GetEventTime().AsTime())
+	return out
+}
+
+// printGaps prints the p50 of each segment kind over the cycles.
+func printGaps(out io.Writer, gaps map[string]durations) {
+	fmt.Fprintf(out, "     where the time goes (p50 per cycle, by history events): ")
+	first := true
+	for _, k := range gapKinds {
+		if len(gaps[k]) == 0 {
+			continue
+		}
+		if !first {
+			fmt.Fprint(out, ", ")
+		}
+		first = false
+		fmt.Fprintf(out, "%s %s", k, msf(gaps[k].pct(0.5)))
+	}
+	fmt.Fprintln(out)
 }
 
 // activitySpans is, per activity type, scheduled -> completed of each call.

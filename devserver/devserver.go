@@ -53,6 +53,10 @@ const (
 	// readyTimeout bounds how long Start waits for the frontend and the UI
 	// to answer when ctx has no earlier deadline.
 	readyTimeout = 30 * time.Second
+
+	// TransferPollRPS is history.transferProcessorMaxPollRPS of the dev
+	// server (see dynamicConfig).
+	TransferPollRPS = 1000
 )
 
 // Options configures Start.
@@ -381,6 +385,16 @@ func dynamicConfig(opts Options) dynamicconfig.StaticClient {
 		// Search attributes added through the operator service are usable
 		// at once.
 		dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): true,
+		// The transfer queue hands new workflow and activity tasks to
+		// matching. Its reader loads at most this many times a second per
+		// history shard (default 20, sized for clusters of hundreds of
+		// shards); with the one shard here that is the whole server's rate,
+		// and a cycle's tasks waited ~40 ms each for a token once a few
+		// cycles a second had used them up (bench PASS cycle p50 ~230 ms,
+		// ~120 ms of it between WorkflowTaskScheduled and Started; ~115 ms
+		// and ~13 ms with 1000, docs/PERFORMANCE.md). Loads happen only
+		// when a task is written, so an idle server does not poll more.
+		dynamicconfig.TransferProcessorMaxPollRPS.Key(): TransferPollRPS,
 	}
 	for k, v := range opts.DynamicConfig {
 		dc[dynamicconfig.MakeKey(k)] = v

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -214,20 +213,19 @@ func Write(outDir string, r *Report) (*Artifacts, error) {
 		t = time.Now()
 	}
 	base := "promotion_gates_" + t.UTC().Format("20060102T150405Z")
-	var name string
-	for n := 1; ; n++ {
-		name = base
-		if n > 1 {
-			name = fmt.Sprintf("%s_%d", base, n)
+	// Runs within one second share a stamp: the first free of base,
+	// base_2, base_3, … is claimed (the JSON is written and synced once).
+	stamped := func(i int) string {
+		if i == 0 {
+			return base + ".json"
 		}
-		err := root.CreateExclusive(path.Join(dir, name+".json"), js)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, fs.ErrExist) || n > 10000 {
-			return nil, fmt.Errorf("write artifact %q: %w", filepath.Join(outDir, name+".json"), outErr(err))
-		}
+		return fmt.Sprintf("%s_%d.json", base, i+1)
 	}
+	rel, err := root.CreateFirstFree(dir, js, stamped, 10000)
+	if err != nil {
+		return nil, fmt.Errorf("write artifact %q: %w", filepath.Join(outDir, base+".json"), outErr(err))
+	}
+	name := strings.TrimSuffix(path.Base(rel), ".json")
 	a := &Artifacts{
 		JSON:       filepath.Join(outDir, name+".json"),
 		Markdown:   filepath.Join(outDir, name+".md"),

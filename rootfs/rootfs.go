@@ -322,17 +322,50 @@ func (r *Root) WriteFile(rel string, data []byte) error {
 // exists: the complete temp file is hard-linked to rel, which fails rather
 // than overwrite. The error wraps fs.ErrExist when the name is taken.
 func (r *Root) CreateExclusive(rel string, data []byte) error {
+	dir, base := path.Split(filepath.ToSlash(rel))
+	_, err := r.CreateFirstFree(dir, data, func(int) string { return base }, 1)
+	return err
+}
+
+// CreateFirstFree writes data atomically under the first name of name(0),
+// name(1), … name(max-1) that is not taken, in directory dir, and returns
+// the root-relative path it used. As CreateExclusive, a name is claimed by
+// hard-linking the complete, synced temp file to it, which fails rather
+// than overwrite; only a taken name (fs.ErrExist) moves on to the next.
+// The data is written and synced once however many names are taken (a
+// stamped report written several times in one second costs one fsync, not
+// one per taken stamp). name must return base names. With every name taken
+// the error wraps fs.ErrExist.
+func (r *Root) CreateFirstFree(dir string, data []byte, name func(i int) string, max int) (string, error) {
+	if max < 1 {
+		return "", fmt.Errorf("create in %s: no name to try", dir)
+	}
+	rel := path.Join(filepath.ToSlash(dir), name(0))
 	tmp, err := r.writeTemp(rel, data)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer r.r.Remove(tmp)
-	name, _ := clean(rel)
-	if err := r.r.Link(tmp, name); err != nil {
-		return fmt.Errorf("create %s: %w", rel, unwrapPath(err))
+	for i := range max {
+		base := name(i)
+		if base == "" || strings.ContainsAny(base, `/\`) || base == "." || base == ".." {
+			return "", fmt.Errorf("create in %s: %q is not a file name", dir, base)
+		}
+		rel = path.Join(filepath.ToSlash(dir), base)
+		target, err := clean(rel)
+		if err != nil {
+			return "", err
+		}
+		err = r.r.Link(tmp, target)
+		if err == nil {
+			r.syncDir(filepath.Dir(target))
+			return rel, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return "", fmt.Errorf("create %s: %w", rel, unwrapPath(err))
+		}
 	}
-	r.syncDir(filepath.Dir(name))
-	return nil
+	return "", fmt.Errorf("create %s: %w", rel, fs.ErrExist)
 }
 
 // Remove removes rel (a file or an empty directory).

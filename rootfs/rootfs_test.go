@@ -2,6 +2,7 @@ package rootfs
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -178,4 +179,38 @@ func TestCreateExclusiveParentIsAFile(t *testing.T) {
 	require.Error(t, err)
 	require.NotErrorIs(t, err, fs.ErrExist)
 	require.ErrorContains(t, err, "create directory reports/recovery")
+}
+
+// CreateFirstFree claims the first name not taken, leaves taken files as
+// they were, says fs.ErrExist when every name is taken, and leaves no temp
+// file behind.
+func TestCreateFirstFree(t *testing.T) {
+	dir, r := newRoot(t)
+	name := func(i int) string { return fmt.Sprintf("s_%d.json", i) }
+	rel, err := r.CreateFirstFree("reports/x", []byte("zero"), name, 3)
+	require.NoError(t, err)
+	require.Equal(t, "reports/x/s_0.json", rel)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "reports/x/s_1.json"), []byte("taken"), 0o644))
+
+	rel, err = r.CreateFirstFree("reports/x", []byte("two"), name, 3)
+	require.NoError(t, err)
+	require.Equal(t, "reports/x/s_2.json", rel)
+	for f, want := range map[string]string{"s_0.json": "zero", "s_1.json": "taken", "s_2.json": "two"} {
+		b, err := os.ReadFile(filepath.Join(dir, "reports/x", f))
+		require.NoError(t, err)
+		require.Equal(t, want, string(b), f)
+	}
+
+	_, err = r.CreateFirstFree("reports/x", []byte("none"), name, 3)
+	require.ErrorIs(t, err, fs.ErrExist)
+	_, err = r.CreateFirstFree("reports/x", []byte("bad"), func(int) string { return "../s.json" }, 1)
+	require.ErrorContains(t, err, "not a file name")
+	ents, err := os.ReadDir(filepath.Join(dir, "reports/x"))
+	require.NoError(t, err)
+	require.Len(t, ents, 3, "no temp file left")
+
+	// The root's own directory.
+	rel, err = r.CreateFirstFree(".", []byte("top"), name, 1)
+	require.NoError(t, err)
+	require.Equal(t, "s_0.json", rel)
 }
