@@ -166,3 +166,34 @@ func TestEmptyBundleArtifactsList(t *testing.T) {
 	require.Regexp(t, `"artifacts":\s*\[\]`, string(js))
 	require.NotRegexp(t, `"artifacts":\s*null`, string(js))
 }
+
+// A failed pre-step naming a check that already fails adds its failure to
+// the check's text: the operator sees both causes, not only the first.
+func TestPreStepFailureOnFailingCheck(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, root, "reports/r.json", `{"ts_utc":"2026-02-26T01:59:00Z","status":"critical"}`)
+	rep := runContract(t, preStepContract(config.PreStep{Name: "probe", Argv: sh("exit 2"), FailsChecks: []string{"alerting_health"}}), root)
+	r := rep.Checks[0]
+	require.Equal(t, VerdictFail, r.Verdict)
+	require.Equal(t, StatusFail, rep.Status)
+	require.Contains(t, r.Text(), "pre-step probe: exited 2", r.Text())
+	require.Contains(t, r.Text(), "status", "the check's own failure is kept: %s", r.Text())
+}
+
+// A result does not keep the report or the command output its reason
+// templates read: a worker holding many results (a recheck, a drill) would
+// otherwise hold every report it judged.
+func TestResultKeepsNoReport(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, root, "reports/r.json", `{"ts_utc":"2026-02-26T01:59:00Z","status":"critical"}`)
+	c := oneCheckContract(config.Check{Name: "r", Kind: config.KindReport, FailReason: "r is {status}",
+		Report: &config.ReportSpec{Path: "reports/r.json", Condition: `status == "ok"`}})
+	c.Checks = append(c.Checks, config.Check{Name: "cmd", Severity: config.SeverityWarning, Kind: config.KindCommand,
+		PassReason: "ok", FailReason: "bad", Command: &config.CommandSpec{Argv: sh(`echo out; exit 3`)}})
+	rep := runContract(t, c, root)
+	require.Equal(t, "r is critical", rep.Checks[0].Reason, "the template read the report")
+	for _, r := range rep.Checks {
+		require.Nil(t, r.obj, r.Name)
+		require.Empty(t, r.output, r.Name)
+	}
+}
