@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/expr-lang/expr"
 	"github.com/stretchr/testify/require"
 )
 
@@ -311,4 +312,40 @@ func TestContractProblemsNameTheirField(t *testing.T) {
 			require.Equal(t, tt.want, ve.Problems)
 		})
 	}
+}
+
+// A condition evaluated over its budget environment stops at
+// MaxConditionSteps predicate steps with an error saying so; under the
+// budget it evaluates; without the budget environment it cannot run.
+func TestConditionStepBudget(t *testing.T) {
+	p, err := CompileConditionProgram(`all(items, all(items, # >= 0))`)
+	require.NoError(t, err)
+	items := func(n int) map[string]any {
+		xs := make([]any, n)
+		for i := range xs {
+			xs[i] = float64(i)
+		}
+		return map[string]any{"items": xs}
+	}
+	out, err := expr.Run(p, ConditionEnv(items(900))) // 810 900 steps
+	require.NoError(t, err)
+	require.Equal(t, true, out)
+	_, err = expr.Run(p, ConditionEnv(items(1100))) // 1 211 100 steps
+	require.ErrorContains(t, err, "condition budget exceeded: more than 1000000 predicate steps")
+	_, err = expr.Run(p, items(3))
+	require.Error(t, err, "a condition run without its budget")
+}
+
+// Each predicate element costs one step of the budget: the count an
+// operator reads in "more than N predicate steps" is the number of
+// elements visited. The budget's variable cannot be named in a condition.
+func TestConditionStepsPerElement(t *testing.T) {
+	p, err := CompileConditionProgram(`all(items, # >= 0) and any(items, # > 6)`)
+	require.NoError(t, err)
+	env := ConditionEnv(map[string]any{"items": []any{1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0}})
+	out, err := expr.Run(p, env)
+	require.NoError(t, err)
+	require.Equal(t, true, out)
+	require.Equal(t, 14, env[budgetVar].(*ConditionBudget).steps)
+	require.ErrorContains(t, CompileCondition(budgetVar+` != nil`), budgetVar+" is reserved")
 }
