@@ -227,6 +227,56 @@ func TestContractProblemsNameTheirField(t *testing.T) {
 		{"redis group", func(c *Contract) { c.Checks[3].Redis.Group = "" }, []string{"checks[3] (lag): redis.group must not be empty"}},
 		{"redis max_age", func(c *Contract) { c.Checks[3].Redis.MaxAge = -time.Second }, []string{"checks[3] (lag): redis.max_age: duration -1s is negative"}},
 		{"redis max_lag", func(c *Contract) { c.Checks[3].Redis.MaxLag = -1 }, []string{"checks[3] (lag): redis.max_lag -1 is negative"}},
+		// the other kinds' blocks
+		{"strategy catalog", func(c *Contract) {
+			c.Checks[4] = Check{Name: "sc", Severity: SeverityCritical, Kind: KindStrategyCatalog,
+				StrategyCatalog: &StrategyCatalogSpec{Catalog: "/c", ControllerTemplate: "../t", ScriptTemplate: "", ControllersDir: "d"}}
+		}, []string{
+			`checks[4] (sc): strategy_catalog.catalog: path "/c" is absolute (paths are relative to the root)`,
+			`checks[4] (sc): strategy_catalog.controller_template: path "../t" escapes the root`,
+			"checks[4] (sc): strategy_catalog.script_template: path must not be empty",
+		}},
+		{"strategy catalog dir", func(c *Contract) {
+			c.Checks[4] = Check{Name: "sc", Severity: SeverityCritical, Kind: KindStrategyCatalog,
+				StrategyCatalog: &StrategyCatalogSpec{Catalog: "c", ControllerTemplate: "t", ScriptTemplate: "s", ControllersDir: ".."}}
+		}, []string{`checks[4] (sc): strategy_catalog.controllers_dir: path ".." escapes the root`}},
+		{"coordination", func(c *Contract) {
+			c.Checks[4] = Check{Name: "co", Severity: SeverityCritical, Kind: KindCoordination,
+				Coordination: &CoordinationSpec{Policy: "/p", MultiBotPolicy: "", Compose: "../c"}}
+		}, []string{
+			`checks[4] (co): coordination.policy: path "/p" is absolute (paths are relative to the root)`,
+			"checks[4] (co): coordination.multi_bot_policy: path must not be empty",
+			`checks[4] (co): coordination.compose: path "../c" escapes the root`,
+		}},
+		{"day2", func(c *Contract) {
+			c.Checks[4] = Check{Name: "d2", Severity: SeverityCritical, Kind: KindDay2Gate,
+				Day2: &Day2Spec{Eval: "/e", RequireLag: true, MaxDelta: -1}}
+		}, []string{
+			`checks[4] (d2): day2.eval: path "/e" is absolute (paths are relative to the root)`,
+			"checks[4] (d2): day2.source_compare_glob: path must not be empty",
+			"checks[4] (d2): day2.max_delta -1 is negative",
+		}},
+		{"day2 without lag", func(c *Contract) {
+			c.Checks[4] = Check{Name: "d2", Severity: SeverityCritical, Kind: KindDay2Gate, Day2: &Day2Spec{Eval: "e"}}
+		}, nil},
+		{"secrets hygiene", func(c *Contract) {
+			c.Checks[4] = Check{Name: "sh", Severity: SeverityCritical, Kind: KindSecretsHygiene,
+				SecretsHygiene: &SecretsHygieneSpec{MaxFileBytes: -1, EnvFile: "/e", ReportDir: "../r"}}
+		}, []string{
+			"checks[4] (sh): secrets_hygiene.max_file_bytes -1 is negative",
+			`checks[4] (sh): secrets_hygiene.env_file: path "/e" is absolute (paths are relative to the root)`,
+			`checks[4] (sh): secrets_hygiene.report_dir: path "../r" escapes the root`,
+		}},
+		{"multi bot policy", func(c *Contract) {
+			c.Checks[4] = Check{Name: "mb", Severity: SeverityCritical, Kind: KindMultiBotPolicy,
+				MultiBotPolicy: &MultiBotPolicySpec{Policy: "../p", ExchangeAccountMap: "../a", PortfolioLimits: "../f", ReconciliationThresholds: "../t", ReportDir: "/r"}}
+		}, []string{
+			`checks[4] (mb): multi_bot_policy.policy: path "../p" escapes the root`,
+			`checks[4] (mb): multi_bot_policy.exchange_account_map: path "../a" escapes the root`,
+			`checks[4] (mb): multi_bot_policy.portfolio_limits: path "../f" escapes the root`,
+			`checks[4] (mb): multi_bot_policy.reconciliation_thresholds: path "../t" escapes the root`,
+			`checks[4] (mb): multi_bot_policy.report_dir: path "/r" is absolute (paths are relative to the root)`,
+		}},
 		// services
 		{"service driver", func(c *Contract) { c.Services["svc"] = Service{Driver: "k8s"} }, []string{`services.svc: driver "k8s" is not docker|compose|exec`}},
 		{"service control character", func(c *Contract) { c.Services["a\nb"] = Service{} },
@@ -348,4 +398,21 @@ func TestConditionStepsPerElement(t *testing.T) {
 	require.Equal(t, true, out)
 	require.Equal(t, 14, env[budgetVar].(*ConditionBudget).steps)
 	require.ErrorContains(t, CompileCondition(budgetVar+` != nil`), budgetVar+" is reserved")
+}
+
+// A reason's placeholders parse to their kind and parameters, which the
+// engine fills from the check's result: the return code, the age, the
+// command's output, a report field.
+func TestReasonPlaceholders(t *testing.T) {
+	ps, err := ParsePlaceholders("{rc} {age_min:%.1f} {output:200} {status} {a.b:upper} {names:join|none} {x|-}")
+	require.NoError(t, err)
+	require.Equal(t, []Placeholder{
+		{Raw: "{rc}", Kind: "rc"},
+		{Raw: "{age_min:%.1f}", Kind: "age", Format: "%.1f"},
+		{Raw: "{output:200}", Kind: "output", Chars: 200},
+		{Raw: "{status}", Kind: "field", Field: "status"},
+		{Raw: "{a.b:upper}", Kind: "field", Field: "a.b", Transform: "upper"},
+		{Raw: "{names:join|none}", Kind: "field", Field: "names", Transform: "join", Default: "none", HasDefault: true},
+		{Raw: "{x|-}", Kind: "field", Field: "x", Default: "-", HasDefault: true},
+	}, ps)
 }
