@@ -219,6 +219,10 @@ func TestContractProblemsNameTheirField(t *testing.T) {
 		{"command env", func(c *Contract) { c.Checks[1].Command.PassEnv = []string{"REDIS_PASSWORD"} },
 			[]string{"checks[1] (cmd): command.pass_env[0]: REDIS_PASSWORD is a setting of the worker and is never passed to a child"}},
 		{"command report", func(c *Contract) { c.Checks[1].Command.Report = &ReportSpec{} }, []string{"checks[1] (cmd): command.report: needs path, paths or globs"}},
+		{"command argv is not a template", func(c *Contract) {
+			c.Checks[1].Command.Argv = []string{"/bin/sh", "-c", "a; b | c {x}"}
+			c.Checks[1].Command.CIArgv = []string{"/bin/sh", "-c", "$(d) {y}"}
+		}, nil},
 		// glob, redis
 		{"glob pattern escapes", func(c *Contract) { c.Checks[2].Glob.Pattern = "../*" }, []string{`checks[2] (g): glob.pattern: path "../*" escapes the root`}},
 		{"glob min", func(c *Contract) { c.Checks[2].Glob.MinMatches = -1 }, []string{"checks[2] (g): glob.min_matches -1 is negative"}},
