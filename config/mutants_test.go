@@ -6,8 +6,12 @@ package config
 // contract error is reported as.
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -281,6 +285,16 @@ func TestContractProblemsNameTheirField(t *testing.T) {
 			`checks[4] (mb): multi_bot_policy.reconciliation_thresholds: path "../t" escapes the root`,
 			`checks[4] (mb): multi_bot_policy.report_dir: path "/r" is absolute (paths are relative to the root)`,
 		}},
+		// live
+		{"live severities", func(c *Contract) {
+			c.LiveScope = &LiveScopeSpec{}
+			for i, sev := range []string{"", SeverityCritical, SeverityWarning, SeverityInfo} {
+				c.Checks[i].Live = &LiveSpec{Severity: sev}
+			}
+		}, nil},
+		{"live severity", func(c *Contract) { c.LiveScope = &LiveScopeSpec{}; c.Checks[4].Live = &LiveSpec{Severity: "high"} },
+			[]string{`checks[4] (f): live.severity "high" is not critical|warning|info`}},
+		{"live without scope", func(c *Contract) { c.Checks[4].Live = &LiveSpec{} }, []string{"checks[4] (f): live needs the contract's live_scope"}},
 		// services
 		{"service driver", func(c *Contract) { c.Services["svc"] = Service{Driver: "k8s"} }, []string{`services.svc: driver "k8s" is not docker|compose|exec`}},
 		{"service control character", func(c *Contract) { c.Services["a\nb"] = Service{} },
@@ -419,4 +433,95 @@ func TestReasonPlaceholders(t *testing.T) {
 		{Raw: "{names:join|none}", Kind: "field", Field: "names", Transform: "join", Default: "none", HasDefault: true},
 		{Raw: "{x|-}", Kind: "field", Field: "x", Default: "-", HasDefault: true},
 	}, ps)
+}
+
+// A function call is refused in a condition: only the built-ins bounded by
+// the report can run.
+func TestConditionRefusesCalls(t *testing.T) {
+	for _, cond := range []string{`f(1) == 1`, `all(items, g(#))`} {
+		require.ErrorContains(t, CompileCondition(cond), "function calls are not allowed in a condition", cond)
+	}
+}
+
+// The deadline is looked at every 16 steps; past it, the step fails with
+// the deadline in the message. The tick refuses a call that is not
+// (budget, value).
+func TestConditionDeadlineAndTick(t *testing.T) {
+	b := &ConditionBudget{deadline: time.Now().Add(-time.Second)}
+	for range 15 {
+		require.NoError(t, b.step())
+	}
+	require.EqualError(t, b.step(), "condition budget exceeded: ran longer than 2s")
+
+	_, err := tick(true)
+	require.EqualError(t, err, "condition budget: bad call")
+	_, err = tick(1, true)
+	require.EqualError(t, err, "condition budget: evaluated without a budget")
+	v, err := tick(&ConditionBudget{deadline: time.Now().Add(time.Minute)}, "x")
+	require.NoError(t, err)
+	require.Equal(t, "x", v)
+}
+
+// ScopeStreams puts both streams under the key prefix, so a run that drops
+// its prefix leaves no stream behind and never writes the stack's own.
+func TestScopeStreams(t *testing.T) {
+	r := Default().Redis
+	r.KeyPrefix = "t1"
+	r.ScopeStreams()
+	require.Equal(t, "t1:hb.promotion_gate.v1", r.Stream)
+	require.Equal(t, "t1:hb.promotion_gate.transitions.v1", r.TransitionStream)
+}
+
+// Every documented log level is accepted, and only those.
+func TestLogLevels(t *testing.T) {
+	for _, l := range []string{"debug", "info", "warn", "error"} {
+		c := Default()
+		c.LogLevel = l
+		require.NoError(t, c.Validate(), l)
+	}
+	c := Default()
+	c.LogLevel = "trace"
+	require.EqualError(t, c.Validate(), `STRICTCYCLE_LOG_LEVEL: level "trace" is not debug|info|warn|error`)
+}
+
+// LoadContractDigest loads as LoadContract does (same errors) and returns
+// the sha256 of the bytes it decoded; an empty name is its own error.
+func TestLoadContractDigestAndErrors(t *testing.T) {
+	dir := t.TempDir()
+	p := dir + "/c.yaml"
+	data := "name: t\nchecks:\n  - name: a\n    severity: critical\n    kind: files_present\n    files: [a.txt]\n"
+	require.NoError(t, os.WriteFile(p, []byte(data), 0o644))
+	c, sum, err := LoadContractDigest(p)
+	require.NoError(t, err)
+	require.Equal(t, "t", c.Name)
+	h := sha256.Sum256([]byte(data))
+	require.Equal(t, hex.EncodeToString(h[:]), sum)
+
+	_, _, err = LoadContractDigest("no-such-contract")
+	require.EqualError(t, err, `load contract "no-such-contract": not a shipped contract (have `+strings.Join(ContractNames(), ", ")+")")
+	_, _, err = LoadContractDigest(dir + "/missing.yaml")
+	require.ErrorContains(t, err, "no such file or directory")
+	_, err = LoadContract("")
+	require.EqualError(t, err, "load contract: empty name")
+}
+
+// Loading a contract file closes it (a worker that reloads its contract
+// would otherwise hold one descriptor per load until the collector runs).
+func TestLoadContractClosesFile(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc/self/fd")
+	}
+	p := t.TempDir() + "/c.yaml"
+	require.NoError(t, os.WriteFile(p, []byte("name: t\nchecks:\n  - name: a\n    severity: critical\n    kind: files_present\n    files: [a.txt]\n"), 0o644))
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	_, err := LoadContract(p)
+	require.NoError(t, err)
+	fds, err := os.ReadDir("/proc/self/fd")
+	require.NoError(t, err)
+	for _, fd := range fds {
+		target, err := os.Readlink("/proc/self/fd/" + fd.Name())
+		if err == nil {
+			require.NotEqual(t, p, target, "a descriptor left open on the contract")
+		}
+	}
 }
