@@ -295,6 +295,42 @@ func TestContractProblemsNameTheirField(t *testing.T) {
 		{"live severity", func(c *Contract) { c.LiveScope = &LiveScopeSpec{}; c.Checks[4].Live = &LiveSpec{Severity: "high"} },
 			[]string{`checks[4] (f): live.severity "high" is not critical|warning|info`}},
 		{"live without scope", func(c *Contract) { c.Checks[4].Live = &LiveSpec{} }, []string{"checks[4] (f): live needs the contract's live_scope"}},
+		// parity, reasons
+		{"parity drift", func(c *Contract) {
+			c.Checks[4] = Check{Name: "pa", Severity: SeverityCritical, Kind: KindParityGate,
+				Parity: &ParitySpec{Report: ReportSpec{Path: "reports/p.json"}, DriftPaths: []string{"../d.json"}, DriftGlobs: []string{"/d_*.json"}}}
+		}, []string{
+			`checks[4] (pa): parity.drift.paths[0]: path "../d.json" escapes the root`,
+			`checks[4] (pa): parity.drift.globs[0]: path "/d_*.json" is absolute (paths are relative to the root)`,
+		}},
+		{"reasons of checks that judge a report", func(c *Contract) {
+			fr := []FailReason{{When: `status == "x"`, Reason: "x"}}
+			c.Checks[0].StaleReason, c.Checks[0].FailReasons = "stale", fr
+			c.Checks[1].Command.Report = &ReportSpec{Path: "reports/c.json"}
+			c.Checks[1].StaleReason, c.Checks[1].FailReasons = "stale", fr
+			c.Checks[4] = Check{Name: "pa", Severity: SeverityCritical, Kind: KindParityGate, StaleReason: "stale", FailReasons: fr,
+				Parity: &ParitySpec{Report: ReportSpec{Path: "reports/p.json"}, DriftPaths: []string{"d.json"}}}
+		}, nil},
+		{"reasons of checks that judge no report", func(c *Contract) {
+			fr := []FailReason{{When: `status == "x"`, Reason: "x"}}
+			c.Checks[0].Report.NoFreshness = true
+			c.Checks[0].StaleReason = "stale"
+			c.Checks[1].StaleReason, c.Checks[1].FailReasons = "stale", fr
+			c.Checks[2].FailReasons = fr
+		}, []string{
+			"checks[0] (r): stale_reason is for checks that judge a report's freshness",
+			"checks[1] (cmd): stale_reason is for checks that judge a report's freshness",
+			"checks[1] (cmd): fail_reasons are for checks that judge a report",
+			"checks[2] (g): fail_reasons are for checks that judge a report",
+		}},
+		{"blocks that do not belong, by name", func(c *Contract) {
+			c.Checks[4].Glob = &GlobSpec{Pattern: "x"}
+			c.Checks[4].Command = &CommandSpec{Argv: []string{"x"}}
+		}, []string{`checks[4] (f): block "command" does not belong to kind "files_present"`, `checks[4] (f): block "glob" does not belong to kind "files_present"`}},
+		{"replay and compose argv are not templates", func(c *Contract) {
+			c.Replay.Argv = []string{"/bin/sh", "-c", "a; b {x}"}
+			c.Recovery.Compose.Command = []string{"podman-compose", "a|b", "{x}"}
+		}, nil},
 		// services
 		{"service driver", func(c *Contract) { c.Services["svc"] = Service{Driver: "k8s"} }, []string{`services.svc: driver "k8s" is not docker|compose|exec`}},
 		{"service control character", func(c *Contract) { c.Services["a\nb"] = Service{} },
@@ -524,4 +560,34 @@ func TestLoadContractClosesFile(t *testing.T) {
 			require.NotEqual(t, p, target, "a descriptor left open on the contract")
 		}
 	}
+}
+
+// Problems about a map's keys (services, a child's env) come sorted by key,
+// whatever the map's iteration order: the same contract always reads the
+// same.
+func TestProblemsSortedByKey(t *testing.T) {
+	keys := []string{"B1", "C2", "D3", "E4", "F5", "G6", "H7", "I8"}
+	var wantEnv, wantSvc []string
+	for _, k := range keys {
+		wantEnv = append(wantEnv, fmt.Sprintf(`replay.env: "%s-" is not a variable name (^[A-Za-z_][A-Za-z0-9_]*$)`, k))
+		wantSvc = append(wantSvc, fmt.Sprintf(`services.%s: name "%s" does not match ^[a-z0-9][a-z0-9_.-]*$`, k, k))
+	}
+	for range 10 {
+		c := validContract()
+		c.Replay.Env = map[string]string{}
+		for _, k := range keys {
+			c.Replay.Env[k+"-"] = "x"
+			c.Services[k] = Service{}
+		}
+		var ve *ValidationError
+		require.ErrorAs(t, c.Validate(), &ve)
+		require.Equal(t, append(wantSvc, wantEnv...), ve.Problems)
+	}
+}
+
+// The secrets scan's per-file cap is the contract's when set, else the
+// default.
+func TestSecretsMaxBytes(t *testing.T) {
+	require.Equal(t, int64(10), (&SecretsHygieneSpec{MaxFileBytes: 10}).MaxBytes())
+	require.Equal(t, int64(DefaultSecretsMaxFileBytes), (&SecretsHygieneSpec{}).MaxBytes())
 }
