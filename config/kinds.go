@@ -160,7 +160,7 @@ func (r *ReportSpec) Reads() []string {
 }
 
 func (g *GlobSpec) validate(ps *problems, at string) {
-	ps.relPath(at+": glob.pattern", g.Pattern)
+	ps.glob(at+": glob.pattern", g.Pattern)
 	if g.MinMatches < 0 {
 		ps.addf("%s: glob.min_matches %d is negative", at, g.MinMatches)
 	}
@@ -210,7 +210,7 @@ func (s *CoordinationSpec) validate(ps *problems, at string) {
 func (d *Day2Spec) validate(ps *problems, at string) {
 	ps.relPath(at+": day2.eval", d.Eval)
 	if d.SourceCompareGlob != "" || d.RequireLag {
-		ps.relPath(at+": day2.source_compare_glob", d.SourceCompareGlob)
+		ps.glob(at+": day2.source_compare_glob", d.SourceCompareGlob)
 	}
 	if d.MaxDelta < 0 {
 		ps.addf("%s: day2.max_delta %d is negative", at, d.MaxDelta)

@@ -109,10 +109,7 @@ func (c *Contract) Validate() error {
 	if m := c.ReleaseManifest; m != nil {
 		ps.relPath("release_manifest.path", m.Path)
 		if m.Glob != "" {
-			ps.relPath("release_manifest.glob", m.Glob)
-			if _, err := path.Match(m.Glob, ""); err != nil {
-				ps.addf("release_manifest.glob: bad pattern %q: %v", m.Glob, err)
-			}
+			ps.glob("release_manifest.glob", m.Glob)
 		}
 	}
 	if c.LiveScope != nil {
@@ -197,10 +194,7 @@ func (ps *problems) report(at string, r *ReportSpec) {
 		ps.relPath(fmt.Sprintf("%s.paths[%d]", at, i), p)
 	}
 	for i, p := range r.Globs {
-		ps.relPath(fmt.Sprintf("%s.globs[%d]", at, i), p)
-		if _, err := path.Match(strings.ReplaceAll(p, "**", "*"), ""); err != nil {
-			ps.addf("%s.globs[%d]: bad pattern %q: %v", at, i, p, err)
-		}
+		ps.glob(fmt.Sprintf("%s.globs[%d]", at, i), p)
 	}
 	for i, k := range r.TimestampKeys {
 		if strings.TrimSpace(k) == "" {
@@ -461,6 +455,25 @@ func (ps *problems) duration(at string, d time.Duration) {
 func (ps *problems) relPath(at, p string) {
 	if err := CheckRelPath(p); err != nil {
 		ps.addf("%s: %v", at, err)
+	}
+}
+
+// glob checks a root-relative glob as the reader takes it: segment by
+// segment between slashes, so a "/" inside a character class ("[/]"),
+// which path.Match accepts whole, is refused here and not at run time.
+func (ps *problems) glob(at, p string) {
+	if err := CheckRelPath(p); err != nil {
+		ps.addf("%s: %v", at, err)
+		return
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == "**" {
+			continue
+		}
+		if _, err := path.Match(strings.ReplaceAll(seg, "**", "*"), ""); err != nil {
+			ps.addf("%s: bad pattern %q: %v", at, p, err)
+			return
+		}
 	}
 }
 
