@@ -202,7 +202,10 @@ func TestContractProblemsNameTheirField(t *testing.T) {
 		{"paths", func(c *Contract) { c.Checks[0].Report.Path = ""; c.Checks[0].Report.Paths = []string{"a", ""} }, []string{"checks[0] (r): report.paths[1]: path must not be empty"}},
 		{"glob pattern", func(c *Contract) { c.Checks[0].Report.Path = ""; c.Checks[0].Report.Globs = []string{"reports/[.json"} },
 			[]string{`checks[0] (r): report.globs[0]: bad pattern "reports/[.json": syntax error in pattern`}},
-		{"glob slash in a class", func(c *Contract) { c.Checks[0].Report.Path = ""; c.Checks[0].Report.Globs = []string{"reports/a[/]*.json"} },
+		{"glob slash in a class", func(c *Contract) {
+			c.Checks[0].Report.Path = ""
+			c.Checks[0].Report.Globs = []string{"reports/a[/]*.json"}
+		},
 			[]string{`checks[0] (r): report.globs[0]: bad pattern "reports/a[/]*.json": syntax error in pattern`}},
 		{"files_glob pattern", func(c *Contract) { c.Checks[2].Glob.Pattern = "logs/[a-" },
 			[]string{`checks[2] (g): glob.pattern: bad pattern "logs/[a-": syntax error in pattern`}},
