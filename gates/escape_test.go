@@ -74,10 +74,12 @@ func TestPathEscapesRefusedAtReadTime(t *testing.T) {
 		})
 	}
 
-	// A glob does not descend into a directory symlink: nothing outside is
-	// read, and the family is missing, not passed.
+	// A glob does not descend into a directory symlink, nor skip it (what
+	// it holds could be the newest report): nothing outside is read, and
+	// the family is an error naming the symlink.
 	miss := runOne(t, root, report(config.ReportSpec{Globs: []string{"reports/*/r.json"}}))
-	require.Equal(t, VerdictMissing, miss.Verdict, miss.Text())
+	require.Equal(t, VerdictError, miss.Verdict, miss.Text())
+	require.Equal(t, "bad: reports/dirlink: resolves outside the root", miss.Text())
 
 	// The same checks without the escaping entries pass: the refusal is
 	// about the symlink, not the layout.
@@ -101,4 +103,35 @@ func TestEscapingEvidenceNotHashed(t *testing.T) {
 	require.Equal(t, filepath.Join(root, "absent.txt"), ev.Path, "a missing evidence file is recorded as absent")
 	require.False(t, ev.Exists)
 	require.Empty(t, ev.SHA256)
+}
+
+// TestSymlinkedDayDirCannotHideNewest: a family's newest day directory that
+// is a symlink (out of the root, or to another directory inside it) is an
+// error, never skipped so that an older passing report decides. Found
+// attacking: the symlinked newest day held a failing report and the family
+// passed on the day before.
+func TestSymlinkedDayDirCannotHideNewest(t *testing.T) {
+	ck := config.Check{Name: "p", Kind: config.KindReport, Report: &config.ReportSpec{
+		Globs: []string{"reports/parity/*/parity_*.json"}, Condition: `status == "pass"`}}
+	for _, tt := range []struct{ name, target, want string }{
+		{"out of the root", "", "bad: reports/parity/20260226: resolves outside the root"},
+		{"inside the root", "../elsewhere", "bad: reports/parity/20260226: is a symlinked directory on a glob's path (not followed)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			writeFile(t, root, "reports/parity/20260225/parity_20260226T015000Z.json", `{"status":"pass","ts_utc":"2026-02-26T01:50:00+00:00"}`)
+			newest := `{"status":"fail","ts_utc":"2026-02-26T01:55:00+00:00"}`
+			target := tt.target
+			if target == "" {
+				target = t.TempDir()
+				writeFile(t, target, "parity_20260226T015500Z.json", newest)
+			} else {
+				writeFile(t, root, "reports/elsewhere/parity_20260226T015500Z.json", newest)
+			}
+			require.NoError(t, os.Symlink(target, filepath.Join(root, "reports/parity/20260226")))
+			r := runOne(t, root, ck)
+			require.Equal(t, VerdictError, r.Verdict, r.Text())
+			require.Equal(t, tt.want, r.Text())
+		})
+	}
 }

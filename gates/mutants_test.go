@@ -114,8 +114,15 @@ func TestManifestGlobErrorFailsRun(t *testing.T) {
 	root := t.TempDir()
 	writeFile(t, root, "a.txt", "a")
 	writeFile(t, root, "docs/ops/release_manifest.md", "fallback")
+	// The glob's directory is a symlink out of the root: the reader refuses
+	// the walk (a bad pattern is refused earlier, by the contract's load).
+	// Skipping it would record the older fallback: the newest manifest
+	// could be the one out of the root.
+	outside := t.TempDir()
+	writeFile(t, outside, "release_manifest_20260101.md", "outside")
+	require.NoError(t, os.Symlink(outside, filepath.Join(root, "docs/ops/m")))
 	c := oneCheckContract(presentCheck("a", "a.txt", config.SeverityCritical))
-	c.ReleaseManifest = &config.ManifestSpec{Path: "docs/ops/release_manifest.md", Glob: "docs/ops/release_manifest_[/]*.md"}
+	c.ReleaseManifest = &config.ManifestSpec{Path: "docs/ops/release_manifest.md", Glob: "docs/ops/m/release_manifest_*.md"}
 	e, err := New(c, Options{Root: root, Now: func() time.Time { return fixedNow }})
 	require.NoError(t, err, "the contract accepts the pattern")
 	rep, err := e.Run(context.Background(), RunOptions{RunID: "x"})
@@ -126,7 +133,7 @@ func TestManifestGlobErrorFailsRun(t *testing.T) {
 	m := rep.Checks[1]
 	require.Equal(t, VerdictError, m.Verdict)
 	require.Contains(t, m.Reason, "release manifest unreadable: ")
-	require.Contains(t, m.Reason, "release_manifest_[")
+	require.Contains(t, m.Reason, "docs/ops/m: resolves outside the root")
 	abs, err := filepath.Abs(root)
 	require.NoError(t, err)
 	require.Equal(t, filepath.Join(abs, "docs/ops/release_manifest.md"), rep.ReleaseManifestRef.Path)

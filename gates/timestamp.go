@@ -15,9 +15,10 @@ var (
 // ParseTimestamp parses an RFC 3339 / Python isoformat timestamp with a "Z"
 // or numeric offset and optional fractional seconds ("T" or a space between
 // date and time). A timestamp without an offset is refused with errNaive:
-// the original silently treated it as infinitely stale (W7c).
+// the original silently treated it as infinitely stale (W7c). Surrounding
+// whitespace is refused, as Python's fromisoformat refuses it.
 func ParseTimestamp(s string) (time.Time, error) {
-	v := strings.TrimSpace(s)
+	v := s
 	if len(v) > 10 && v[10] == ' ' {
 		v = v[:10] + "T" + v[11:]
 	}

@@ -31,6 +31,9 @@ func TestParseTimestamp(t *testing.T) {
 		{"garbage", "yesterday", time.Time{}, errGarbage},
 		{"empty", "", time.Time{}, errGarbage},
 		{"bad month", "2026-13-22T13:11:09Z", time.Time{}, errGarbage},
+		{"trailing space", "2026-02-22T13:11:09+00:00 ", time.Time{}, errGarbage},
+		{"leading space", " 2026-02-22T13:11:09+00:00", time.Time{}, errGarbage},
+		{"trailing newline", "2026-02-22T13:11:09Z\n", time.Time{}, errGarbage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package rootfs
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -127,7 +128,7 @@ func (l Listed) Complete() bool { return l.ok }
 // (root-relative, slash-separated, "." for the root), its name and the
 // type its listing gave. Directories are listed through c (nil: no cache);
 // the Listed returned can tell later whether they changed. Errors are
-// GlobMatches' errors; a directory that cannot be listed has no matches.
+// GlobMatches' errors; a directory that does not exist has no matches.
 func (r *Root) GlobScan(pattern string, c *DirCache, fn func(dir, name string, typ fs.FileMode)) (Listed, error) {
 	_, l, err := r.walkGlob(pattern, c, fn)
 	return l, err
@@ -175,16 +176,25 @@ func (r *Root) walkGlob(pattern string, c *DirCache, fn func(dir, name string, t
 	}
 	rest := compileSegs(segs[i:])
 	l := Listed{ok: c != nil}
+	var werr error
 	var walk func(dir string, parts []string)
 	walk = func(dir string, parts []string) {
-		// A directory that cannot be listed has no matches below it (as
-		// Glob: a missing base means no matches); such a walk is not
-		// complete, since the directory may appear.
+		if werr != nil {
+			return
+		}
+		// A directory that does not exist (or is a file) has no matches
+		// below it (as Glob: a missing base means no matches); such a walk
+		// is not complete, since the directory may appear. One that exists
+		// but cannot be listed (out of the root, unreadable) is an error:
+		// skipping it could hide the newest candidate.
 		des, id, stored, err := r.readDir(dir, c)
 		if err != nil || !stored {
 			l.ok = false
 		}
 		if err != nil {
+			if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+				werr = globDirError(dir, err)
+			}
 			return
 		}
 		l.visited = append(l.visited, visitedDir{dir, id})
@@ -195,20 +205,60 @@ func (r *Root) walkGlob(pattern string, c *DirCache, fn func(dir, name string, t
 		last := len(parts)
 		des.each(func(name string, typ fs.FileMode) {
 			sub[last] = name
-			if matchCompiled(rest, sub) {
+			matched := matchCompiled(rest, sub)
+			if matched {
 				fn(dir, name, typ)
 			}
-			if typ.IsDir() && canMatchBelowCompiled(rest, sub) {
+			// A symlink that is itself a match is a candidate the reader
+			// judges; one the walk would descend into is judged here.
+			if (typ.IsDir() || (typ&fs.ModeSymlink != 0 && !matched)) && canMatchBelowCompiled(rest, sub) {
 				p := name
 				if dir != "." {
 					p = dir + "/" + name
 				}
-				walk(p, sub)
+				if typ.IsDir() {
+					walk(p, sub)
+				} else if err := r.symlinkOnPath(p); err != nil && werr == nil {
+					werr = err
+				}
 			}
 		})
 	}
 	walk(base, nil)
+	if werr != nil {
+		return "", Listed{}, werr
+	}
 	return pattern, l, nil
+}
+
+// ErrOutside is wrapped by a glob's error for a directory on its path that
+// resolves outside the root.
+var ErrOutside = errors.New("resolves outside the root")
+
+// ErrSymlinkedDir is wrapped by a glob's error for a directory on its path
+// that is a symlink: it is not followed, and not skipped either, since what
+// it holds could be the newest candidate.
+var ErrSymlinkedDir = errors.New("is a symlinked directory on a glob's path (not followed)")
+
+// symlinkOnPath judges a symlink the walk would descend into: dangling (or
+// to a file) it holds nothing, to a directory it is ErrSymlinkedDir, out of
+// the root ErrOutside.
+func (r *Root) symlinkOnPath(p string) error {
+	st, err := r.r.Stat(p)
+	switch {
+	case err == nil && st.IsDir():
+		return fmt.Errorf("%s: %w", p, ErrSymlinkedDir)
+	case err == nil, errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
+		return nil
+	}
+	return globDirError(p, err)
+}
+
+func globDirError(dir string, err error) error {
+	if IsEscape(err) {
+		return fmt.Errorf("%s: %w", dir, ErrOutside)
+	}
+	return fmt.Errorf("%s: %w", dir, err)
 }
 
 // lookupGlob returns the cached result of pattern if every directory its

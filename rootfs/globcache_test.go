@@ -33,7 +33,18 @@ func TestGlobMatchesAgreesWithGlob(t *testing.T) {
 	write(t, outside, "x_5.json", "{}")
 	c := NewDirCache()
 	c.Now = func() time.Time { return time.Now().Add(time.Hour) }
-	for _, pat := range []string{"reports/a/x_*.json", "reports/**/x_*.json", "**/x_*.json", "missing/*.json", "out/*.json", "reports/y.json", "*"} {
+	// A directory on the path that leads out of the root is an error, the
+	// same for both, cached or not: its files could be the newest.
+	for _, pat := range []string{"**/x_*.json", "out/*.json", "*/x_*.json"} {
+		_, err := r.Glob(pat)
+		require.ErrorIs(t, err, ErrOutside, pat)
+		require.ErrorContains(t, err, "out: resolves outside the root", pat)
+		for _, cache := range []*DirCache{nil, c} {
+			_, err := r.GlobMatches(pat, cache)
+			require.ErrorIs(t, err, ErrOutside, pat)
+		}
+	}
+	for _, pat := range []string{"reports/a/x_*.json", "reports/**/x_*.json", "missing/*.json", "reports/y.json", "*"} {
 		want, err := r.Glob(pat)
 		require.NoError(t, err)
 		for _, cache := range []*DirCache{nil, c, c} {

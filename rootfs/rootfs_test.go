@@ -139,9 +139,26 @@ func TestGlobStaysInside(t *testing.T) {
 	outside := t.TempDir()
 	write(t, outside, "x_1.json", "{}")
 	require.NoError(t, os.Symlink(outside, filepath.Join(dir, "reports")))
-	got, err := r.Glob("reports/**/x_*.json")
+	_, err := r.Glob("reports/**/x_*.json")
+	require.ErrorIs(t, err, ErrOutside)
+	require.EqualError(t, err, "reports: resolves outside the root")
+	// In the middle of the path, and as a wildcard's match, the same.
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "data/2026"), 0o755))
+	write(t, dir, "data/2026/x_1.json", "{}")
+	require.NoError(t, os.Symlink(outside, filepath.Join(dir, "data/2027")))
+	_, err = r.Glob("data/*/x_*.json")
+	require.EqualError(t, err, "data/2027: resolves outside the root")
+	// A symlink to a directory inside the root is not followed, and not
+	// skipped: it is an error too. A dangling one holds nothing.
+	require.NoError(t, os.Remove(filepath.Join(dir, "data/2027")))
+	require.NoError(t, os.Symlink("2026", filepath.Join(dir, "data/2027")))
+	_, err = r.Glob("data/*/x_*.json")
+	require.ErrorIs(t, err, ErrSymlinkedDir)
+	require.NoError(t, os.Remove(filepath.Join(dir, "data/2027")))
+	require.NoError(t, os.Symlink("nowhere", filepath.Join(dir, "data/2027")))
+	got, err := r.Glob("data/*/x_*.json")
 	require.NoError(t, err)
-	require.Empty(t, got)
+	require.Equal(t, []string{"data/2026/x_1.json"}, got)
 }
 
 func TestWriteFileAtomicAndExclusive(t *testing.T) {
