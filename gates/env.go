@@ -18,8 +18,8 @@ import (
 )
 
 // errEscape is wrapped by a read of a path that leads (through a symlink)
-// outside the root.
-var errEscape = errors.New("resolves outside the root")
+// outside the root; the same sentinel as a glob's directory out of the root.
+var errEscape = rootfs.ErrOutside
 
 // readError is a file the engine could not read (not regular, too large,
 // outside the root, a permission or I/O error). It is distinct from a file

@@ -232,7 +232,7 @@ func (r *Root) walkGlob(pattern string, c *DirCache, fn func(dir, name string, t
 }
 
 // ErrOutside is wrapped by a glob's error for a directory on its path that
-// resolves outside the root.
+// resolves outside the root (gates wraps its refused reads in it too).
 var ErrOutside = errors.New("resolves outside the root")
 
 // ErrSymlinkedDir is wrapped by a glob's error for a directory on its path
